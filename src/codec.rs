@@ -1,0 +1,188 @@
+//! Bounded reading and writing of little-endian wire messages.
+//!
+//! Every read checks its length first; nothing indexes a slice unchecked and nothing allocates
+//! a length read from the input. Errors are [`Error::InvalidToken`] with a short reason.
+
+use crate::error::{Error, Result};
+
+/// A cursor over an input that can only move forward and never reads past the end.
+#[derive(Debug, Clone)]
+pub(crate) struct Reader<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    pub(crate) fn new(input: &'a [u8]) -> Self {
+        Self { rest: input }
+    }
+
+    /// Takes the next `n` bytes.
+    pub(crate) fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8]> {
+        if n > self.rest.len() {
+            return Err(Error::InvalidToken(what));
+        }
+        let (head, tail) = self.rest.split_at(n);
+        self.rest = tail;
+        Ok(head)
+    }
+
+    pub(crate) fn array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N]> {
+        let bytes = self.take(N, what)?;
+        let mut out = [0u8; N];
+        out.copy_from_slice(bytes);
+        Ok(out)
+    }
+
+    pub(crate) fn u8(&mut self, what: &'static str) -> Result<u8> {
+        Ok(self.array::<1>(what)?[0])
+    }
+
+    pub(crate) fn u16(&mut self, what: &'static str) -> Result<u16> {
+        Ok(u16::from_le_bytes(self.array(what)?))
+    }
+
+    pub(crate) fn u32(&mut self, what: &'static str) -> Result<u32> {
+        Ok(u32::from_le_bytes(self.array(what)?))
+    }
+
+    pub(crate) fn u64(&mut self, what: &'static str) -> Result<u64> {
+        Ok(u64::from_le_bytes(self.array(what)?))
+    }
+
+    pub(crate) fn remaining(&self) -> usize {
+        self.rest.len()
+    }
+
+    pub(crate) fn rest(&self) -> &'a [u8] {
+        self.rest
+    }
+}
+
+/// Builds a message of a fixed-size header followed by a payload that the header's
+/// `(length, max length, offset)` fields point into (the layout of every NTLM message).
+#[derive(Debug)]
+pub(crate) struct PayloadWriter {
+    header: Vec<u8>,
+    payload: Vec<u8>,
+    header_len: usize,
+}
+
+impl PayloadWriter {
+    /// `header_len` is the full size of the fixed part; payload offsets start there.
+    pub(crate) fn new(header_len: usize, capacity: usize) -> Self {
+        Self {
+            header: Vec::with_capacity(header_len + capacity),
+            payload: Vec::with_capacity(capacity),
+            header_len,
+        }
+    }
+
+    pub(crate) fn bytes(&mut self, bytes: &[u8]) {
+        self.header.extend_from_slice(bytes);
+    }
+
+    pub(crate) fn u16(&mut self, value: u16) {
+        self.bytes(&value.to_le_bytes());
+    }
+
+    pub(crate) fn u32(&mut self, value: u32) {
+        self.bytes(&value.to_le_bytes());
+    }
+
+    /// Appends `data` to the payload and writes its field (length, max length, offset) into
+    /// the header.
+    pub(crate) fn field(&mut self, data: &[u8]) -> Result<()> {
+        let len = u16::try_from(data.len())
+            .map_err(|_| Error::InvalidParameter("a message field is longer than 65535 bytes"))?;
+        let offset = u32::try_from(self.header_len + self.payload.len())
+            .map_err(|_| Error::InvalidParameter("message too large"))?;
+        self.u16(len);
+        self.u16(len);
+        self.u32(offset);
+        self.payload.extend_from_slice(data);
+        Ok(())
+    }
+
+    /// Joins header and payload. The header must have been written to exactly `header_len`.
+    pub(crate) fn finish(mut self) -> Vec<u8> {
+        debug_assert_eq!(self.header.len(), self.header_len);
+        self.header.append(&mut self.payload);
+        self.header
+    }
+}
+
+/// A `(length, max length, offset)` triple pointing into a message's payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Field {
+    pub(crate) len: u16,
+    pub(crate) offset: u32,
+}
+
+impl Field {
+    pub(crate) fn read(r: &mut Reader<'_>, what: &'static str) -> Result<Self> {
+        let len = r.u16(what)?;
+        let _max_len = r.u16(what)?;
+        let offset = r.u32(what)?;
+        Ok(Self { len, offset })
+    }
+
+    /// The bytes this field points to in `message`, checked to lie after the fixed header
+    /// (`header_end`) and inside the message.
+    pub(crate) fn slice<'a>(
+        self,
+        message: &'a [u8],
+        header_end: usize,
+        what: &'static str,
+    ) -> Result<&'a [u8]> {
+        if self.len == 0 {
+            return Ok(&[]);
+        }
+        let start = usize::try_from(self.offset).map_err(|_| Error::InvalidToken(what))?;
+        let end = start
+            .checked_add(usize::from(self.len))
+            .ok_or(Error::InvalidToken(what))?;
+        if start < header_end {
+            return Err(Error::InvalidToken(what));
+        }
+        message.get(start..end).ok_or(Error::InvalidToken(what))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reader_never_reads_past_the_end() {
+        let mut r = Reader::new(&[1, 2, 3]);
+        assert_eq!(r.u16("a").unwrap(), 0x0201);
+        assert_eq!(r.u16("b"), Err(Error::InvalidToken("b")));
+        assert_eq!(r.u8("c").unwrap(), 3);
+        assert_eq!(r.remaining(), 0);
+        assert!(r.take(usize::MAX, "d").is_err());
+    }
+
+    #[test]
+    fn field_bounds_are_checked() {
+        let msg = [0u8; 16];
+        let ok = Field { len: 4, offset: 12 };
+        assert_eq!(ok.slice(&msg, 8, "f").unwrap().len(), 4);
+        assert!(Field { len: 5, offset: 12 }.slice(&msg, 8, "f").is_err());
+        assert!(Field { len: 4, offset: 4 }.slice(&msg, 8, "f").is_err(), "inside the header");
+        assert!(Field { len: 1, offset: u32::MAX }.slice(&msg, 8, "f").is_err());
+        assert!(Field { len: 0, offset: u32::MAX }.slice(&msg, 8, "f").unwrap().is_empty());
+    }
+
+    #[test]
+    fn payload_writer_points_fields_at_their_data() {
+        let mut w = PayloadWriter::new(16, 8);
+        w.field(b"abc").unwrap();
+        w.field(b"de").unwrap();
+        let out = w.finish();
+        let mut r = Reader::new(&out);
+        let a = Field::read(&mut r, "a").unwrap();
+        let b = Field::read(&mut r, "b").unwrap();
+        assert_eq!(a.slice(&out, 16, "a").unwrap(), b"abc");
+        assert_eq!(b.slice(&out, 16, "b").unwrap(), b"de");
+    }
+}

@@ -1,0 +1,202 @@
+//! Secret types and the cryptographic primitives NTLM needs.
+//!
+//! Secrets zeroize on drop, have no `PartialEq` and print as `<redacted>`; they are compared
+//! with [`subtle::ConstantTimeEq`]. Functions that hand key material out are `dangerous_*`.
+
+mod rc4;
+
+pub(crate) use rc4::Rc4;
+
+use core::fmt;
+use hmac::{Hmac, KeyInit, Mac};
+use md4::Md4;
+use md5::{Digest, Md5};
+use subtle::ConstantTimeEq;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+/// HMAC-MD5, keyed.
+pub(crate) type HmacMd5 = Hmac<Md5>;
+
+/// A 16-byte secret key (an NT hash, a session key, a signing or sealing key).
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct Key16([u8; 16]);
+
+impl Key16 {
+    pub(crate) fn new(bytes: [u8; 16]) -> Self {
+        Self(bytes)
+    }
+
+    /// The key bytes. Handing out key material is dangerous: the caller must keep it secret
+    /// and wipe any copy.
+    pub fn dangerous_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// Constant-time comparison.
+    pub fn ct_eq(&self, other: &Key16) -> bool {
+        self.0.ct_eq(&other.0).into()
+    }
+}
+
+impl fmt::Debug for Key16 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Key16(<redacted>)")
+    }
+}
+
+/// The NT one-way function of a password: MD4 of its UTF-16LE encoding (MS-NLMP 3.3.1).
+#[derive(Clone)]
+pub struct NtHash(pub(crate) Key16);
+
+impl NtHash {
+    /// The NT hash of `password`.
+    pub fn from_password(password: &str) -> Self {
+        let utf16 = Zeroizing::new(utf16le(password));
+        let mut md4 = Md4::new();
+        md4.update(&utf16[..]);
+        Self(Key16(md4.finalize().into()))
+    }
+
+    /// An NT hash given as its 16 bytes.
+    pub fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(Key16(bytes))
+    }
+
+    /// An NT hash given as 32 hexadecimal digits.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidParameter`] (`SEC_E_INVALID_PARAMETER`) if it is not 32 hex digits.
+    pub fn from_hex(hex: &str) -> crate::Result<Self> {
+        let hex = hex.as_bytes();
+        if hex.len() != 32 {
+            return Err(crate::Error::InvalidParameter("an NT hash is 32 hex digits"));
+        }
+        let mut out = Zeroizing::new([0u8; 16]);
+        for (byte, pair) in out.iter_mut().zip(hex.chunks_exact(2)) {
+            let digit = |c: u8| match c {
+                b'0'..=b'9' => Ok(c - b'0'),
+                b'a'..=b'f' => Ok(c - b'a' + 10),
+                b'A'..=b'F' => Ok(c - b'A' + 10),
+                _ => Err(crate::Error::InvalidParameter("an NT hash is 32 hex digits")),
+            };
+            let (hi, lo) = match pair {
+                [hi, lo] => (digit(*hi)?, digit(*lo)?),
+                _ => return Err(crate::Error::InvalidParameter("an NT hash is 32 hex digits")),
+            };
+            *byte = hi << 4 | lo;
+        }
+        Ok(Self(Key16(*out)))
+    }
+
+    /// Constant-time comparison.
+    pub fn ct_eq(&self, other: &NtHash) -> bool {
+        self.0.ct_eq(&other.0)
+    }
+}
+
+impl fmt::Debug for NtHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("NtHash(<redacted>)")
+    }
+}
+
+/// A password. Zeroized on drop, never printed.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct Password(String);
+
+impl Password {
+    /// Wraps a password.
+    pub fn new(password: impl Into<String>) -> Self {
+        Self(password.into())
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+/// UTF-16LE encoding of a string (the "UNICODE" of MS-NLMP).
+pub(crate) fn utf16le(s: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len() * 2);
+    for unit in s.encode_utf16() {
+        out.extend_from_slice(&unit.to_le_bytes());
+    }
+    out
+}
+
+pub(crate) fn md5(parts: &[&[u8]]) -> [u8; 16] {
+    let mut h = Md5::new();
+    for p in parts {
+        h.update(p);
+    }
+    h.finalize().into()
+}
+
+pub(crate) fn hmac_md5(key: &[u8], parts: &[&[u8]]) -> [u8; 16] {
+    let mut mac = HmacMd5::new_from_slice(key).expect("HMAC takes a key of any length");
+    for p in parts {
+        mac.update(p);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+/// Constant-time equality of two byte strings (length is not secret).
+pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.ct_eq(b).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn md4_matches_rfc1320() {
+        // RFC 1320 appendix A.5.
+        let mut h = Md4::new();
+        h.update(b"abc");
+        let out: [u8; 16] = h.finalize().into();
+        assert_eq!(out, hex16("a448017aaf21d8525fc10ae87aa6729d"));
+    }
+
+    #[test]
+    fn nt_hash_of_password_matches_ms_nlmp() {
+        // MS-NLMP 4.2.2.1.2 (NTOWFv1 of "Password").
+        let h = NtHash::from_password("Password");
+        assert_eq!(h.0.bytes(), &hex16("a4f49c406510bdcab6824ee7c30fd852"));
+        let parsed = NtHash::from_hex("A4F49C406510BDCAB6824EE7C30FD852").unwrap();
+        assert!(h.ct_eq(&parsed));
+        assert!(!h.ct_eq(&NtHash::from_password("password")));
+        assert!(NtHash::from_hex("zz").is_err());
+        assert!(NtHash::from_hex("g4f49c406510bdcab6824ee7c30fd852").is_err());
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let text = format!(
+            "{:?} {:?} {:?}",
+            Password::new("hunter2"),
+            NtHash::from_password("hunter2"),
+            Key16::new([0x42; 16])
+        );
+        assert!(!text.contains("hunter2") && !text.contains("42") && !text.contains("66"));
+        assert!(text.contains("redacted"));
+    }
+
+    pub(crate) fn hex16(s: &str) -> [u8; 16] {
+        let v: Vec<u8> = (0..32)
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect();
+        v.try_into().unwrap()
+    }
+}

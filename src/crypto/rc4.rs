@@ -1,0 +1,124 @@
+//! RC4, hand-written.
+//!
+//! Why not a crate: NTLM's extended session security runs one RC4 keystream per direction for
+//! the whole life of the context, and sspi-emu must export that running state (the S-box and
+//! both indices) and resume it in another process. The RustCrypto `rc4` crate keeps its state
+//! private, so the state could not be exported. The algorithm is a dozen lines.
+
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+/// An RC4 keystream in progress. Zeroized on drop, never printed.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub(crate) struct Rc4 {
+    s: [u8; 256],
+    i: u8,
+    j: u8,
+}
+
+impl Rc4 {
+    /// Key scheduling. `key` must be 1 to 256 bytes (NTLM uses 16).
+    pub(crate) fn new(key: &[u8]) -> Self {
+        debug_assert!(!key.is_empty() && key.len() <= 256);
+        let mut s = [0u8; 256];
+        for (v, n) in s.iter_mut().zip(0u8..=255) {
+            *v = n;
+        }
+        let mut j: u8 = 0;
+        for (n, k) in (0..256usize).zip(key.iter().cycle()) {
+            j = j.wrapping_add(s[n]).wrapping_add(*k);
+            s.swap(n, usize::from(j));
+        }
+        Self { s, i: 0, j: 0 }
+    }
+
+    /// XORs the next `data.len()` keystream bytes into `data` (encrypts or decrypts).
+    #[inline]
+    pub(crate) fn apply(&mut self, data: &mut [u8]) {
+        let (mut i, mut j) = (self.i, self.j);
+        let s = &mut self.s;
+        for byte in data {
+            i = i.wrapping_add(1);
+            let si = s[usize::from(i)];
+            j = j.wrapping_add(si);
+            let sj = s[usize::from(j)];
+            s[usize::from(i)] = sj;
+            s[usize::from(j)] = si;
+            *byte ^= s[usize::from(si.wrapping_add(sj))];
+        }
+        self.i = i;
+        self.j = j;
+    }
+}
+
+impl Rc4 {
+    /// Steps the keystream back by `n` bytes: the state becomes what it was `n` bytes ago.
+    ///
+    /// RC4's output step is a bijection (`i += 1; j += S[i]; swap(S[i], S[j])`), so it can be
+    /// undone exactly. A failed verification uses this to leave the stream where it was
+    /// without copying the state on every message.
+    pub(crate) fn rewind(&mut self, n: usize) {
+        let (mut i, mut j) = (self.i, self.j);
+        for _ in 0..n {
+            self.s.swap(usize::from(i), usize::from(j));
+            j = j.wrapping_sub(self.s[usize::from(i)]);
+            i = i.wrapping_sub(1);
+        }
+        self.i = i;
+        self.j = j;
+    }
+}
+
+impl core::fmt::Debug for Rc4 {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Rc4(<redacted>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc6229_key_0102030405() {
+        // RFC 6229 section 2, 40-bit key 0x0102030405, keystream offsets 0 and 16.
+        let mut rc4 = Rc4::new(&[1, 2, 3, 4, 5]);
+        let mut ks = [0u8; 32];
+        rc4.apply(&mut ks);
+        assert_eq!(ks[..16], [
+            0xb2, 0x39, 0x63, 0x05, 0xf0, 0x3d, 0xc0, 0x27, 0xcc, 0xc3, 0x52, 0x4a, 0x0a, 0x11,
+            0x18, 0xa8
+        ]);
+        assert_eq!(ks[16..], [
+            0x69, 0x82, 0x94, 0x4f, 0x18, 0xfc, 0x82, 0xd5, 0x89, 0xc4, 0x03, 0xa4, 0x7a, 0x0d,
+            0x09, 0x19
+        ]);
+    }
+
+    #[test]
+    fn rewind_undoes_apply() {
+        let mut rc4 = Rc4::new(b"some key");
+        let mut warmup = [0u8; 300];
+        rc4.apply(&mut warmup);
+        let before = rc4.clone();
+        let mut first = [0u8; 1000];
+        rc4.apply(&mut first);
+        rc4.rewind(1000);
+        assert_eq!((rc4.s, rc4.i, rc4.j), (before.s, before.i, before.j));
+        let mut again = [0u8; 1000];
+        rc4.apply(&mut again);
+        assert_eq!(first, again);
+    }
+
+    #[test]
+    fn the_stream_continues_across_calls() {
+        let mut whole = Rc4::new(b"key");
+        let mut a = [0u8; 40];
+        whole.apply(&mut a);
+        let mut parts = Rc4::new(b"key");
+        let mut b = [0u8; 40];
+        let (x, y) = b.split_at_mut(13);
+        parts.apply(x);
+        parts.apply(y);
+        assert_eq!(a, b);
+    }
+}

@@ -1,0 +1,80 @@
+//! The one error type of the crate.
+//!
+//! Every fallible operation returns [`Error`]. Its mapping to a Windows `SECURITY_STATUS` lives
+//! in exactly one place, [`crate::status`], and is tested there.
+
+/// Everything that can go wrong in sspi-emu.
+///
+/// Integrity failures (a bad signature, MIC or sealed message) are deliberately detail-free:
+/// they are all [`Error::MessageAltered`], so an attacker learns nothing from the error about
+/// which check failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A token could not be parsed, or is not the message expected at this point of the
+    /// handshake. The text says what was wrong with it (never anything secret).
+    #[error("invalid token: {0}")]
+    InvalidToken(&'static str),
+    /// The peer's proof of the password (NTLMv2 NTProofStr) did not verify, or the user is
+    /// unknown. The two cases are not told apart, on purpose.
+    #[error("logon denied")]
+    LogonDenied,
+    /// A signature, MIC, checksum or sealed message failed its integrity check.
+    #[error("message altered")]
+    MessageAltered,
+    /// A message carries a sequence number other than the one expected (a replayed, dropped or
+    /// reordered message) and sequence or replay detection was requested.
+    #[error("message out of sequence: expected sequence number {expected}, got {found}")]
+    OutOfSequence {
+        /// The sequence number the context expected next.
+        expected: u32,
+        /// The sequence number the message carried.
+        found: u32,
+    },
+    /// The call does not fit the state the context is in (for example a message call before
+    /// the handshake completed, or a token after it did).
+    #[error("call out of sequence: {0}")]
+    WrongState(&'static str),
+    /// The handle was never issued, or was already deleted.
+    #[error("invalid handle")]
+    InvalidHandle,
+    /// The peer or the caller asked for something sspi-emu deliberately does not do (LM,
+    /// NTLMv1, anonymous logon, 40/56-bit keys, ...). The text says what and why.
+    #[error("not supported: {0}")]
+    NotSupported(&'static str),
+    /// No security package of that name exists.
+    #[error("security package not found: {0:?}")]
+    PackageNotFound(String),
+    /// The client's AV_PAIR timestamp is outside the accepted window.
+    #[error("time skew: the client's timestamp is too far from the server's clock")]
+    TimeSkew,
+    /// The client authenticated to a different target (service principal name) than the server
+    /// requires.
+    #[error("wrong principal: the client's target name is not one this server accepts")]
+    WrongPrincipal,
+    /// The channel bindings of the client do not match the server's.
+    #[error("channel bindings do not match")]
+    BadBindings,
+    /// A caller-supplied output buffer is too small.
+    #[error("buffer too small: {needed} bytes needed")]
+    BufferTooSmall {
+        /// How many bytes the output needs.
+        needed: usize,
+    },
+    /// A caller-supplied argument is invalid. The text names it.
+    #[error("invalid parameter: {0}")]
+    InvalidParameter(&'static str),
+    /// The credentials cannot be used for this operation (for example initiator credentials
+    /// given to an acceptor).
+    #[error("unknown credentials: {0}")]
+    UnknownCredentials(&'static str),
+    /// The operating system's random source failed.
+    #[error("random source failed")]
+    RandomSource,
+    /// Reading a user file failed.
+    #[error("cannot read user file: {0}")]
+    UserFile(String),
+}
+
+/// Shorthand for `Result<T, sspi_emu::Error>`.
+pub type Result<T, E = Error> = core::result::Result<T, E>;

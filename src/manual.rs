@@ -1,0 +1,1 @@
+//! Manual (written below).

@@ -1,0 +1,265 @@
+//! The NTLM initiator (MS-NLMP 3.1.5).
+//!
+//! ```text
+//!   Initial ──step(None)──▶ NEGOTIATE ──▶ WaitChallenge
+//!   WaitChallenge ──step(CHALLENGE)──▶ AUTHENTICATE ──▶ Established
+//!   any error ──▶ Failed (every later step is WrongState)
+//! ```
+
+use super::flags::NegotiateFlags as F;
+use super::keys::{lmv2_response, mic, ntowfv2, nt_proof, rc4k, session_base_key};
+use super::messages::{
+    AV_FLAG_MIC_PRESENT, AvId, AvPairs, Authenticate, Challenge, ClientBlob, Negotiate, set_mic,
+};
+use super::session::Session;
+use super::{Established, Identity, Output};
+use crate::bindings::ChannelBindings;
+use crate::crypto::{Key16, NtHash, utf16le};
+use crate::env::Environment;
+use crate::error::{Error, Result};
+use crate::flags::{IscReq, IscRet};
+use super::messages::Version;
+use zeroize::Zeroizing;
+
+/// What an initiator needs: who it is, and what it asks for.
+#[derive(Debug, Clone)]
+pub(crate) struct ClientConfig {
+    pub(crate) user: String,
+    pub(crate) domain: String,
+    pub(crate) nt_hash: NtHash,
+    pub(crate) workstation: String,
+    pub(crate) version: Option<Version>,
+    pub(crate) target_name: Option<String>,
+    pub(crate) channel_bindings: Option<ChannelBindings>,
+    pub(crate) requested: IscReq,
+    pub(crate) env: Environment,
+}
+
+/// The client's states (see the module docs for the diagram).
+pub(crate) enum ClientState {
+    Initial(ClientConfig),
+    WaitChallenge(WaitChallenge),
+    Established(Established),
+    Failed,
+}
+
+pub(crate) struct WaitChallenge {
+    config: ClientConfig,
+    negotiate: Vec<u8>,
+    flags: F,
+}
+
+/// The flags this client can use; anything else a server offers is dropped.
+const SUPPORTED: F = F(F::UNICODE.0
+    | F::REQUEST_TARGET.0
+    | F::SIGN.0
+    | F::SEAL.0
+    | F::NTLM.0
+    | F::ALWAYS_SIGN.0
+    | F::EXTENDED_SESSION_SECURITY.0
+    | F::IDENTIFY.0
+    | F::VERSION.0
+    | F::NEGOTIATE_128.0
+    | F::KEY_EXCH.0
+    | F::NEGOTIATE_56.0);
+
+impl ClientConfig {
+    fn negotiate_flags(&self) -> F {
+        let r = self.requested;
+        let mut flags = F::UNICODE
+            | F::REQUEST_TARGET
+            | F::NTLM
+            | F::ALWAYS_SIGN
+            | F::EXTENDED_SESSION_SECURITY
+            | F::NEGOTIATE_128
+            | F::KEY_EXCH
+            | F::NEGOTIATE_56;
+        if self.version.is_some() {
+            flags |= F::VERSION;
+        }
+        if r.contains(IscReq::CONFIDENTIALITY) {
+            flags |= F::SEAL | F::SIGN;
+        }
+        if r.contains(IscReq::INTEGRITY)
+            || r.contains(IscReq::REPLAY_DETECT)
+            || r.contains(IscReq::SEQUENCE_DETECT)
+        {
+            flags |= F::SIGN;
+        }
+        if r.contains(IscReq::IDENTIFY) {
+            flags |= F::IDENTIFY;
+        }
+        flags
+    }
+}
+
+impl ClientState {
+    pub(crate) fn new(config: ClientConfig) -> Result<Self> {
+        if config.requested.contains(IscReq::DATAGRAM) {
+            return Err(Error::NotSupported("connectionless (datagram) NTLM"));
+        }
+        if config.requested.contains(IscReq::NULL_SESSION) {
+            return Err(Error::NotSupported("anonymous NTLM logon"));
+        }
+        Ok(Self::Initial(config))
+    }
+
+    pub(crate) fn step(&mut self, input: Option<&[u8]>) -> Result<Output> {
+        let state = core::mem::replace(self, ClientState::Failed);
+        let (next, output) = match (state, input) {
+            (ClientState::Initial(config), None | Some([])) => start(config)?,
+            (ClientState::WaitChallenge(wait), Some(challenge)) if !challenge.is_empty() => {
+                authenticate(wait, challenge)?
+            }
+            (ClientState::Initial(_), Some(_)) => {
+                return Err(Error::InvalidToken("the initiator's first call takes no token"));
+            }
+            (ClientState::WaitChallenge(_), _) => {
+                return Err(Error::InvalidToken("a CHALLENGE message is required"));
+            }
+            (ClientState::Established(_), _) => {
+                return Err(Error::WrongState("the context is already established"));
+            }
+            (ClientState::Failed, _) => {
+                return Err(Error::WrongState("the handshake failed earlier"));
+            }
+        };
+        *self = next;
+        Ok(output)
+    }
+}
+
+fn start(config: ClientConfig) -> Result<(ClientState, Output)> {
+    let flags = config.negotiate_flags();
+    let negotiate = Negotiate {
+        flags,
+        domain: &[],
+        workstation: &[],
+        version: if flags.contains(F::VERSION) { config.version } else { None },
+    }
+    .encode()?;
+    let output = Output { token: negotiate.clone(), complete: false };
+    Ok((ClientState::WaitChallenge(WaitChallenge { config, negotiate, flags }), output))
+}
+
+fn authenticate(wait: WaitChallenge, challenge_bytes: &[u8]) -> Result<(ClientState, Output)> {
+    let WaitChallenge { config, negotiate, flags: ours } = wait;
+    let challenge = Challenge::parse(challenge_bytes)?;
+    let offered = challenge.flags;
+    if !offered.contains(F::UNICODE) {
+        return Err(Error::NotSupported("OEM character set (the server did not choose Unicode)"));
+    }
+    if !offered.contains(F::EXTENDED_SESSION_SECURITY) {
+        return Err(Error::NotSupported(
+            "NTLM without extended session security (LM/NTLMv1 session keys)",
+        ));
+    }
+    if !offered.contains(F::NEGOTIATE_128) {
+        return Err(Error::NotSupported("40- and 56-bit NTLM keys"));
+    }
+    if challenge.target_info.is_empty() {
+        return Err(Error::NotSupported("a server without TARGET_INFO (NTLMv1 only)"));
+    }
+    if ours.contains(F::SEAL) && !offered.contains(F::SEAL) {
+        return Err(Error::NotSupported("the server refused confidentiality"));
+    }
+    // Keep what both sides offered; REQUEST_TARGET stays as asked and TARGET_INFO as the server
+    // said (this reproduces the AUTHENTICATE of MS-NLMP 4.2.4.3).
+    let flags = (ours & offered & SUPPORTED)
+        | (ours & F::REQUEST_TARGET)
+        | (offered & F::TARGET_INFO);
+
+    let server_av = AvPairs::parse(challenge.target_info)?;
+    let server_time = server_av.timestamp()?;
+    let mut av = server_av.clone();
+    let av_flags;
+    if server_time.is_some() {
+        av_flags = (server_av.flags()? | AV_FLAG_MIC_PRESENT).to_le_bytes();
+        av.set(AvId::FLAGS, &av_flags);
+    }
+    let target_name = config.target_name.as_deref().map(utf16le);
+    if let Some(name) = &target_name {
+        av.set(AvId::TARGET_NAME, name);
+    }
+    let bindings = config.channel_bindings.as_ref().map(ChannelBindings::md5).transpose()?;
+    if let Some(hash) = &bindings {
+        av.set(AvId::CHANNEL_BINDINGS, hash);
+    }
+
+    let env = &config.env;
+    let client_challenge: [u8; 8] = env.random()?;
+    let blob = ClientBlob {
+        timestamp: server_time.unwrap_or_else(|| env.now().0),
+        client_challenge,
+        av_pairs: av,
+    }
+    .encode()?;
+    let key = ntowfv2(&config.nt_hash, &config.user, &config.domain);
+    let proof = nt_proof(&key, &challenge.server_challenge, &blob);
+    let mut nt_response = Zeroizing::new(Vec::with_capacity(16 + blob.len()));
+    nt_response.extend_from_slice(&proof);
+    nt_response.extend_from_slice(&blob);
+    // MS-NLMP 3.1.5.1.2: with a server timestamp the LM response is Z(24).
+    let lm_response = match server_time {
+        Some(_) => [0u8; 24],
+        None => lmv2_response(&key, &challenge.server_challenge, &client_challenge),
+    };
+    let base = session_base_key(&key, &proof);
+    let (exported, encrypted) = if flags.contains(F::KEY_EXCH) {
+        let random = Zeroizing::new(env.random::<16>()?);
+        (Key16::new(*random), Some(rc4k(&base, &random)))
+    } else {
+        (base, None)
+    };
+
+    let domain = utf16le(&config.domain);
+    let user = utf16le(&config.user);
+    let workstation = utf16le(&config.workstation);
+    let with_mic = server_time.is_some();
+    let mut token = Authenticate {
+        lm_response: &lm_response,
+        nt_response: &nt_response,
+        domain: &domain,
+        user: &user,
+        workstation: &workstation,
+        encrypted_session_key: encrypted.as_ref().map_or(&[][..], |k| &k.bytes()[..]),
+        flags,
+        version: if flags.contains(F::VERSION) { config.version } else { None },
+        mic: with_mic.then_some([0u8; 16]),
+    }
+    .encode()?;
+    if with_mic {
+        let (before, after) = super::messages::around_mic(&token)?;
+        let code = mic(&exported, &negotiate, challenge_bytes, before, after);
+        set_mic(&mut token, &code)?;
+    }
+
+    let r = config.requested;
+    let mut ret = IscRet::CONNECTION;
+    if flags.contains(F::SIGN) {
+        ret |= IscRet::INTEGRITY;
+        if r.contains(IscReq::REPLAY_DETECT) {
+            ret |= IscRet::REPLAY_DETECT;
+        }
+        if r.contains(IscReq::SEQUENCE_DETECT) {
+            ret |= IscRet::SEQUENCE_DETECT;
+        }
+    }
+    if flags.contains(F::SEAL) {
+        ret |= IscRet::CONFIDENTIALITY;
+    }
+    if flags.contains(F::IDENTIFY) {
+        ret |= IscRet::IDENTIFY;
+    }
+    let detect = r.contains(IscReq::REPLAY_DETECT) || r.contains(IscReq::SEQUENCE_DETECT);
+    let established = Established {
+        session: Session::new(exported, flags, true, detect),
+        identity: Identity {
+            user: config.user.clone(),
+            domain: config.domain.clone(),
+            workstation: config.workstation.clone(),
+        },
+        attributes: ret.0,
+    };
+    Ok((ClientState::Established(established), Output { token, complete: true }))
+}

@@ -1,0 +1,185 @@
+//! NTLMv2 computations (MS-NLMP 3.3.2) and session key derivation (3.4.5).
+
+use crate::crypto::{Key16, NtHash, Rc4, hmac_md5, md5, utf16le};
+use zeroize::Zeroizing;
+
+/// Uppercases the way Windows does for NTOWFv2 (`RtlUpcaseUnicodeString`): character by
+/// character with the simple (one-to-one) mapping, so the length never changes. Characters
+/// whose uppercase form is several characters (for example `ß`) stay as they are.
+pub(crate) fn upcase(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            let mut up = c.to_uppercase();
+            match (up.next(), up.next()) {
+                (Some(u), None) => u,
+                _ => c,
+            }
+        })
+        .collect()
+}
+
+/// NTOWFv2 (MS-NLMP 3.3.2): `HMAC_MD5(NT hash, UNICODE(Uppercase(User) || UserDom))`. The
+/// response key for both the NT and LM responses.
+pub(crate) fn ntowfv2(nt_hash: &NtHash, user: &str, domain: &str) -> Key16 {
+    let mut who = Zeroizing::new(utf16le(&upcase(user)));
+    who.extend_from_slice(&utf16le(domain));
+    Key16::new(hmac_md5(nt_hash.0.bytes(), &[&who]))
+}
+
+/// NTProofStr = `HMAC_MD5(ResponseKeyNT, ServerChallenge || temp)`.
+pub(crate) fn nt_proof(key: &Key16, server_challenge: &[u8; 8], temp: &[u8]) -> [u8; 16] {
+    hmac_md5(key.bytes(), &[server_challenge, temp])
+}
+
+/// The LMv2 response: `HMAC_MD5(ResponseKeyLM, ServerChallenge || ClientChallenge) ||
+/// ClientChallenge`.
+pub(crate) fn lmv2_response(
+    key: &Key16,
+    server_challenge: &[u8; 8],
+    client_challenge: &[u8; 8],
+) -> [u8; 24] {
+    let mut out = [0u8; 24];
+    let (mac, chal) = out.split_at_mut(16);
+    mac.copy_from_slice(&hmac_md5(key.bytes(), &[server_challenge, client_challenge]));
+    chal.copy_from_slice(client_challenge);
+    out
+}
+
+/// SessionBaseKey = `HMAC_MD5(ResponseKeyNT, NTProofStr)`; for NTLMv2 it is also the
+/// KeyExchangeKey (MS-NLMP 3.4.5.1).
+pub(crate) fn session_base_key(key: &Key16, nt_proof: &[u8; 16]) -> Key16 {
+    Key16::new(hmac_md5(key.bytes(), &[nt_proof]))
+}
+
+/// `RC4K(KeyExchangeKey, key)`: encrypts (or decrypts) the random session key.
+pub(crate) fn rc4k(key_exchange_key: &Key16, key: &[u8; 16]) -> Key16 {
+    let mut out = Zeroizing::new(*key);
+    Rc4::new(key_exchange_key.bytes()).apply(&mut out[..]);
+    Key16::new(*out)
+}
+
+/// The MIC: `HMAC_MD5(ExportedSessionKey, NEGOTIATE || CHALLENGE || AUTHENTICATE)` with the
+/// MIC field of the AUTHENTICATE_MESSAGE zeroed (MS-NLMP 3.1.5.1.2), given as the parts
+/// around that field.
+pub(crate) fn mic(
+    exported_session_key: &Key16,
+    negotiate: &[u8],
+    challenge: &[u8],
+    authenticate_before_mic: &[u8],
+    authenticate_after_mic: &[u8],
+) -> [u8; 16] {
+    hmac_md5(
+        exported_session_key.bytes(),
+        &[negotiate, challenge, authenticate_before_mic, &[0; 16], authenticate_after_mic],
+    )
+}
+
+const CLIENT_SIGNING: &[u8] = b"session key to client-to-server signing key magic constant\0";
+const SERVER_SIGNING: &[u8] = b"session key to server-to-client signing key magic constant\0";
+const CLIENT_SEALING: &[u8] = b"session key to client-to-server sealing key magic constant\0";
+const SERVER_SEALING: &[u8] = b"session key to server-to-client sealing key magic constant\0";
+
+/// The signing and sealing keys of one direction.
+pub(crate) struct DirectionKeys {
+    pub(crate) sign: Key16,
+    pub(crate) seal: Key16,
+}
+
+/// SIGNKEY and SEALKEY (MS-NLMP 3.4.5.2, 3.4.5.3) with extended session security and 128-bit
+/// keys, for (client-to-server, server-to-client).
+pub(crate) fn direction_keys(exported_session_key: &Key16) -> (DirectionKeys, DirectionKeys) {
+    let k = exported_session_key.bytes();
+    (
+        DirectionKeys {
+            sign: Key16::new(md5(&[k, CLIENT_SIGNING])),
+            seal: Key16::new(md5(&[k, CLIENT_SEALING])),
+        },
+        DirectionKeys {
+            sign: Key16::new(md5(&[k, SERVER_SIGNING])),
+            seal: Key16::new(md5(&[k, SERVER_SEALING])),
+        },
+    )
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::ntlm::messages::{AvPairs, ClientBlob};
+
+    pub(crate) fn hex(s: &str) -> Vec<u8> {
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    }
+
+    // MS-NLMP 4.2.1 common values.
+    pub(crate) const SERVER_CHALLENGE: [u8; 8] = [0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef];
+    pub(crate) const CLIENT_CHALLENGE: [u8; 8] = [0xaa; 8];
+    pub(crate) const RANDOM_SESSION_KEY: [u8; 16] = [0x55; 16];
+    /// MS-NLMP 4.2.4: NbDomainName "Domain", NbComputerName "Server", EOL.
+    pub(crate) const TARGET_INFO: &str = concat!(
+        "02000c0044006f006d00610069006e0001000c00530065007200760065007200", "00000000");
+
+    fn key() -> Key16 {
+        ntowfv2(&NtHash::from_password("Password"), "User", "Domain")
+    }
+
+    fn temp() -> Vec<u8> {
+        let info = hex(TARGET_INFO);
+        ClientBlob {
+            timestamp: 0,
+            client_challenge: CLIENT_CHALLENGE,
+            av_pairs: AvPairs::parse(&info).unwrap(),
+        }
+        .encode()
+        .unwrap()
+    }
+
+    #[test]
+    fn ntowfv2_ms_nlmp_4_2_4_1_1() {
+        assert_eq!(key().bytes()[..], hex("0c868a403bfd7a93a3001ef22ef02e3f"));
+    }
+
+    #[test]
+    fn temp_ms_nlmp_4_2_4_1_3() {
+        let mut expected = hex("01010000000000000000000000000000aaaaaaaaaaaaaaaa00000000");
+        expected.extend(hex(TARGET_INFO));
+        expected.extend([0; 4]);
+        assert_eq!(temp(), expected);
+    }
+
+    #[test]
+    fn lmv2_ms_nlmp_4_2_4_2_1() {
+        let lm = lmv2_response(&key(), &SERVER_CHALLENGE, &CLIENT_CHALLENGE);
+        assert_eq!(lm[..], hex("86c35097ac9cec102554764a57cccc19aaaaaaaaaaaaaaaa"));
+    }
+
+    #[test]
+    fn ntproofstr_session_base_key_ms_nlmp_4_2_4_2_2_and_4_2_4_1_2() {
+        let proof = nt_proof(&key(), &SERVER_CHALLENGE, &temp());
+        assert_eq!(proof[..], hex("68cd0ab851e51c96aabc927bebef6a1c"));
+        let base = session_base_key(&key(), &proof);
+        assert_eq!(base.bytes()[..], hex("8de40ccadbc14a82f15cb0ad0de95ca3"));
+    }
+
+    #[test]
+    fn encrypted_session_key_ms_nlmp_4_2_4_2_3() {
+        let proof = nt_proof(&key(), &SERVER_CHALLENGE, &temp());
+        let base = session_base_key(&key(), &proof);
+        let encrypted = rc4k(&base, &RANDOM_SESSION_KEY);
+        assert_eq!(encrypted.bytes()[..], hex("c5dad2544fc9799094ce1ce90bc9d03e"));
+        assert_eq!(rc4k(&base, encrypted.bytes()).bytes(), &RANDOM_SESSION_KEY);
+    }
+
+    #[test]
+    fn sign_and_seal_keys_ms_nlmp_4_2_4_4() {
+        let (c2s, _) = direction_keys(&Key16::new(RANDOM_SESSION_KEY));
+        assert_eq!(c2s.seal.bytes()[..], hex("59f600973cc4960a25480a7c196e4c58"));
+        assert_eq!(c2s.sign.bytes()[..], hex("4788dc861b4782f35d43fd98fe1a2d39"));
+    }
+
+    #[test]
+    fn upcase_keeps_length() {
+        assert_eq!(upcase("user"), "USER");
+        assert_eq!(upcase("straße"), "STRAßE");
+        assert_eq!(upcase("ǆ"), "Ǆ");
+    }
+}

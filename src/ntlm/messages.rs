@@ -1,0 +1,454 @@
+//! NTLM wire messages: NEGOTIATE, CHALLENGE, AUTHENTICATE (MS-NLMP 2.2.1), AV pairs
+//! (2.2.2.1), VERSION (2.2.2.10) and the NTLMv2 client challenge (2.2.2.7).
+//!
+//! Parsing borrows from the input and checks every length and offset first; encoding builds
+//! the fixed header and the payload it points into.
+#![deny(clippy::indexing_slicing)]
+
+use super::flags::NegotiateFlags;
+use crate::codec::{Field, PayloadWriter, Reader};
+use crate::error::{Error, Result};
+
+/// `NTLMSSP\0`, the first eight bytes of every message.
+pub(crate) const SIGNATURE: &[u8; 8] = b"NTLMSSP\0";
+/// The largest token sspi-emu accepts. Windows' NTLM `cbMaxToken` is 2888; anything much
+/// larger is not an NTLM message.
+pub const MAX_TOKEN: usize = 64 * 1024;
+
+const NEGOTIATE_TYPE: u32 = 1;
+const CHALLENGE_TYPE: u32 = 2;
+const AUTHENTICATE_TYPE: u32 = 3;
+
+fn header(r: &mut Reader<'_>, message_type: u32, what: &'static str) -> Result<()> {
+    if r.remaining() > MAX_TOKEN {
+        return Err(Error::InvalidToken("token larger than any NTLM message"));
+    }
+    if r.take(8, what)? != SIGNATURE {
+        return Err(Error::InvalidToken("not an NTLMSSP message"));
+    }
+    if r.u32(what)? != message_type {
+        return Err(Error::InvalidToken(what));
+    }
+    Ok(())
+}
+
+/// The VERSION structure (MS-NLMP 2.2.2.10): product version and NTLM revision. Informational
+/// only; kept as its eight bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Version(pub [u8; 8]);
+
+impl Version {
+    /// `NTLMSSP_REVISION_W2K3`, the only revision in use.
+    pub const REVISION_W2K3: u8 = 0x0F;
+
+    /// A version of `major.minor.build`, NTLM revision 15.
+    pub const fn new(major: u8, minor: u8, build: u16) -> Self {
+        let b = build.to_le_bytes();
+        Version([major, minor, b[0], b[1], 0, 0, 0, Self::REVISION_W2K3])
+    }
+}
+
+/// The version sspi-emu announces by default: 10.0 build 20348, revision 15.
+pub const DEFAULT_VERSION: Version = Version::new(10, 0, 20348);
+
+/// NEGOTIATE_MESSAGE (MS-NLMP 2.2.1.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Negotiate<'a> {
+    pub(crate) flags: NegotiateFlags,
+    pub(crate) domain: &'a [u8],
+    pub(crate) workstation: &'a [u8],
+    pub(crate) version: Option<Version>,
+}
+
+impl<'a> Negotiate<'a> {
+    const HEADER: usize = 32;
+
+    pub(crate) fn parse(msg: &'a [u8]) -> Result<Self> {
+        const WHAT: &str = "malformed NEGOTIATE message";
+        let mut r = Reader::new(msg);
+        header(&mut r, NEGOTIATE_TYPE, WHAT)?;
+        let flags = NegotiateFlags(r.u32(WHAT)?);
+        let domain_field = Field::read(&mut r, WHAT)?;
+        let workstation_field = Field::read(&mut r, WHAT)?;
+        let version = if flags.contains(NegotiateFlags::VERSION) && r.remaining() >= 8 {
+            Some(Version(r.array(WHAT)?))
+        } else {
+            None
+        };
+        let header_end = msg.len() - r.remaining();
+        let domain = if flags.contains(NegotiateFlags::OEM_DOMAIN_SUPPLIED) {
+            domain_field.slice(msg, header_end, WHAT)?
+        } else {
+            &[]
+        };
+        let workstation = if flags.contains(NegotiateFlags::OEM_WORKSTATION_SUPPLIED) {
+            workstation_field.slice(msg, header_end, WHAT)?
+        } else {
+            &[]
+        };
+        Ok(Self { flags, domain, workstation, version })
+    }
+
+    pub(crate) fn encode(&self) -> Result<Vec<u8>> {
+        let header_len = Self::HEADER + if self.version.is_some() { 8 } else { 0 };
+        let mut w = PayloadWriter::new(header_len, self.domain.len() + self.workstation.len());
+        w.bytes(SIGNATURE);
+        w.u32(NEGOTIATE_TYPE);
+        w.u32(self.flags.0);
+        w.field(self.domain)?;
+        w.field(self.workstation)?;
+        if let Some(v) = self.version {
+            w.bytes(&v.0);
+        }
+        Ok(w.finish())
+    }
+}
+
+/// CHALLENGE_MESSAGE (MS-NLMP 2.2.1.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Challenge<'a> {
+    pub(crate) target_name: &'a [u8],
+    pub(crate) flags: NegotiateFlags,
+    pub(crate) server_challenge: [u8; 8],
+    pub(crate) target_info: &'a [u8],
+    pub(crate) version: Option<Version>,
+}
+
+impl<'a> Challenge<'a> {
+    const HEADER: usize = 48;
+
+    pub(crate) fn parse(msg: &'a [u8]) -> Result<Self> {
+        const WHAT: &str = "malformed CHALLENGE message";
+        let mut r = Reader::new(msg);
+        header(&mut r, CHALLENGE_TYPE, WHAT)?;
+        let target_name_field = Field::read(&mut r, WHAT)?;
+        let flags = NegotiateFlags(r.u32(WHAT)?);
+        let server_challenge = r.array(WHAT)?;
+        let _reserved = r.take(8, WHAT)?;
+        let target_info_field = Field::read(&mut r, WHAT)?;
+        let version = if flags.contains(NegotiateFlags::VERSION) && r.remaining() >= 8 {
+            Some(Version(r.array(WHAT)?))
+        } else {
+            None
+        };
+        let header_end = msg.len() - r.remaining();
+        Ok(Self {
+            target_name: target_name_field.slice(msg, header_end, WHAT)?,
+            flags,
+            server_challenge,
+            target_info: target_info_field.slice(msg, header_end, WHAT)?,
+            version,
+        })
+    }
+
+    pub(crate) fn encode(&self) -> Result<Vec<u8>> {
+        let header_len = Self::HEADER + if self.version.is_some() { 8 } else { 0 };
+        let mut w = PayloadWriter::new(header_len, self.target_name.len() + self.target_info.len());
+        w.bytes(SIGNATURE);
+        w.u32(CHALLENGE_TYPE);
+        w.field(self.target_name)?;
+        w.u32(self.flags.0);
+        w.bytes(&self.server_challenge);
+        w.bytes(&[0; 8]);
+        w.field(self.target_info)?;
+        if let Some(v) = self.version {
+            w.bytes(&v.0);
+        }
+        Ok(w.finish())
+    }
+}
+
+/// Where the MIC sits in an AUTHENTICATE_MESSAGE that carries one (after the 64-byte fixed
+/// part and the 8-byte VERSION).
+pub(crate) const MIC_OFFSET: usize = 72;
+const MIC_END: usize = MIC_OFFSET + 16;
+
+/// AUTHENTICATE_MESSAGE (MS-NLMP 2.2.1.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Authenticate<'a> {
+    pub(crate) lm_response: &'a [u8],
+    pub(crate) nt_response: &'a [u8],
+    /// UTF-16LE.
+    pub(crate) domain: &'a [u8],
+    /// UTF-16LE.
+    pub(crate) user: &'a [u8],
+    /// UTF-16LE.
+    pub(crate) workstation: &'a [u8],
+    pub(crate) encrypted_session_key: &'a [u8],
+    pub(crate) flags: NegotiateFlags,
+    pub(crate) version: Option<Version>,
+    /// The 16 bytes at offset 72 when the payload starts at or after 88. Whether they are a
+    /// MIC is said by the MsvAvFlags of the NTLMv2 response.
+    pub(crate) mic: Option<[u8; 16]>,
+}
+
+impl<'a> Authenticate<'a> {
+    const HEADER: usize = 64;
+
+    pub(crate) fn parse(msg: &'a [u8]) -> Result<Self> {
+        const WHAT: &str = "malformed AUTHENTICATE message";
+        let mut r = Reader::new(msg);
+        header(&mut r, AUTHENTICATE_TYPE, WHAT)?;
+        let fields: [Field; 6] = [
+            Field::read(&mut r, WHAT)?,
+            Field::read(&mut r, WHAT)?,
+            Field::read(&mut r, WHAT)?,
+            Field::read(&mut r, WHAT)?,
+            Field::read(&mut r, WHAT)?,
+            Field::read(&mut r, WHAT)?,
+        ];
+        let flags = NegotiateFlags(r.u32(WHAT)?);
+        // The fixed part ends where the payload starts: at the lowest offset of a non-empty
+        // field (VERSION and MIC are present only if there is room for them).
+        let payload_start = fields
+            .iter()
+            .filter(|f| f.len != 0)
+            .map(|f| usize::try_from(f.offset).unwrap_or(usize::MAX))
+            .min()
+            .unwrap_or(msg.len())
+            .min(msg.len());
+        if payload_start < Self::HEADER {
+            return Err(Error::InvalidToken(WHAT));
+        }
+        let version = if payload_start >= MIC_OFFSET {
+            Some(Version(r.array(WHAT)?))
+        } else {
+            None
+        };
+        let mic = if payload_start >= MIC_END { Some(r.array(WHAT)?) } else { None };
+        let header_end = msg.len() - r.remaining();
+        let [lm, nt, domain, user, workstation, key] = fields;
+        Ok(Self {
+            lm_response: lm.slice(msg, header_end, WHAT)?,
+            nt_response: nt.slice(msg, header_end, WHAT)?,
+            domain: domain.slice(msg, header_end, WHAT)?,
+            user: user.slice(msg, header_end, WHAT)?,
+            workstation: workstation.slice(msg, header_end, WHAT)?,
+            encrypted_session_key: key.slice(msg, header_end, WHAT)?,
+            flags,
+            version,
+            mic,
+        })
+    }
+
+    /// Encodes the message. With `mic` set, the 16 bytes are written at offset 72 (callers
+    /// encode with a zero MIC, compute it, then patch it in with [`set_mic`]).
+    pub(crate) fn encode(&self) -> Result<Vec<u8>> {
+        let header_len = match (self.version, self.mic) {
+            (_, Some(_)) => MIC_END,
+            (Some(_), None) => MIC_OFFSET,
+            (None, None) => Self::HEADER,
+        };
+        let payload = self.lm_response.len()
+            + self.nt_response.len()
+            + self.domain.len()
+            + self.user.len()
+            + self.workstation.len()
+            + self.encrypted_session_key.len();
+        let mut w = PayloadWriter::new(header_len, payload);
+        w.bytes(SIGNATURE);
+        w.u32(AUTHENTICATE_TYPE);
+        // Field order in the header is fixed; the payload order follows Windows (domain, user,
+        // workstation, LM, NT, key), which is what MS-NLMP 4.2.4.3 shows.
+        let offsets = {
+            let base = header_len;
+            let d = base;
+            let u = d + self.domain.len();
+            let ws = u + self.user.len();
+            let lm = ws + self.workstation.len();
+            let nt = lm + self.lm_response.len();
+            let k = nt + self.nt_response.len();
+            [lm, nt, d, u, ws, k]
+        };
+        let datas = [
+            self.lm_response,
+            self.nt_response,
+            self.domain,
+            self.user,
+            self.workstation,
+            self.encrypted_session_key,
+        ];
+        for (data, offset) in datas.iter().zip(offsets) {
+            let len = u16::try_from(data.len())
+                .map_err(|_| Error::InvalidParameter("a message field is longer than 65535 bytes"))?;
+            let offset =
+                u32::try_from(offset).map_err(|_| Error::InvalidParameter("message too large"))?;
+            w.u16(len);
+            w.u16(len);
+            w.u32(offset);
+        }
+        w.u32(self.flags.0);
+        if let Some(v) = self.version {
+            w.bytes(&v.0);
+        } else if self.mic.is_some() {
+            w.bytes(&[0; 8]);
+        }
+        if let Some(mic) = self.mic {
+            w.bytes(&mic);
+        }
+        let mut out = w.finish();
+        for data in [self.domain, self.user, self.workstation, self.lm_response, self.nt_response] {
+            out.extend_from_slice(data);
+        }
+        out.extend_from_slice(self.encrypted_session_key);
+        Ok(out)
+    }
+}
+
+/// Writes `mic` into an encoded AUTHENTICATE_MESSAGE that has room for it.
+pub(crate) fn set_mic(message: &mut [u8], mic: &[u8; 16]) -> Result<()> {
+    message
+        .get_mut(MIC_OFFSET..MIC_END)
+        .ok_or(Error::InvalidToken("AUTHENTICATE message has no room for a MIC"))?
+        .copy_from_slice(mic);
+    Ok(())
+}
+
+/// The three parts of an AUTHENTICATE_MESSAGE around its MIC: the MIC is computed over
+/// `before || 0^16 || after` (MS-NLMP 3.1.5.1.2).
+pub(crate) fn around_mic(message: &[u8]) -> Result<(&[u8], &[u8])> {
+    const WHAT: &str = "AUTHENTICATE message too short for a MIC";
+    let before = message.get(..MIC_OFFSET).ok_or(Error::InvalidToken(WHAT))?;
+    let after = message.get(MIC_END..).ok_or(Error::InvalidToken(WHAT))?;
+    Ok((before, after))
+}
+
+/// An AV_PAIR identifier (MS-NLMP 2.2.2.1). Unknown ids survive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct AvId(pub(crate) u16);
+
+impl AvId {
+    /// `MsvAvEOL`.
+    pub(crate) const EOL: AvId = AvId(0);
+    /// `MsvAvNbComputerName`.
+    pub(crate) const NB_COMPUTER_NAME: AvId = AvId(1);
+    /// `MsvAvNbDomainName`.
+    pub(crate) const NB_DOMAIN_NAME: AvId = AvId(2);
+    /// `MsvAvDnsComputerName`.
+    pub(crate) const DNS_COMPUTER_NAME: AvId = AvId(3);
+    /// `MsvAvDnsDomainName`.
+    pub(crate) const DNS_DOMAIN_NAME: AvId = AvId(4);
+    /// `MsvAvFlags`.
+    pub(crate) const FLAGS: AvId = AvId(6);
+    /// `MsvAvTimestamp`.
+    pub(crate) const TIMESTAMP: AvId = AvId(7);
+    /// `MsvAvTargetName`.
+    pub(crate) const TARGET_NAME: AvId = AvId(9);
+    /// `MsvAvChannelBindings`.
+    pub(crate) const CHANNEL_BINDINGS: AvId = AvId(10);
+}
+
+/// `MsvAvFlags` bit: the client provides a MIC (MS-NLMP 2.2.2.1).
+pub(crate) const AV_FLAG_MIC_PRESENT: u32 = 0x0000_0002;
+
+/// A parsed AV_PAIR list, borrowing the values. The terminating `MsvAvEOL` is implied.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct AvPairs<'a> {
+    pairs: Vec<(AvId, &'a [u8])>,
+}
+
+impl<'a> AvPairs<'a> {
+    /// Parses a list that must end with `MsvAvEOL`; bytes after the EOL are ignored (an
+    /// NTLMv2 response is followed by padding). An id may not appear twice.
+    pub(crate) fn parse(input: &'a [u8]) -> Result<Self> {
+        const WHAT: &str = "malformed AV_PAIR list";
+        let mut r = Reader::new(input);
+        let mut pairs = Vec::new();
+        loop {
+            let id = AvId(r.u16(WHAT)?);
+            let len = r.u16(WHAT)?;
+            let value = r.take(usize::from(len), WHAT)?;
+            if id == AvId::EOL {
+                return Ok(Self { pairs });
+            }
+            if pairs.iter().any(|(seen, _)| *seen == id) {
+                return Err(Error::InvalidToken("AV_PAIR list repeats an id"));
+            }
+            pairs.push((id, value));
+        }
+    }
+
+    pub(crate) fn get(&self, id: AvId) -> Option<&'a [u8]> {
+        self.pairs.iter().find(|(i, _)| *i == id).map(|(_, v)| *v)
+    }
+
+    pub(crate) fn timestamp(&self) -> Result<Option<u64>> {
+        self.fixed::<8>(AvId::TIMESTAMP).map(|v| v.map(u64::from_le_bytes))
+    }
+
+    pub(crate) fn flags(&self) -> Result<u32> {
+        Ok(self.fixed::<4>(AvId::FLAGS)?.map(u32::from_le_bytes).unwrap_or(0))
+    }
+
+    pub(crate) fn fixed<const N: usize>(&self, id: AvId) -> Result<Option<[u8; N]>> {
+        match self.get(id) {
+            None => Ok(None),
+            Some(v) => v
+                .try_into()
+                .map(Some)
+                .map_err(|_| Error::InvalidToken("AV_PAIR value has the wrong length")),
+        }
+    }
+
+    /// Sets `id` to `value`, replacing an existing value in place or appending.
+    pub(crate) fn set(&mut self, id: AvId, value: &'a [u8]) {
+        match self.pairs.iter_mut().find(|(i, _)| *i == id) {
+            Some(pair) => pair.1 = value,
+            None => self.pairs.push((id, value)),
+        }
+    }
+
+    pub(crate) fn encode(&self) -> Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(self.pairs.iter().map(|(_, v)| v.len() + 4).sum::<usize>() + 4);
+        for (id, value) in &self.pairs {
+            let len = u16::try_from(value.len())
+                .map_err(|_| Error::InvalidParameter("AV_PAIR value longer than 65535 bytes"))?;
+            out.extend_from_slice(&id.0.to_le_bytes());
+            out.extend_from_slice(&len.to_le_bytes());
+            out.extend_from_slice(value);
+        }
+        out.extend_from_slice(&[0; 4]);
+        Ok(out)
+    }
+}
+
+/// The NTLMv2 client challenge, `temp` of MS-NLMP 3.3.2 (structure in 2.2.2.7): what follows
+/// the 16-byte NTProofStr in an NTLMv2 response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ClientBlob<'a> {
+    pub(crate) timestamp: u64,
+    pub(crate) client_challenge: [u8; 8],
+    pub(crate) av_pairs: AvPairs<'a>,
+}
+
+impl<'a> ClientBlob<'a> {
+    /// Bytes before the AV pairs.
+    pub(crate) const FIXED: usize = 28;
+
+    pub(crate) fn parse(blob: &'a [u8]) -> Result<Self> {
+        const WHAT: &str = "malformed NTLMv2 client challenge";
+        let mut r = Reader::new(blob);
+        if r.u8(WHAT)? != 1 || r.u8(WHAT)? != 1 {
+            return Err(Error::InvalidToken("unknown NTLMv2 response version"));
+        }
+        let _reserved = r.take(6, WHAT)?;
+        let timestamp = r.u64(WHAT)?;
+        let client_challenge = r.array(WHAT)?;
+        let _reserved = r.take(4, WHAT)?;
+        let av_pairs = AvPairs::parse(r.rest())?;
+        Ok(Self { timestamp, client_challenge, av_pairs })
+    }
+
+    /// `temp`: RespType, HiRespType, Z(6), Time, ClientChallenge, Z(4), AV pairs, Z(4).
+    pub(crate) fn encode(&self) -> Result<Vec<u8>> {
+        let av = self.av_pairs.encode()?;
+        let mut out = Vec::with_capacity(Self::FIXED + av.len() + 4);
+        out.extend_from_slice(&[1, 1, 0, 0, 0, 0, 0, 0]);
+        out.extend_from_slice(&self.timestamp.to_le_bytes());
+        out.extend_from_slice(&self.client_challenge);
+        out.extend_from_slice(&[0; 4]);
+        out.extend_from_slice(&av);
+        out.extend_from_slice(&[0; 4]);
+        Ok(out)
+    }
+}

@@ -1,0 +1,112 @@
+//! The NTLM security package (MS-NLMP): NTLMv2 with extended session security only.
+//!
+//! LM and NTLMv1 are refused, by both roles: their responses are crackable offline from a
+//! captured exchange (NTLMv1 reduces to three DES keys of 56 bits, one of them only 16 bits
+//! of unknown material), and their session keys are weak. Datagram (connectionless) NTLM and
+//! anonymous logons are refused too. See [`crate::manual`] for every such choice.
+
+pub(crate) mod client;
+pub mod flags;
+pub(crate) mod keys;
+pub(crate) mod messages;
+pub(crate) mod server;
+pub(crate) mod session;
+pub mod users;
+
+pub use messages::{DEFAULT_VERSION, MAX_TOKEN, Version};
+pub use server::ServerNames;
+pub use session::{Part, SIGNATURE_SIZE};
+
+use crate::error::{Error, Result};
+use client::ClientState;
+use server::ServerState;
+use session::Session;
+
+/// The package name, as `AcquireCredentialsHandle` takes it.
+pub const PACKAGE_NAME: &str = "NTLM";
+
+/// What a handshake step produced.
+#[derive(Debug)]
+pub(crate) struct Output {
+    pub(crate) token: Vec<u8>,
+    pub(crate) complete: bool,
+}
+
+/// Who the context authenticated: on the acceptor the client, on the initiator itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// User name as sent.
+    pub user: String,
+    /// Domain name as sent.
+    pub domain: String,
+    /// Workstation name as sent (may be empty).
+    pub workstation: String,
+}
+
+impl Identity {
+    /// `DOMAIN\user` (or `user` with an empty domain), as `SECPKG_ATTR_NAMES` gives it.
+    pub fn name(&self) -> String {
+        if self.domain.is_empty() {
+            self.user.clone()
+        } else {
+            format!("{}\\{}", self.domain, self.user)
+        }
+    }
+}
+
+/// The established state, common to both roles.
+pub(crate) struct Established {
+    pub(crate) session: Session,
+    pub(crate) identity: Identity,
+    /// `ISC_RET_*` or `ASC_RET_*` bits.
+    pub(crate) attributes: u32,
+}
+
+pub(crate) enum Role {
+    Client(ClientState),
+    Server(ServerState),
+}
+
+/// An NTLM context of either role.
+pub(crate) struct NtlmContext {
+    pub(crate) role: Role,
+}
+
+impl NtlmContext {
+    pub(crate) fn step(&mut self, input: Option<&[u8]>) -> Result<Output> {
+        match &mut self.role {
+            Role::Client(c) => c.step(input),
+            Role::Server(s) => s.step(input),
+        }
+    }
+
+    pub(crate) fn established(&self) -> Option<&Established> {
+        match &self.role {
+            Role::Client(ClientState::Established(e)) | Role::Server(ServerState::Established(e)) => {
+                Some(e)
+            }
+            _ => None,
+        }
+    }
+
+    pub(crate) fn session(&mut self) -> Result<&mut Session> {
+        match &mut self.role {
+            Role::Client(ClientState::Established(e)) | Role::Server(ServerState::Established(e)) => {
+                Ok(&mut e.session)
+            }
+            _ => Err(Error::WrongState("the handshake has not completed")),
+        }
+    }
+
+    pub(crate) fn sealing_session(&mut self) -> Result<&mut Session> {
+        let session = self.session()?;
+        if !session.flags.contains(flags::NegotiateFlags::SEAL) {
+            return Err(Error::NotSupported("confidentiality was not negotiated"));
+        }
+        Ok(session)
+    }
+
+    pub(crate) fn is_client(&self) -> bool {
+        matches!(self.role, Role::Client(_))
+    }
+}

@@ -1,0 +1,316 @@
+//! The NTLM acceptor (MS-NLMP 3.2.5).
+//!
+//! ```text
+//!   Initial ──step(NEGOTIATE)──▶ CHALLENGE ──▶ WaitAuthenticate
+//!   WaitAuthenticate ──step(AUTHENTICATE)──▶ (no token) ──▶ Established
+//!   any error ──▶ Failed (every later step is WrongState)
+//! ```
+//!
+//! The acceptor proves the password itself: it recomputes NTProofStr over the client's NTLMv2
+//! blob exactly as received, whether or not a MIC is present, and only then looks at the MIC,
+//! the timestamp, the target name and the channel bindings.
+
+use super::flags::NegotiateFlags as F;
+use super::keys::{mic, ntowfv2, nt_proof, rc4k, session_base_key};
+use super::messages::{
+    AV_FLAG_MIC_PRESENT, AvId, AvPairs, Authenticate, Challenge, ClientBlob, Negotiate, Version,
+    around_mic,
+};
+use super::session::Session;
+use super::users::UserStore;
+use super::{Established, Identity, Output};
+use crate::bindings::ChannelBindings;
+use crate::crypto::{Key16, ct_eq, utf16le};
+use crate::env::Environment;
+use crate::error::{Error, Result};
+use crate::flags::{AscReq, AscRet};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The names a server announces in its CHALLENGE.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerNames {
+    /// NetBIOS computer name (`MsvAvNbComputerName`).
+    pub nb_computer: String,
+    /// NetBIOS domain name (`MsvAvNbDomainName`); with a non-empty value the server presents
+    /// itself as a domain member (TARGET_TYPE_DOMAIN).
+    pub nb_domain: String,
+    /// DNS computer name (`MsvAvDnsComputerName`), omitted if empty.
+    pub dns_computer: String,
+    /// DNS domain name (`MsvAvDnsDomainName`), omitted if empty.
+    pub dns_domain: String,
+}
+
+impl Default for ServerNames {
+    fn default() -> Self {
+        Self {
+            nb_computer: "SERVER".into(),
+            nb_domain: "WORKGROUP".into(),
+            dns_computer: String::new(),
+            dns_domain: String::new(),
+        }
+    }
+}
+
+/// What an acceptor needs.
+#[derive(Clone)]
+pub(crate) struct ServerConfig {
+    pub(crate) users: Arc<dyn UserStore>,
+    pub(crate) names: ServerNames,
+    pub(crate) version: Option<Version>,
+    pub(crate) requested: AscReq,
+    pub(crate) channel_bindings: Option<ChannelBindings>,
+    pub(crate) accepted_targets: Vec<String>,
+    pub(crate) max_clock_skew: Duration,
+    pub(crate) env: Environment,
+}
+
+/// The server's states (see the module docs for the diagram).
+pub(crate) enum ServerState {
+    Initial(ServerConfig),
+    WaitAuthenticate(WaitAuthenticate),
+    Established(Established),
+    Failed,
+}
+
+pub(crate) struct WaitAuthenticate {
+    config: ServerConfig,
+    negotiate: Vec<u8>,
+    challenge: Vec<u8>,
+    server_challenge: [u8; 8],
+    flags: F,
+}
+
+/// Flags the server may grant if the client offers them.
+const GRANTABLE: F = F(F::UNICODE.0
+    | F::SIGN.0
+    | F::SEAL.0
+    | F::NTLM.0
+    | F::ALWAYS_SIGN.0
+    | F::EXTENDED_SESSION_SECURITY.0
+    | F::IDENTIFY.0
+    | F::NEGOTIATE_128.0
+    | F::KEY_EXCH.0
+    | F::NEGOTIATE_56.0);
+
+/// Flags whose meaning is security: the AUTHENTICATE may not set one the CHALLENGE did not.
+const SECURITY: F = F(F::SIGN.0
+    | F::SEAL.0
+    | F::KEY_EXCH.0
+    | F::NEGOTIATE_128.0
+    | F::NEGOTIATE_56.0
+    | F::DATAGRAM.0
+    | F::IDENTIFY.0
+    | F::LM_KEY.0);
+
+impl ServerState {
+    pub(crate) fn new(config: ServerConfig) -> Result<Self> {
+        if config.requested.contains(AscReq::DATAGRAM) {
+            return Err(Error::NotSupported("connectionless (datagram) NTLM"));
+        }
+        Ok(Self::Initial(config))
+    }
+
+    pub(crate) fn step(&mut self, input: Option<&[u8]>) -> Result<Output> {
+        let state = core::mem::replace(self, ServerState::Failed);
+        let input = match input {
+            Some(bytes) if !bytes.is_empty() => bytes,
+            _ => return Err(Error::InvalidToken("the acceptor needs a token")),
+        };
+        let (next, output) = match state {
+            ServerState::Initial(config) => challenge(config, input)?,
+            ServerState::WaitAuthenticate(wait) => accept(wait, input)?,
+            ServerState::Established(_) => {
+                return Err(Error::WrongState("the context is already established"));
+            }
+            ServerState::Failed => return Err(Error::WrongState("the handshake failed earlier")),
+        };
+        *self = next;
+        Ok(output)
+    }
+}
+
+fn challenge(config: ServerConfig, negotiate: &[u8]) -> Result<(ServerState, Output)> {
+    let parsed = Negotiate::parse(negotiate)?;
+    let asked = parsed.flags;
+    if !asked.contains(F::UNICODE) {
+        return Err(Error::NotSupported("OEM character set (the client did not offer Unicode)"));
+    }
+    if !asked.contains(F::EXTENDED_SESSION_SECURITY) {
+        return Err(Error::NotSupported(
+            "NTLM without extended session security (LM/NTLMv1 session keys)",
+        ));
+    }
+    if !asked.contains(F::NEGOTIATE_128) {
+        return Err(Error::NotSupported("40- and 56-bit NTLM keys"));
+    }
+    if asked.contains(F::ANONYMOUS) {
+        return Err(Error::NotSupported("anonymous NTLM logon"));
+    }
+    if config.requested.contains(AscReq::CONFIDENTIALITY) && !asked.contains(F::SEAL) {
+        return Err(Error::NotSupported("the client did not offer confidentiality"));
+    }
+    let names = &config.names;
+    let domain_member = !names.nb_domain.is_empty();
+    let mut flags = (asked & GRANTABLE) | F::TARGET_INFO;
+    flags |= if domain_member { F::TARGET_TYPE_DOMAIN } else { F::TARGET_TYPE_SERVER };
+    let target_name = if asked.contains(F::REQUEST_TARGET) {
+        flags |= F::REQUEST_TARGET;
+        utf16le(if domain_member { &names.nb_domain } else { &names.nb_computer })
+    } else {
+        Vec::new()
+    };
+    if config.version.is_some() {
+        flags |= F::VERSION;
+    }
+
+    let strings = [
+        (AvId::NB_DOMAIN_NAME, utf16le(&names.nb_domain)),
+        (AvId::NB_COMPUTER_NAME, utf16le(&names.nb_computer)),
+        (AvId::DNS_DOMAIN_NAME, utf16le(&names.dns_domain)),
+        (AvId::DNS_COMPUTER_NAME, utf16le(&names.dns_computer)),
+    ];
+    let timestamp = config.env.now().0.to_le_bytes();
+    let mut av = AvPairs::default();
+    for (id, value) in &strings {
+        // NbComputerName and NbDomainName are mandatory (MS-NLMP 2.2.2.1); DNS names optional.
+        if !value.is_empty() || *id == AvId::NB_DOMAIN_NAME || *id == AvId::NB_COMPUTER_NAME {
+            av.set(*id, value);
+        }
+    }
+    av.set(AvId::TIMESTAMP, &timestamp);
+    let target_info = av.encode()?;
+
+    let server_challenge: [u8; 8] = config.env.random()?;
+    let token = Challenge {
+        target_name: &target_name,
+        flags,
+        server_challenge,
+        target_info: &target_info,
+        version: config.version,
+    }
+    .encode()?;
+    let wait = WaitAuthenticate {
+        config,
+        negotiate: negotiate.to_vec(),
+        challenge: token.clone(),
+        server_challenge,
+        flags,
+    };
+    Ok((ServerState::WaitAuthenticate(wait), Output { token, complete: false }))
+}
+
+fn utf16_string(bytes: &[u8], what: &'static str) -> Result<String> {
+    if bytes.len() % 2 != 0 {
+        return Err(Error::InvalidToken(what));
+    }
+    let units = bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
+    char::decode_utf16(units).collect::<Result<String, _>>().map_err(|_| Error::InvalidToken(what))
+}
+
+fn accept(wait: WaitAuthenticate, message: &[u8]) -> Result<(ServerState, Output)> {
+    let WaitAuthenticate { config, negotiate, challenge, server_challenge, flags: offered } = wait;
+    let auth = Authenticate::parse(message)?;
+
+    // What kind of response is this? Refuse everything but NTLMv2.
+    if auth.flags.contains(F::ANONYMOUS) || (auth.nt_response.is_empty() && auth.user.is_empty()) {
+        return Err(Error::NotSupported("anonymous NTLM logon"));
+    }
+    if auth.nt_response.len() == 24 {
+        return Err(Error::NotSupported("NTLMv1 responses (broken by offline cracking)"));
+    }
+    let (proof_received, blob) = match auth.nt_response.split_first_chunk::<16>() {
+        Some((proof, blob)) if blob.len() >= ClientBlob::FIXED + 4 => (proof, blob),
+        _ => return Err(Error::InvalidToken("NT response too short for NTLMv2")),
+    };
+    let client = ClientBlob::parse(blob)?;
+    let flags = auth.flags;
+    if !flags.contains(F::UNICODE) || !flags.contains(F::EXTENDED_SESSION_SECURITY) {
+        return Err(Error::NotSupported("NTLM without Unicode and extended session security"));
+    }
+    if !flags.contains(F::NEGOTIATE_128) {
+        return Err(Error::NotSupported("40- and 56-bit NTLM keys"));
+    }
+    if (flags & SECURITY & !offered).0 != 0 {
+        return Err(Error::InvalidToken("AUTHENTICATE sets security flags the CHALLENGE did not"));
+    }
+    let user = utf16_string(auth.user, "user name is not valid UTF-16")?;
+    let domain = utf16_string(auth.domain, "domain name is not valid UTF-16")?;
+    let workstation = utf16_string(auth.workstation, "workstation name is not valid UTF-16")?;
+
+    // The proof of the password, over the blob exactly as received.
+    let hash = config.users.nt_hash(&user, &domain).ok_or(Error::LogonDenied)?;
+    let key = ntowfv2(&hash, &user, &domain);
+    let proof = nt_proof(&key, &server_challenge, blob);
+    if !ct_eq(&proof, proof_received) {
+        return Err(Error::LogonDenied);
+    }
+
+    let base = session_base_key(&key, &proof);
+    let exported = if flags.contains(F::KEY_EXCH) {
+        let encrypted: &[u8; 16] = auth
+            .encrypted_session_key
+            .try_into()
+            .map_err(|_| Error::InvalidToken("KEY_EXCH without a 16-byte session key"))?;
+        rc4k(&base, encrypted)
+    } else {
+        base
+    };
+
+    // The MIC binds all three messages; this server always sends a timestamp, so it always
+    // requires one (MS-NLMP 3.2.5.1.2).
+    let av = &client.av_pairs;
+    if av.flags()? & AV_FLAG_MIC_PRESENT == 0 {
+        return Err(Error::InvalidToken("the AUTHENTICATE message has no MIC"));
+    }
+    let received_mic = auth.mic.ok_or(Error::InvalidToken("MIC announced but missing"))?;
+    let (before, after) = around_mic(message)?;
+    let expected_mic = mic(&exported, &negotiate, &challenge, before, after);
+    if !ct_eq(&expected_mic, &received_mic) {
+        return Err(Error::MessageAltered);
+    }
+
+    let now = config.env.now();
+    if now.abs_diff(crate::env::FileTime(client.timestamp)) > config.max_clock_skew {
+        return Err(Error::TimeSkew);
+    }
+    if !config.accepted_targets.is_empty() {
+        let name = av.get(AvId::TARGET_NAME).ok_or(Error::WrongPrincipal)?;
+        let name = utf16_string(name, "target name is not valid UTF-16")?;
+        if !config.accepted_targets.iter().any(|t| t.eq_ignore_ascii_case(&name)) {
+            return Err(Error::WrongPrincipal);
+        }
+    }
+    if let Some(bindings) = &config.channel_bindings {
+        let expected = bindings.md5()?;
+        let got = av.fixed::<16>(AvId::CHANNEL_BINDINGS)?.ok_or(Error::BadBindings)?;
+        if !ct_eq(&expected, &got) {
+            return Err(Error::BadBindings);
+        }
+    }
+
+    let r = config.requested;
+    let mut ret = AscRet::CONNECTION;
+    if flags.contains(F::SIGN) {
+        ret |= AscRet::INTEGRITY;
+        if r.contains(AscReq::REPLAY_DETECT) {
+            ret |= AscRet::REPLAY_DETECT;
+        }
+        if r.contains(AscReq::SEQUENCE_DETECT) {
+            ret |= AscRet::SEQUENCE_DETECT;
+        }
+    }
+    if flags.contains(F::SEAL) {
+        ret |= AscRet::CONFIDENTIALITY;
+    }
+    if flags.contains(F::IDENTIFY) {
+        ret |= AscRet::IDENTIFY;
+    }
+    let detect = r.contains(AscReq::REPLAY_DETECT) || r.contains(AscReq::SEQUENCE_DETECT);
+    let established = Established {
+        session: Session::new(Key16::clone(&exported), flags, false, detect),
+        identity: Identity { user, domain, workstation },
+        attributes: ret.0,
+    };
+    Ok((ServerState::Established(established), Output { token: Vec::new(), complete: true }))
+}

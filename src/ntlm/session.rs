@@ -1,0 +1,262 @@
+//! Message security of an established NTLM context: signing and sealing with extended
+//! session security (MS-NLMP 3.4.2 - 3.4.4).
+//!
+//! Each direction has its own signing key, its own RC4 keystream that runs continuously over
+//! every message of the connection, and its own sequence number that signing and sealing
+//! share. Every call works in place on the caller's buffers and allocates nothing.
+
+use super::flags::NegotiateFlags;
+use super::keys::{DirectionKeys, direction_keys};
+use crate::crypto::{HmacMd5, Key16, Rc4};
+use crate::error::{Error, Result};
+use hmac::{KeyInit, Mac};
+
+/// Size of an NTLM signature (MS-NLMP 2.2.2.9.1).
+pub const SIGNATURE_SIZE: usize = 16;
+
+/// One part of a message for the multi-buffer calls: sealed (encrypted in place and covered
+/// by the signature) or only signed (covered by the signature, left as is).
+#[derive(Debug)]
+pub enum Part<'a> {
+    /// Encrypted in place (or decrypted, when unsealing) and signed.
+    Seal(&'a mut [u8]),
+    /// Signed only (SSPI's `SECBUFFER_READONLY_WITH_CHECKSUM`).
+    SignOnly(&'a [u8]),
+}
+
+/// The state of one direction.
+#[derive(Clone)]
+pub(crate) struct Direction {
+    /// HMAC-MD5 keyed with the signing key; cloned per message so the key schedule is paid
+    /// once per context, not once per message.
+    mac: HmacMd5,
+    rc4: Rc4,
+    seq: u32,
+}
+
+impl Direction {
+    fn new(keys: &DirectionKeys) -> Self {
+        Self {
+            mac: HmacMd5::new_from_slice(keys.sign.bytes()).expect("HMAC takes any key length"),
+            rc4: Rc4::new(keys.seal.bytes()),
+            seq: 0,
+        }
+    }
+
+    fn checksum<'p>(&self, parts: impl Iterator<Item = &'p [u8]>) -> [u8; 8] {
+        let mut mac = self.mac.clone();
+        mac.update(&self.seq.to_le_bytes());
+        for p in parts {
+            mac.update(p);
+        }
+        let full = mac.finalize().into_bytes();
+        let mut out = [0u8; 8];
+        out.copy_from_slice(&full[..8]);
+        out
+    }
+}
+
+/// The message-security state of an established context.
+#[derive(Clone)]
+pub(crate) struct Session {
+    pub(crate) flags: NegotiateFlags,
+    send: Direction,
+    recv: Direction,
+    /// Report a wrong sequence number as `OutOfSequence` rather than `MessageAltered`.
+    pub(crate) detect_sequence: bool,
+    pub(crate) exported_session_key: Key16,
+}
+
+impl Session {
+    pub(crate) fn new(
+        exported_session_key: Key16,
+        flags: NegotiateFlags,
+        is_client: bool,
+        detect_sequence: bool,
+    ) -> Self {
+        let (c2s, s2c) = direction_keys(&exported_session_key);
+        let (send, recv) = if is_client { (&c2s, &s2c) } else { (&s2c, &c2s) };
+        Self {
+            flags,
+            send: Direction::new(send),
+            recv: Direction::new(recv),
+            detect_sequence,
+            exported_session_key,
+        }
+    }
+
+    fn key_exch(&self) -> bool {
+        self.flags.contains(NegotiateFlags::KEY_EXCH)
+    }
+
+    /// Finishes a signature over `checksum` with the send direction's keystream
+    /// (MS-NLMP 3.4.4.2) and advances the sequence number.
+    fn finish_signature(&mut self, mut checksum: [u8; 8]) -> [u8; SIGNATURE_SIZE] {
+        if self.key_exch() {
+            self.send.rc4.apply(&mut checksum);
+        }
+        let mut sig = [0u8; SIGNATURE_SIZE];
+        sig[..4].copy_from_slice(&1u32.to_le_bytes());
+        sig[4..12].copy_from_slice(&checksum);
+        sig[12..].copy_from_slice(&self.send.seq.to_le_bytes());
+        self.send.seq = self.send.seq.wrapping_add(1);
+        sig
+    }
+
+    /// Checks a received signature's version and sequence number, before any crypto.
+    fn check_header(&self, sig: &[u8]) -> Result<[u8; 8]> {
+        let sig: &[u8; SIGNATURE_SIZE] = sig.try_into().map_err(|_| Error::MessageAltered)?;
+        let (version, rest) = sig.split_at(4);
+        let (checksum, seq) = rest.split_at(8);
+        if version != 1u32.to_le_bytes() {
+            return Err(Error::MessageAltered);
+        }
+        let found = u32::from_le_bytes(seq.try_into().map_err(|_| Error::MessageAltered)?);
+        if found != self.recv.seq {
+            return Err(if self.detect_sequence {
+                Error::OutOfSequence { expected: self.recv.seq, found }
+            } else {
+                Error::MessageAltered
+            });
+        }
+        checksum.try_into().map_err(|_| Error::MessageAltered)
+    }
+
+    /// Decrypts the received checksum and compares it with `expected` in constant time. On
+    /// failure the receive keystream is rewound by `rewind` + 8 bytes.
+    fn check_checksum(&mut self, mut received: [u8; 8], expected: [u8; 8]) -> bool {
+        if self.key_exch() {
+            self.recv.rc4.apply(&mut received);
+        }
+        let ok = crate::crypto::ct_eq(&received, &expected);
+        if !ok && self.key_exch() {
+            self.recv.rc4.rewind(8);
+        }
+        ok
+    }
+
+    /// Signs a message made of `parts` (MS-NLMP 3.4.4.2).
+    pub(crate) fn sign(&mut self, parts: &[&[u8]]) -> [u8; SIGNATURE_SIZE] {
+        let checksum = self.send.checksum(parts.iter().copied());
+        self.finish_signature(checksum)
+    }
+
+    /// Verifies a signature over `parts`. A failure leaves the context as it was.
+    pub(crate) fn verify(&mut self, parts: &[&[u8]], sig: &[u8]) -> Result<()> {
+        let received = self.check_header(sig)?;
+        let expected = self.recv.checksum(parts.iter().copied());
+        if !self.check_checksum(received, expected) {
+            return Err(Error::MessageAltered);
+        }
+        self.recv.seq = self.recv.seq.wrapping_add(1);
+        Ok(())
+    }
+
+    /// Seals `parts` in place (MS-NLMP 3.4.3): the signature covers the plaintext of every
+    /// part, the data is encrypted with the send keystream, then the checksum continues the
+    /// same keystream.
+    pub(crate) fn seal(&mut self, parts: &mut [Part<'_>]) -> [u8; SIGNATURE_SIZE] {
+        let mut mac = self.send.mac.clone();
+        mac.update(&self.send.seq.to_le_bytes());
+        for part in parts.iter_mut() {
+            match part {
+                Part::Seal(data) => {
+                    mac.update(data);
+                    self.send.rc4.apply(data);
+                }
+                Part::SignOnly(data) => mac.update(data),
+            }
+        }
+        let mut checksum = [0u8; 8];
+        checksum.copy_from_slice(&mac.finalize().into_bytes()[..8]);
+        self.finish_signature(checksum)
+    }
+
+    /// Unseals `parts` in place and verifies the signature. On failure the parts hold their
+    /// ciphertext again and the context is as it was, ready for the next valid message.
+    pub(crate) fn unseal(&mut self, parts: &mut [Part<'_>], sig: &[u8]) -> Result<()> {
+        let received = self.check_header(sig)?;
+        let mut mac = self.recv.mac.clone();
+        mac.update(&self.recv.seq.to_le_bytes());
+        let mut sealed_len = 0usize;
+        for part in parts.iter_mut() {
+            match part {
+                Part::Seal(data) => {
+                    self.recv.rc4.apply(data);
+                    mac.update(data);
+                    sealed_len += data.len();
+                }
+                Part::SignOnly(data) => mac.update(data),
+            }
+        }
+        let mut expected = [0u8; 8];
+        expected.copy_from_slice(&mac.finalize().into_bytes()[..8]);
+        if !self.check_checksum(received, expected) {
+            // Put the ciphertext back and the keystream where it was.
+            self.recv.rc4.rewind(sealed_len);
+            for part in parts.iter_mut() {
+                if let Part::Seal(data) = part {
+                    self.recv.rc4.apply(data);
+                }
+            }
+            self.recv.rc4.rewind(sealed_len);
+            return Err(Error::MessageAltered);
+        }
+        self.recv.seq = self.recv.seq.wrapping_add(1);
+        Ok(())
+    }
+
+    /// The next sequence numbers (send, receive).
+    pub(crate) fn sequence_numbers(&self) -> (u32, u32) {
+        (self.send.seq, self.recv.seq)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ntlm::keys::tests::{RANDOM_SESSION_KEY, hex};
+
+    fn pair() -> (Session, Session) {
+        let flags = NegotiateFlags(0xE288_8235);
+        let key = Key16::new(RANDOM_SESSION_KEY);
+        (Session::new(key.clone(), flags, true, true), Session::new(key, flags, false, true))
+    }
+
+    #[test]
+    fn sealed_message_ms_nlmp_4_2_4_4() {
+        let (mut client, _) = pair();
+        let mut data = hex("50006c00610069006e007400650078007400"); // "Plaintext"
+        let sig = client.seal(&mut [Part::Seal(&mut data)]);
+        assert_eq!(data, hex("54e50165bf1936dc996020c1811b0f06fb5f"));
+        assert_eq!(sig[..], hex("010000007fb38ec5c55d497600000000"));
+    }
+
+    #[test]
+    fn server_seal_round_trip_and_a_failure_leaves_the_stream_usable() {
+        let (mut client, mut server) = pair();
+        let mut data = *b"hello";
+        let sig = server.seal(&mut [Part::Seal(&mut data)]);
+        let mut tampered = data;
+        tampered[0] ^= 1;
+        assert_eq!(client.unseal(&mut [Part::Seal(&mut tampered)], &sig), Err(Error::MessageAltered));
+        let mut expected = data;
+        expected[0] ^= 1;
+        assert_eq!(tampered, expected, "the ciphertext is restored after a failure");
+        client.unseal(&mut [Part::Seal(&mut data)], &sig).unwrap();
+        assert_eq!(&data, b"hello");
+    }
+
+    #[test]
+    fn replays_and_skips_are_out_of_sequence() {
+        let (mut client, mut server) = pair();
+        let s0 = client.sign(&[b"one"]);
+        let s1 = client.sign(&[b"two"]);
+        assert_eq!(server.verify(&[b"two"], &s1), Err(Error::OutOfSequence { expected: 0, found: 1 }));
+        server.verify(&[b"one"], &s0).unwrap();
+        assert_eq!(server.verify(&[b"one"], &s0), Err(Error::OutOfSequence { expected: 1, found: 0 }));
+        assert_eq!(server.verify(&[b"tw0"], &s1), Err(Error::MessageAltered));
+        server.verify(&[b"two"], &s1).unwrap();
+        assert_eq!(server.sequence_numbers(), (0, 2));
+    }
+}

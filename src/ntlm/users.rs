@@ -1,0 +1,148 @@
+//! Where an acceptor finds the NT hash of a user.
+
+use crate::crypto::{NtHash, Password};
+use crate::error::{Error, Result};
+use crate::ntlm::keys::upcase;
+use std::collections::HashMap;
+use std::path::Path;
+use zeroize::Zeroizing;
+
+/// A source of NT hashes for the acceptor.
+///
+/// Any `Fn(&str, &str) -> Option<NtHash>` taking `(user, domain)` is a store, so a caller can
+/// plug in its own directory.
+pub trait UserStore: Send + Sync {
+    /// The NT hash of `user` in `domain`, or `None` if the user is unknown. `user` and
+    /// `domain` are exactly as the client sent them.
+    fn nt_hash(&self, user: &str, domain: &str) -> Option<NtHash>;
+}
+
+impl<F> UserStore for F
+where
+    F: Fn(&str, &str) -> Option<NtHash> + Send + Sync,
+{
+    fn nt_hash(&self, user: &str, domain: &str) -> Option<NtHash> {
+        self(user, domain)
+    }
+}
+
+/// An in-memory user store. Names match case-insensitively; an entry with an empty domain
+/// matches a user of that name in any domain (as gss-ntlmssp's user file does).
+#[derive(Debug, Default, Clone)]
+pub struct MemoryUserStore {
+    users: HashMap<(String, String), NtHash>,
+}
+
+impl MemoryUserStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds (or replaces) a user by password.
+    pub fn add_password(&mut self, domain: &str, user: &str, password: &Password) -> &mut Self {
+        self.add_nt_hash(domain, user, NtHash::from_password(password.as_str()))
+    }
+
+    /// Adds (or replaces) a user by NT hash.
+    pub fn add_nt_hash(&mut self, domain: &str, user: &str, hash: NtHash) -> &mut Self {
+        self.users.insert((upcase(domain), upcase(user)), hash);
+        self
+    }
+
+    /// Parses `DOMAIN:USER:PASSWORD` lines, the format of the file other NTLM implementations
+    /// read from `NTLM_USER_FILE`. The password is everything after the second colon. Empty
+    /// lines and lines starting with `#` are skipped.
+    ///
+    /// # Errors
+    /// [`Error::UserFile`] (`SEC_E_NO_CREDENTIALS`) naming the first malformed line.
+    pub fn parse(text: &str) -> Result<Self> {
+        let mut store = Self::new();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            if line.trim().is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let mut fields = line.splitn(3, ':');
+            match (fields.next(), fields.next(), fields.next()) {
+                (Some(domain), Some(user), Some(password)) if !user.is_empty() => {
+                    let hash = NtHash::from_password(password);
+                    store.add_nt_hash(domain, user, hash);
+                }
+                _ => {
+                    return Err(Error::UserFile(format!(
+                        "line {}: expected DOMAIN:USER:PASSWORD",
+                        n + 1
+                    )));
+                }
+            }
+        }
+        Ok(store)
+    }
+
+    /// Reads a `DOMAIN:USER:PASSWORD` file (see [`MemoryUserStore::parse`]).
+    ///
+    /// # Errors
+    /// [`Error::UserFile`] (`SEC_E_NO_CREDENTIALS`) if the file cannot be read or is malformed.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let bytes = Zeroizing::new(
+            std::fs::read(path).map_err(|e| Error::UserFile(format!("{}: {e}", path.display())))?,
+        );
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| Error::UserFile(format!("{}: not UTF-8", path.display())))?;
+        Self::parse(text)
+    }
+
+    /// Number of users.
+    pub fn len(&self) -> usize {
+        self.users.len()
+    }
+
+    /// Whether the store is empty.
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty()
+    }
+}
+
+impl UserStore for MemoryUserStore {
+    fn nt_hash(&self, user: &str, domain: &str) -> Option<NtHash> {
+        let user = upcase(user);
+        self.users
+            .get(&(upcase(domain), user.clone()))
+            .or_else(|| self.users.get(&(String::new(), user)))
+            .cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_user_file_lines() {
+        let store =
+            MemoryUserStore::parse("# comment\r\nEXAMPLE:alice:pa:ss\n\n:bob:secret\r\n").unwrap();
+        assert_eq!(store.len(), 2);
+        let alice = store.nt_hash("ALICE", "example").unwrap();
+        assert!(alice.ct_eq(&NtHash::from_password("pa:ss")));
+        assert!(store.nt_hash("bob", "ANYWHERE").unwrap().ct_eq(&NtHash::from_password("secret")));
+        assert!(store.nt_hash("alice", "OTHER").is_none());
+        assert!(store.nt_hash("carol", "EXAMPLE").is_none());
+    }
+
+    #[test]
+    fn malformed_lines_are_reported() {
+        let err = MemoryUserStore::parse("A:b:c\nnocolons\n").unwrap_err();
+        assert_eq!(err, Error::UserFile("line 2: expected DOMAIN:USER:PASSWORD".into()));
+        assert!(MemoryUserStore::parse("D::pw").is_err(), "empty user");
+        assert!(matches!(MemoryUserStore::from_file("/nonexistent/x"), Err(Error::UserFile(_))));
+    }
+
+    #[test]
+    fn closures_are_stores() {
+        let store = |user: &str, _: &str| (user == "u").then(|| NtHash::from_password("p"));
+        assert!(store.nt_hash("u", "").is_some());
+        assert!(store.nt_hash("v", "").is_none());
+    }
+}
