@@ -39,7 +39,7 @@ use crate::flags::{AscReq, IscReq};
 use crate::ntlm::client::{ClientConfig, ClientState};
 use crate::ntlm::flags::NegotiateFlags;
 use crate::ntlm::server::{ServerConfig, ServerState};
-use crate::ntlm::session::{Part, SIGNATURE_SIZE};
+use crate::ntlm::session::{MessageParts, Part, SIGNATURE_SIZE};
 use crate::ntlm::users::UserStore;
 use crate::ntlm::{self, Identity, NtlmContext, Role, ServerNames, Version};
 use std::sync::Arc;
@@ -53,7 +53,11 @@ pub struct Credentials {
 
 #[derive(Clone)]
 enum CredentialKind {
-    Initiator { user: String, domain: String, nt_hash: NtHash },
+    Initiator {
+        user: String,
+        domain: String,
+        nt_hash: NtHash,
+    },
     Acceptor(Arc<dyn UserStore>),
 }
 
@@ -77,7 +81,9 @@ impl Credentials {
     /// Acceptor credentials: a user store (a [`ntlm::users::MemoryUserStore`], possibly
     /// loaded from a file, or any `Fn(user, domain) -> Option<NtHash>`).
     pub fn acceptor(users: impl UserStore + 'static) -> Self {
-        Self { kind: CredentialKind::Acceptor(Arc::new(users)) }
+        Self {
+            kind: CredentialKind::Acceptor(Arc::new(users)),
+        }
     }
 
     /// Whether these are initiator credentials.
@@ -89,8 +95,12 @@ impl Credentials {
     pub fn user_name(&self) -> Option<String> {
         match &self.kind {
             CredentialKind::Initiator { user, domain, .. } => Some(
-                Identity { user: user.clone(), domain: domain.clone(), workstation: String::new() }
-                    .name(),
+                Identity {
+                    user: user.clone(),
+                    domain: domain.clone(),
+                    workstation: String::new(),
+                }
+                .name(),
             ),
             CredentialKind::Acceptor(_) => None,
         }
@@ -342,8 +352,15 @@ impl SecurityContext {
     /// [`Error::UnknownCredentials`] (`SEC_E_UNKNOWN_CREDENTIALS`) for acceptor credentials;
     /// [`Error::NotSupported`] (`SEC_E_UNSUPPORTED_FUNCTION`) for datagram or anonymous.
     pub fn initiator(credentials: &Credentials, options: InitiatorOptions) -> Result<Self> {
-        let CredentialKind::Initiator { user, domain, nt_hash } = &credentials.kind else {
-            return Err(Error::UnknownCredentials("acceptor credentials cannot initiate"));
+        let CredentialKind::Initiator {
+            user,
+            domain,
+            nt_hash,
+        } = &credentials.kind
+        else {
+            return Err(Error::UnknownCredentials(
+                "acceptor credentials cannot initiate",
+            ));
         };
         let config = ClientConfig {
             user: user.clone(),
@@ -357,7 +374,9 @@ impl SecurityContext {
             env: options.env,
         };
         let role = Role::Client(ClientState::new(config)?);
-        Ok(Self { inner: Package::Ntlm(NtlmContext { role }) })
+        Ok(Self {
+            inner: Package::Ntlm(NtlmContext { role }),
+        })
     }
 
     /// A new NTLM acceptor context.
@@ -367,7 +386,9 @@ impl SecurityContext {
     /// [`Error::NotSupported`] (`SEC_E_UNSUPPORTED_FUNCTION`) for datagram.
     pub fn acceptor(credentials: &Credentials, options: AcceptorOptions) -> Result<Self> {
         let CredentialKind::Acceptor(users) = &credentials.kind else {
-            return Err(Error::UnknownCredentials("initiator credentials cannot accept"));
+            return Err(Error::UnknownCredentials(
+                "initiator credentials cannot accept",
+            ));
         };
         let config = ServerConfig {
             users: Arc::clone(users),
@@ -380,7 +401,9 @@ impl SecurityContext {
             env: options.env,
         };
         let role = Role::Server(ServerState::new(config)?);
-        Ok(Self { inner: Package::Ntlm(NtlmContext { role }) })
+        Ok(Self {
+            inner: Package::Ntlm(NtlmContext { role }),
+        })
     }
 
     fn ntlm(&mut self) -> &mut NtlmContext {
@@ -405,7 +428,19 @@ impl SecurityContext {
     /// `SEC_E_UNSUPPORTED_FUNCTION` for LM, NTLMv1 and other refused variants.
     pub fn step(&mut self, input: Option<&[u8]>) -> Result<Step> {
         let out = self.ntlm().step(input)?;
-        Ok(Step { token: out.token, complete: out.complete })
+        Ok(Step {
+            token: out.token,
+            complete: out.complete,
+        })
+    }
+
+    /// Sets channel bindings before the handshake leg that uses them (the initiator's
+    /// AUTHENTICATE, the acceptor's check of it).
+    ///
+    /// # Errors
+    /// `SEC_E_OUT_OF_SEQUENCE` once the handshake completed.
+    pub fn set_channel_bindings(&mut self, bindings: ChannelBindings) -> Result<()> {
+        self.ntlm().set_channel_bindings(bindings)
     }
 
     /// Whether the handshake completed.
@@ -430,14 +465,17 @@ impl SecurityContext {
     /// # Errors
     /// `SEC_E_OUT_OF_SEQUENCE` before the handshake completed.
     pub fn sign(&mut self, message: &[u8]) -> Result<[u8; SIGNATURE_SIZE]> {
-        Ok(self.ntlm().session()?.sign(&[message]))
+        Ok(self.ntlm().session()?.sign(&[message][..]))
     }
 
     /// Signs a message given in several parts (their concatenation is signed).
     ///
     /// # Errors
     /// As [`SecurityContext::sign`].
-    pub fn sign_parts(&mut self, parts: &[&[u8]]) -> Result<[u8; SIGNATURE_SIZE]> {
+    pub fn sign_parts<P: MessageParts + ?Sized>(
+        &mut self,
+        parts: &P,
+    ) -> Result<[u8; SIGNATURE_SIZE]> {
         Ok(self.ntlm().session()?.sign(parts))
     }
 
@@ -448,14 +486,18 @@ impl SecurityContext {
     /// `SEC_E_MESSAGE_ALTERED`, or `SEC_E_OUT_OF_SEQUENCE` for a replayed or reordered message
     /// when replay or sequence detection was requested.
     pub fn verify(&mut self, message: &[u8], signature: &[u8]) -> Result<()> {
-        self.ntlm().session()?.verify(&[message], signature)
+        self.ntlm().session()?.verify(&[message][..], signature)
     }
 
     /// Verifies a signature over a message in several parts.
     ///
     /// # Errors
     /// As [`SecurityContext::verify`].
-    pub fn verify_parts(&mut self, parts: &[&[u8]], signature: &[u8]) -> Result<()> {
+    pub fn verify_parts<P: MessageParts + ?Sized>(
+        &mut self,
+        parts: &P,
+        signature: &[u8],
+    ) -> Result<()> {
         self.ntlm().session()?.verify(parts, signature)
     }
 
@@ -465,7 +507,10 @@ impl SecurityContext {
     /// `SEC_E_OUT_OF_SEQUENCE` before the handshake completed; `SEC_E_UNSUPPORTED_FUNCTION`
     /// if confidentiality was not negotiated.
     pub fn seal(&mut self, data: &mut [u8]) -> Result<[u8; SIGNATURE_SIZE]> {
-        Ok(self.ntlm().sealing_session()?.seal(&mut [Part::Seal(data)]))
+        Ok(self
+            .ntlm()
+            .sealing_session()?
+            .seal(&mut [Part::Seal(data)][..]))
     }
 
     /// Decrypts `data` in place and checks the detached signature (`DecryptMessage`). On
@@ -474,14 +519,19 @@ impl SecurityContext {
     /// # Errors
     /// As [`SecurityContext::verify`].
     pub fn unseal(&mut self, data: &mut [u8], signature: &[u8]) -> Result<()> {
-        self.ntlm().sealing_session()?.unseal(&mut [Part::Seal(data)], signature)
+        self.ntlm()
+            .sealing_session()?
+            .unseal(&mut [Part::Seal(data)][..], signature)
     }
 
     /// Seals a message of several parts, some encrypted and some only signed.
     ///
     /// # Errors
     /// As [`SecurityContext::seal`].
-    pub fn seal_parts(&mut self, parts: &mut [Part<'_>]) -> Result<[u8; SIGNATURE_SIZE]> {
+    pub fn seal_parts<P: MessageParts + ?Sized>(
+        &mut self,
+        parts: &mut P,
+    ) -> Result<[u8; SIGNATURE_SIZE]> {
         Ok(self.ntlm().sealing_session()?.seal(parts))
     }
 
@@ -489,7 +539,11 @@ impl SecurityContext {
     ///
     /// # Errors
     /// As [`SecurityContext::unseal`].
-    pub fn unseal_parts(&mut self, parts: &mut [Part<'_>], signature: &[u8]) -> Result<()> {
+    pub fn unseal_parts<P: MessageParts + ?Sized>(
+        &mut self,
+        parts: &mut P,
+        signature: &[u8],
+    ) -> Result<()> {
         self.ntlm().sealing_session()?.unseal(parts, signature)
     }
 
@@ -501,9 +555,12 @@ impl SecurityContext {
     /// `SEC_E_BUFFER_TOO_SMALL` if `token` is shorter than 16 bytes; as
     /// [`SecurityContext::seal`].
     pub fn wrap_in_place(&mut self, token: &mut [u8]) -> Result<()> {
-        let (sig, data) = token
-            .split_first_chunk_mut::<SIGNATURE_SIZE>()
-            .ok_or(Error::BufferTooSmall { needed: SIGNATURE_SIZE })?;
+        let (sig, data) =
+            token
+                .split_first_chunk_mut::<SIGNATURE_SIZE>()
+                .ok_or(Error::BufferTooSmall {
+                    needed: SIGNATURE_SIZE,
+                })?;
         *sig = self.seal(data)?;
         Ok(())
     }
@@ -514,8 +571,9 @@ impl SecurityContext {
     /// `SEC_E_MESSAGE_ALTERED` for a token shorter than a signature; as
     /// [`SecurityContext::unseal`].
     pub fn unwrap_in_place<'t>(&mut self, token: &'t mut [u8]) -> Result<&'t mut [u8]> {
-        let (sig, data) =
-            token.split_first_chunk_mut::<SIGNATURE_SIZE>().ok_or(Error::MessageAltered)?;
+        let (sig, data) = token
+            .split_first_chunk_mut::<SIGNATURE_SIZE>()
+            .ok_or(Error::MessageAltered)?;
         self.unseal(data, &sig[..])?;
         Ok(data)
     }
@@ -544,7 +602,9 @@ impl SecurityContext {
     }
 
     fn established(&self) -> Result<&ntlm::Established> {
-        self.ntlm_ref().established().ok_or(Error::WrongState("the handshake has not completed"))
+        self.ntlm_ref()
+            .established()
+            .ok_or(Error::WrongState("the handshake has not completed"))
     }
 
     /// `SECPKG_ATTR_SIZES`.

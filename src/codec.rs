@@ -168,9 +168,27 @@ mod tests {
         let ok = Field { len: 4, offset: 12 };
         assert_eq!(ok.slice(&msg, 8, "f").unwrap().len(), 4);
         assert!(Field { len: 5, offset: 12 }.slice(&msg, 8, "f").is_err());
-        assert!(Field { len: 4, offset: 4 }.slice(&msg, 8, "f").is_err(), "inside the header");
-        assert!(Field { len: 1, offset: u32::MAX }.slice(&msg, 8, "f").is_err());
-        assert!(Field { len: 0, offset: u32::MAX }.slice(&msg, 8, "f").unwrap().is_empty());
+        assert!(
+            Field { len: 4, offset: 4 }.slice(&msg, 8, "f").is_err(),
+            "inside the header"
+        );
+        assert!(
+            Field {
+                len: 1,
+                offset: u32::MAX
+            }
+            .slice(&msg, 8, "f")
+            .is_err()
+        );
+        assert!(
+            Field {
+                len: 0,
+                offset: u32::MAX
+            }
+            .slice(&msg, 8, "f")
+            .unwrap()
+            .is_empty()
+        );
     }
 
     #[test]

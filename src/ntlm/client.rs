@@ -7,9 +7,10 @@
 //! ```
 
 use super::flags::NegotiateFlags as F;
-use super::keys::{lmv2_response, mic, ntowfv2, nt_proof, rc4k, session_base_key};
+use super::keys::{lmv2_response, mic, nt_proof, ntowfv2, rc4k, session_base_key};
+use super::messages::Version;
 use super::messages::{
-    AV_FLAG_MIC_PRESENT, AvId, AvPairs, Authenticate, Challenge, ClientBlob, Negotiate, set_mic,
+    AV_FLAG_MIC_PRESENT, Authenticate, AvId, AvPairs, Challenge, ClientBlob, Negotiate, set_mic,
 };
 use super::session::Session;
 use super::{Established, Identity, Output};
@@ -18,7 +19,6 @@ use crate::crypto::{Key16, NtHash, utf16le};
 use crate::env::Environment;
 use crate::error::{Error, Result};
 use crate::flags::{IscReq, IscRet};
-use super::messages::Version;
 use zeroize::Zeroizing;
 
 /// What an initiator needs: who it is, and what it asks for.
@@ -44,7 +44,7 @@ pub(crate) enum ClientState {
 }
 
 pub(crate) struct WaitChallenge {
-    config: ClientConfig,
+    pub(super) config: ClientConfig,
     negotiate: Vec<u8>,
     flags: F,
 }
@@ -112,7 +112,9 @@ impl ClientState {
                 authenticate(wait, challenge)?
             }
             (ClientState::Initial(_), Some(_)) => {
-                return Err(Error::InvalidToken("the initiator's first call takes no token"));
+                return Err(Error::InvalidToken(
+                    "the initiator's first call takes no token",
+                ));
             }
             (ClientState::WaitChallenge(_), _) => {
                 return Err(Error::InvalidToken("a CHALLENGE message is required"));
@@ -135,19 +137,39 @@ fn start(config: ClientConfig) -> Result<(ClientState, Output)> {
         flags,
         domain: &[],
         workstation: &[],
-        version: if flags.contains(F::VERSION) { config.version } else { None },
+        version: if flags.contains(F::VERSION) {
+            config.version
+        } else {
+            None
+        },
     }
     .encode()?;
-    let output = Output { token: negotiate.clone(), complete: false };
-    Ok((ClientState::WaitChallenge(WaitChallenge { config, negotiate, flags }), output))
+    let output = Output {
+        token: negotiate.clone(),
+        complete: false,
+    };
+    Ok((
+        ClientState::WaitChallenge(WaitChallenge {
+            config,
+            negotiate,
+            flags,
+        }),
+        output,
+    ))
 }
 
 fn authenticate(wait: WaitChallenge, challenge_bytes: &[u8]) -> Result<(ClientState, Output)> {
-    let WaitChallenge { config, negotiate, flags: ours } = wait;
+    let WaitChallenge {
+        config,
+        negotiate,
+        flags: ours,
+    } = wait;
     let challenge = Challenge::parse(challenge_bytes)?;
     let offered = challenge.flags;
     if !offered.contains(F::UNICODE) {
-        return Err(Error::NotSupported("OEM character set (the server did not choose Unicode)"));
+        return Err(Error::NotSupported(
+            "OEM character set (the server did not choose Unicode)",
+        ));
     }
     if !offered.contains(F::EXTENDED_SESSION_SECURITY) {
         return Err(Error::NotSupported(
@@ -158,16 +180,17 @@ fn authenticate(wait: WaitChallenge, challenge_bytes: &[u8]) -> Result<(ClientSt
         return Err(Error::NotSupported("40- and 56-bit NTLM keys"));
     }
     if challenge.target_info.is_empty() {
-        return Err(Error::NotSupported("a server without TARGET_INFO (NTLMv1 only)"));
+        return Err(Error::NotSupported(
+            "a server without TARGET_INFO (NTLMv1 only)",
+        ));
     }
     if ours.contains(F::SEAL) && !offered.contains(F::SEAL) {
         return Err(Error::NotSupported("the server refused confidentiality"));
     }
     // Keep what both sides offered; REQUEST_TARGET stays as asked and TARGET_INFO as the server
     // said (this reproduces the AUTHENTICATE of MS-NLMP 4.2.4.3).
-    let flags = (ours & offered & SUPPORTED)
-        | (ours & F::REQUEST_TARGET)
-        | (offered & F::TARGET_INFO);
+    let flags =
+        (ours & offered & SUPPORTED) | (ours & F::REQUEST_TARGET) | (offered & F::TARGET_INFO);
 
     let server_av = AvPairs::parse(challenge.target_info)?;
     let server_time = server_av.timestamp()?;
@@ -181,7 +204,11 @@ fn authenticate(wait: WaitChallenge, challenge_bytes: &[u8]) -> Result<(ClientSt
     if let Some(name) = &target_name {
         av.set(AvId::TARGET_NAME, name);
     }
-    let bindings = config.channel_bindings.as_ref().map(ChannelBindings::md5).transpose()?;
+    let bindings = config
+        .channel_bindings
+        .as_ref()
+        .map(ChannelBindings::md5)
+        .transpose()?;
     if let Some(hash) = &bindings {
         av.set(AvId::CHANNEL_BINDINGS, hash);
     }
@@ -224,7 +251,11 @@ fn authenticate(wait: WaitChallenge, challenge_bytes: &[u8]) -> Result<(ClientSt
         workstation: &workstation,
         encrypted_session_key: encrypted.as_ref().map_or(&[][..], |k| &k.bytes()[..]),
         flags,
-        version: if flags.contains(F::VERSION) { config.version } else { None },
+        version: if flags.contains(F::VERSION) {
+            config.version
+        } else {
+            None
+        },
         mic: with_mic.then_some([0u8; 16]),
     }
     .encode()?;
@@ -261,5 +292,11 @@ fn authenticate(wait: WaitChallenge, challenge_bytes: &[u8]) -> Result<(ClientSt
         },
         attributes: ret.0,
     };
-    Ok((ClientState::Established(established), Output { token, complete: true }))
+    Ok((
+        ClientState::Established(established),
+        Output {
+            token,
+            complete: true,
+        },
+    ))
 }

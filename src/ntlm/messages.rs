@@ -86,7 +86,12 @@ impl<'a> Negotiate<'a> {
         } else {
             &[]
         };
-        Ok(Self { flags, domain, workstation, version })
+        Ok(Self {
+            flags,
+            domain,
+            workstation,
+            version,
+        })
     }
 
     pub(crate) fn encode(&self) -> Result<Vec<u8>> {
@@ -215,7 +220,11 @@ impl<'a> Authenticate<'a> {
         } else {
             None
         };
-        let mic = if payload_start >= MIC_END { Some(r.array(WHAT)?) } else { None };
+        let mic = if payload_start >= MIC_END {
+            Some(r.array(WHAT)?)
+        } else {
+            None
+        };
         let header_end = msg.len() - r.remaining();
         let [lm, nt, domain, user, workstation, key] = fields;
         Ok(Self {
@@ -269,8 +278,9 @@ impl<'a> Authenticate<'a> {
             self.encrypted_session_key,
         ];
         for (data, offset) in datas.iter().zip(offsets) {
-            let len = u16::try_from(data.len())
-                .map_err(|_| Error::InvalidParameter("a message field is longer than 65535 bytes"))?;
+            let len = u16::try_from(data.len()).map_err(|_| {
+                Error::InvalidParameter("a message field is longer than 65535 bytes")
+            })?;
             let offset =
                 u32::try_from(offset).map_err(|_| Error::InvalidParameter("message too large"))?;
             w.u16(len);
@@ -287,7 +297,13 @@ impl<'a> Authenticate<'a> {
             w.bytes(&mic);
         }
         let mut out = w.finish();
-        for data in [self.domain, self.user, self.workstation, self.lm_response, self.nt_response] {
+        for data in [
+            self.domain,
+            self.user,
+            self.workstation,
+            self.lm_response,
+            self.nt_response,
+        ] {
             out.extend_from_slice(data);
         }
         out.extend_from_slice(self.encrypted_session_key);
@@ -299,7 +315,9 @@ impl<'a> Authenticate<'a> {
 pub(crate) fn set_mic(message: &mut [u8], mic: &[u8; 16]) -> Result<()> {
     message
         .get_mut(MIC_OFFSET..MIC_END)
-        .ok_or(Error::InvalidToken("AUTHENTICATE message has no room for a MIC"))?
+        .ok_or(Error::InvalidToken(
+            "AUTHENTICATE message has no room for a MIC",
+        ))?
         .copy_from_slice(mic);
     Ok(())
 }
@@ -373,11 +391,15 @@ impl<'a> AvPairs<'a> {
     }
 
     pub(crate) fn timestamp(&self) -> Result<Option<u64>> {
-        self.fixed::<8>(AvId::TIMESTAMP).map(|v| v.map(u64::from_le_bytes))
+        self.fixed::<8>(AvId::TIMESTAMP)
+            .map(|v| v.map(u64::from_le_bytes))
     }
 
     pub(crate) fn flags(&self) -> Result<u32> {
-        Ok(self.fixed::<4>(AvId::FLAGS)?.map(u32::from_le_bytes).unwrap_or(0))
+        Ok(self
+            .fixed::<4>(AvId::FLAGS)?
+            .map(u32::from_le_bytes)
+            .unwrap_or(0))
     }
 
     pub(crate) fn fixed<const N: usize>(&self, id: AvId) -> Result<Option<[u8; N]>> {
@@ -399,7 +421,8 @@ impl<'a> AvPairs<'a> {
     }
 
     pub(crate) fn encode(&self) -> Result<Vec<u8>> {
-        let mut out = Vec::with_capacity(self.pairs.iter().map(|(_, v)| v.len() + 4).sum::<usize>() + 4);
+        let mut out =
+            Vec::with_capacity(self.pairs.iter().map(|(_, v)| v.len() + 4).sum::<usize>() + 4);
         for (id, value) in &self.pairs {
             let len = u16::try_from(value.len())
                 .map_err(|_| Error::InvalidParameter("AV_PAIR value longer than 65535 bytes"))?;
@@ -436,7 +459,11 @@ impl<'a> ClientBlob<'a> {
         let client_challenge = r.array(WHAT)?;
         let _reserved = r.take(4, WHAT)?;
         let av_pairs = AvPairs::parse(r.rest())?;
-        Ok(Self { timestamp, client_challenge, av_pairs })
+        Ok(Self {
+            timestamp,
+            client_challenge,
+            av_pairs,
+        })
     }
 
     /// `temp`: RespType, HiRespType, Z(6), Time, ClientChallenge, Z(4), AV pairs, Z(4).

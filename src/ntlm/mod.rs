@@ -15,7 +15,7 @@ pub mod users;
 
 pub use messages::{DEFAULT_VERSION, MAX_TOKEN, Version};
 pub use server::ServerNames;
-pub use session::{Part, SIGNATURE_SIZE};
+pub use session::{MessageParts, Part, SIGNATURE_SIZE};
 
 use crate::error::{Error, Result};
 use client::ClientState;
@@ -82,18 +82,16 @@ impl NtlmContext {
 
     pub(crate) fn established(&self) -> Option<&Established> {
         match &self.role {
-            Role::Client(ClientState::Established(e)) | Role::Server(ServerState::Established(e)) => {
-                Some(e)
-            }
+            Role::Client(ClientState::Established(e))
+            | Role::Server(ServerState::Established(e)) => Some(e),
             _ => None,
         }
     }
 
     pub(crate) fn session(&mut self) -> Result<&mut Session> {
         match &mut self.role {
-            Role::Client(ClientState::Established(e)) | Role::Server(ServerState::Established(e)) => {
-                Ok(&mut e.session)
-            }
+            Role::Client(ClientState::Established(e))
+            | Role::Server(ServerState::Established(e)) => Ok(&mut e.session),
             _ => Err(Error::WrongState("the handshake has not completed")),
         }
     }
@@ -104,6 +102,23 @@ impl NtlmContext {
             return Err(Error::NotSupported("confidentiality was not negotiated"));
         }
         Ok(session)
+    }
+
+    /// Sets the channel bindings before the leg that uses them (SSPI passes them in a
+    /// `SECBUFFER_CHANNEL_BINDINGS` input buffer of any handshake call).
+    pub(crate) fn set_channel_bindings(&mut self, bindings: crate::ChannelBindings) -> Result<()> {
+        match &mut self.role {
+            Role::Client(ClientState::Initial(c)) => c.channel_bindings = Some(bindings),
+            Role::Client(ClientState::WaitChallenge(w)) => {
+                w.config.channel_bindings = Some(bindings)
+            }
+            Role::Server(ServerState::Initial(c)) => c.channel_bindings = Some(bindings),
+            Role::Server(ServerState::WaitAuthenticate(w)) => {
+                w.config.channel_bindings = Some(bindings)
+            }
+            _ => return Err(Error::WrongState("channel bindings after the handshake")),
+        }
+        Ok(())
     }
 
     pub(crate) fn is_client(&self) -> bool {

@@ -24,6 +24,57 @@ pub enum Part<'a> {
     SignOnly(&'a [u8]),
 }
 
+/// A message made of parts, visited in order. Implemented for slices of [`Part`], for
+/// slices of byte slices (sign and verify only), and for SSPI buffer lists, so that no call
+/// needs to allocate.
+pub trait MessageParts {
+    /// Calls `f` with every part that the signature covers, in order.
+    fn for_each_signed(&self, f: impl FnMut(&[u8]));
+    /// Calls `f` with every part, writable ones as [`Part::Seal`].
+    fn for_each_part(&mut self, f: impl FnMut(Part<'_>));
+}
+
+impl MessageParts for [Part<'_>] {
+    fn for_each_signed(&self, mut f: impl FnMut(&[u8])) {
+        for part in self {
+            match part {
+                Part::Seal(data) => f(data),
+                Part::SignOnly(data) => f(data),
+            }
+        }
+    }
+
+    fn for_each_part(&mut self, mut f: impl FnMut(Part<'_>)) {
+        for part in self {
+            match part {
+                Part::Seal(data) => f(Part::Seal(data)),
+                Part::SignOnly(data) => f(Part::SignOnly(data)),
+            }
+        }
+    }
+}
+
+impl MessageParts for [&[u8]] {
+    fn for_each_signed(&self, mut f: impl FnMut(&[u8])) {
+        for part in self {
+            f(part);
+        }
+    }
+
+    fn for_each_part(&mut self, mut f: impl FnMut(Part<'_>)) {
+        for part in self.iter() {
+            f(Part::SignOnly(part));
+        }
+    }
+}
+
+fn truncate(mac: HmacMd5) -> [u8; 8] {
+    let full = mac.finalize().into_bytes();
+    let mut out = [0u8; 8];
+    out.copy_from_slice(&full[..8]);
+    out
+}
+
 /// The state of one direction.
 #[derive(Clone)]
 pub(crate) struct Direction {
@@ -41,18 +92,6 @@ impl Direction {
             rc4: Rc4::new(keys.seal.bytes()),
             seq: 0,
         }
-    }
-
-    fn checksum<'p>(&self, parts: impl Iterator<Item = &'p [u8]>) -> [u8; 8] {
-        let mut mac = self.mac.clone();
-        mac.update(&self.seq.to_le_bytes());
-        for p in parts {
-            mac.update(p);
-        }
-        let full = mac.finalize().into_bytes();
-        let mut out = [0u8; 8];
-        out.copy_from_slice(&full[..8]);
-        out
     }
 }
 
@@ -75,7 +114,11 @@ impl Session {
         detect_sequence: bool,
     ) -> Self {
         let (c2s, s2c) = direction_keys(&exported_session_key);
-        let (send, recv) = if is_client { (&c2s, &s2c) } else { (&s2c, &c2s) };
+        let (send, recv) = if is_client {
+            (&c2s, &s2c)
+        } else {
+            (&s2c, &c2s)
+        };
         Self {
             flags,
             send: Direction::new(send),
@@ -114,7 +157,10 @@ impl Session {
         let found = u32::from_le_bytes(seq.try_into().map_err(|_| Error::MessageAltered)?);
         if found != self.recv.seq {
             return Err(if self.detect_sequence {
-                Error::OutOfSequence { expected: self.recv.seq, found }
+                Error::OutOfSequence {
+                    expected: self.recv.seq,
+                    found,
+                }
             } else {
                 Error::MessageAltered
             });
@@ -136,16 +182,20 @@ impl Session {
     }
 
     /// Signs a message made of `parts` (MS-NLMP 3.4.4.2).
-    pub(crate) fn sign(&mut self, parts: &[&[u8]]) -> [u8; SIGNATURE_SIZE] {
-        let checksum = self.send.checksum(parts.iter().copied());
-        self.finish_signature(checksum)
+    pub(crate) fn sign<P: MessageParts + ?Sized>(&mut self, parts: &P) -> [u8; SIGNATURE_SIZE] {
+        let mut mac = self.send.mac.clone();
+        mac.update(&self.send.seq.to_le_bytes());
+        parts.for_each_signed(|p| mac.update(p));
+        self.finish_signature(truncate(mac))
     }
 
     /// Verifies a signature over `parts`. A failure leaves the context as it was.
-    pub(crate) fn verify(&mut self, parts: &[&[u8]], sig: &[u8]) -> Result<()> {
+    pub(crate) fn verify<P: MessageParts + ?Sized>(&mut self, parts: &P, sig: &[u8]) -> Result<()> {
         let received = self.check_header(sig)?;
-        let expected = self.recv.checksum(parts.iter().copied());
-        if !self.check_checksum(received, expected) {
+        let mut mac = self.recv.mac.clone();
+        mac.update(&self.recv.seq.to_le_bytes());
+        parts.for_each_signed(|p| mac.update(p));
+        if !self.check_checksum(received, truncate(mac)) {
             return Err(Error::MessageAltered);
         }
         self.recv.seq = self.recv.seq.wrapping_add(1);
@@ -155,51 +205,50 @@ impl Session {
     /// Seals `parts` in place (MS-NLMP 3.4.3): the signature covers the plaintext of every
     /// part, the data is encrypted with the send keystream, then the checksum continues the
     /// same keystream.
-    pub(crate) fn seal(&mut self, parts: &mut [Part<'_>]) -> [u8; SIGNATURE_SIZE] {
+    pub(crate) fn seal<P: MessageParts + ?Sized>(&mut self, parts: &mut P) -> [u8; SIGNATURE_SIZE] {
         let mut mac = self.send.mac.clone();
         mac.update(&self.send.seq.to_le_bytes());
-        for part in parts.iter_mut() {
-            match part {
-                Part::Seal(data) => {
-                    mac.update(data);
-                    self.send.rc4.apply(data);
-                }
-                Part::SignOnly(data) => mac.update(data),
+        let rc4 = &mut self.send.rc4;
+        parts.for_each_part(|part| match part {
+            Part::Seal(data) => {
+                mac.update(data);
+                rc4.apply(data);
             }
-        }
-        let mut checksum = [0u8; 8];
-        checksum.copy_from_slice(&mac.finalize().into_bytes()[..8]);
-        self.finish_signature(checksum)
+            Part::SignOnly(data) => mac.update(data),
+        });
+        self.finish_signature(truncate(mac))
     }
 
     /// Unseals `parts` in place and verifies the signature. On failure the parts hold their
     /// ciphertext again and the context is as it was, ready for the next valid message.
-    pub(crate) fn unseal(&mut self, parts: &mut [Part<'_>], sig: &[u8]) -> Result<()> {
+    pub(crate) fn unseal<P: MessageParts + ?Sized>(
+        &mut self,
+        parts: &mut P,
+        sig: &[u8],
+    ) -> Result<()> {
         let received = self.check_header(sig)?;
         let mut mac = self.recv.mac.clone();
         mac.update(&self.recv.seq.to_le_bytes());
         let mut sealed_len = 0usize;
-        for part in parts.iter_mut() {
-            match part {
-                Part::Seal(data) => {
-                    self.recv.rc4.apply(data);
-                    mac.update(data);
-                    sealed_len += data.len();
-                }
-                Part::SignOnly(data) => mac.update(data),
+        let rc4 = &mut self.recv.rc4;
+        parts.for_each_part(|part| match part {
+            Part::Seal(data) => {
+                rc4.apply(data);
+                mac.update(data);
+                sealed_len += data.len();
             }
-        }
-        let mut expected = [0u8; 8];
-        expected.copy_from_slice(&mac.finalize().into_bytes()[..8]);
-        if !self.check_checksum(received, expected) {
+            Part::SignOnly(data) => mac.update(data),
+        });
+        if !self.check_checksum(received, truncate(mac)) {
             // Put the ciphertext back and the keystream where it was.
-            self.recv.rc4.rewind(sealed_len);
-            for part in parts.iter_mut() {
+            let rc4 = &mut self.recv.rc4;
+            rc4.rewind(sealed_len);
+            parts.for_each_part(|part| {
                 if let Part::Seal(data) = part {
-                    self.recv.rc4.apply(data);
+                    rc4.apply(data);
                 }
-            }
-            self.recv.rc4.rewind(sealed_len);
+            });
+            rc4.rewind(sealed_len);
             return Err(Error::MessageAltered);
         }
         self.recv.seq = self.recv.seq.wrapping_add(1);
@@ -220,14 +269,17 @@ mod tests {
     fn pair() -> (Session, Session) {
         let flags = NegotiateFlags(0xE288_8235);
         let key = Key16::new(RANDOM_SESSION_KEY);
-        (Session::new(key.clone(), flags, true, true), Session::new(key, flags, false, true))
+        (
+            Session::new(key.clone(), flags, true, true),
+            Session::new(key, flags, false, true),
+        )
     }
 
     #[test]
     fn sealed_message_ms_nlmp_4_2_4_4() {
         let (mut client, _) = pair();
         let mut data = hex("50006c00610069006e007400650078007400"); // "Plaintext"
-        let sig = client.seal(&mut [Part::Seal(&mut data)]);
+        let sig = client.seal(&mut [Part::Seal(&mut data)][..]);
         assert_eq!(data, hex("54e50165bf1936dc996020c1811b0f06fb5f"));
         assert_eq!(sig[..], hex("010000007fb38ec5c55d497600000000"));
     }
@@ -236,27 +288,50 @@ mod tests {
     fn server_seal_round_trip_and_a_failure_leaves_the_stream_usable() {
         let (mut client, mut server) = pair();
         let mut data = *b"hello";
-        let sig = server.seal(&mut [Part::Seal(&mut data)]);
+        let sig = server.seal(&mut [Part::Seal(&mut data)][..]);
         let mut tampered = data;
         tampered[0] ^= 1;
-        assert_eq!(client.unseal(&mut [Part::Seal(&mut tampered)], &sig), Err(Error::MessageAltered));
+        assert_eq!(
+            client.unseal(&mut [Part::Seal(&mut tampered)][..], &sig),
+            Err(Error::MessageAltered)
+        );
         let mut expected = data;
         expected[0] ^= 1;
-        assert_eq!(tampered, expected, "the ciphertext is restored after a failure");
-        client.unseal(&mut [Part::Seal(&mut data)], &sig).unwrap();
+        assert_eq!(
+            tampered, expected,
+            "the ciphertext is restored after a failure"
+        );
+        client
+            .unseal(&mut [Part::Seal(&mut data)][..], &sig)
+            .unwrap();
         assert_eq!(&data, b"hello");
     }
 
     #[test]
     fn replays_and_skips_are_out_of_sequence() {
         let (mut client, mut server) = pair();
-        let s0 = client.sign(&[b"one"]);
-        let s1 = client.sign(&[b"two"]);
-        assert_eq!(server.verify(&[b"two"], &s1), Err(Error::OutOfSequence { expected: 0, found: 1 }));
-        server.verify(&[b"one"], &s0).unwrap();
-        assert_eq!(server.verify(&[b"one"], &s0), Err(Error::OutOfSequence { expected: 1, found: 0 }));
-        assert_eq!(server.verify(&[b"tw0"], &s1), Err(Error::MessageAltered));
-        server.verify(&[b"two"], &s1).unwrap();
+        let s0 = client.sign(&[&b"one"[..]][..]);
+        let s1 = client.sign(&[&b"two"[..]][..]);
+        assert_eq!(
+            server.verify(&[&b"two"[..]][..], &s1),
+            Err(Error::OutOfSequence {
+                expected: 0,
+                found: 1
+            })
+        );
+        server.verify(&[&b"one"[..]][..], &s0).unwrap();
+        assert_eq!(
+            server.verify(&[&b"one"[..]][..], &s0),
+            Err(Error::OutOfSequence {
+                expected: 1,
+                found: 0
+            })
+        );
+        assert_eq!(
+            server.verify(&[&b"tw0"[..]][..], &s1),
+            Err(Error::MessageAltered)
+        );
+        server.verify(&[&b"two"[..]][..], &s1).unwrap();
         assert_eq!(server.sequence_numbers(), (0, 2));
     }
 }

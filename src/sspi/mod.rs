@@ -1,1 +1,701 @@
-//! Windows-shaped layer.
+//! The Windows-shaped layer: the SSPI functions by their Windows names in snake case, over
+//! handles, with [`SecBuffer`] lists and [`SecurityStatus`] results.
+//!
+//! Code ported from Windows maps one call to one call. Handles live in a process-wide table
+//! that is safe to use from many threads: each context has its own lock, so calls on
+//! different contexts never wait for each other, and every lookup is O(1). A handle that was
+//! never issued, was deleted, or names the other kind of object gives
+//! `SEC_E_INVALID_HANDLE`; handle values are never reused.
+//!
+//! Differences from Windows that a port must know are listed in [`crate::manual`].
+//!
+//! ```
+//! use sspi_emu::sspi::*;
+//! use sspi_emu::{Credentials, Password, SecurityStatus, FileTime};
+//! use sspi_emu::flags::{IscReq, AscReq};
+//! use sspi_emu::ntlm::users::MemoryUserStore;
+//!
+//! let mut users = MemoryUserStore::new();
+//! users.add_password("EXAMPLE", "alice", &Password::new("pw"));
+//! let (mut client_cred, mut server_cred) = (SecHandle::default(), SecHandle::default());
+//! let mut expiry = FileTime::default();
+//! let client_id = Credentials::initiator("alice", "EXAMPLE", Password::new("pw"));
+//! assert_eq!(acquire_credentials_handle(None, "NTLM", SECPKG_CRED_OUTBOUND,
+//!     Some(&client_id), &mut client_cred, &mut expiry), SecurityStatus::SEC_E_OK);
+//! assert_eq!(acquire_credentials_handle(None, "NTLM", SECPKG_CRED_INBOUND,
+//!     Some(&Credentials::acceptor(users)), &mut server_cred, &mut expiry), SecurityStatus::SEC_E_OK);
+//!
+//! let (mut client, mut server) = (SecHandle::default(), SecHandle::default());
+//! let mut attrs = 0;
+//! let mut token = vec![0u8; 2888];
+//! let mut out = [SecBuffer::new(SECBUFFER_TOKEN, &mut token)];
+//! let status = initialize_security_context(Some(&client_cred), None, Some("HTTP/server"),
+//!     IscReq::CONFIDENTIALITY, 0, None, &mut client, &mut out, &mut attrs, &mut expiry);
+//! assert_eq!(status, SecurityStatus::SEC_I_CONTINUE_NEEDED);
+//! let negotiate = out[0].as_slice().to_vec();
+//!
+//! let mut input = [SecBuffer::read_only(SECBUFFER_TOKEN, &negotiate)];
+//! let mut out = [SecBuffer::empty(SECBUFFER_TOKEN)];
+//! let status = accept_security_context(Some(&server_cred), None, Some(&mut input),
+//!     AscReq::CONFIDENTIALITY | AscReq::ALLOCATE_MEMORY, 0, &mut server, &mut out, &mut attrs, &mut expiry);
+//! assert_eq!(status, SecurityStatus::SEC_I_CONTINUE_NEEDED);
+//! let challenge = out[0].take_allocated().unwrap();
+//!
+//! let mut input = [SecBuffer::read_only(SECBUFFER_TOKEN, challenge.as_slice())];
+//! let mut token = vec![0u8; 2888];
+//! let mut out = [SecBuffer::new(SECBUFFER_TOKEN, &mut token)];
+//! let status = initialize_security_context(Some(&client_cred), Some(client), None,
+//!     IscReq::CONFIDENTIALITY, 0, Some(&mut input), &mut client, &mut out, &mut attrs, &mut expiry);
+//! assert_eq!(status, SecurityStatus::SEC_E_OK);
+//! free_context_buffer(challenge);
+//! let authenticate = out[0].as_slice().to_vec();
+//!
+//! let mut input = [SecBuffer::read_only(SECBUFFER_TOKEN, &authenticate)];
+//! let mut out = [SecBuffer::empty(SECBUFFER_TOKEN)];
+//! let status = accept_security_context(Some(&server_cred), Some(server), Some(&mut input),
+//!     AscReq::CONFIDENTIALITY, 0, &mut server, &mut out, &mut attrs, &mut expiry);
+//! assert_eq!(status, SecurityStatus::SEC_E_OK);
+//!
+//! let mut data = *b"hello";
+//! let mut sig = [0u8; 16];
+//! let mut msg = [SecBuffer::new(SECBUFFER_TOKEN, &mut sig), SecBuffer::new(SECBUFFER_DATA, &mut data)];
+//! assert_eq!(encrypt_message(&client, 0, &mut msg, 0), SecurityStatus::SEC_E_OK);
+//! let mut qop = 0;
+//! assert_eq!(decrypt_message(&server, &mut msg, 0, &mut qop), SecurityStatus::SEC_E_OK);
+//! assert_eq!(msg[1].as_slice(), b"hello");
+//!
+//! for h in [&client, &server] { assert_eq!(delete_security_context(h), SecurityStatus::SEC_E_OK); }
+//! assert_eq!(delete_security_context(&client), SecurityStatus::SEC_E_INVALID_HANDLE);
+//! free_credentials_handle(&client_cred);
+//! free_credentials_handle(&server_cred);
+//! ```
+
+mod buffers;
+
+pub use buffers::*;
+
+use crate::api::{
+    AcceptorOptions, Credentials, InitiatorOptions, PackageInfo, SecurityContext, Sizes,
+};
+use crate::bindings::ChannelBindings;
+use crate::crypto::Key16;
+use crate::env::FileTime;
+use crate::error::{Error, Result};
+use crate::flags::{AscReq, IscReq};
+use crate::ntlm::users::MemoryUserStore;
+use crate::ntlm::{Part, SIGNATURE_SIZE};
+use crate::status::SecurityStatus;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, RwLock};
+
+/// `SECPKG_CRED_INBOUND`.
+pub const SECPKG_CRED_INBOUND: u32 = 1;
+/// `SECPKG_CRED_OUTBOUND`.
+pub const SECPKG_CRED_OUTBOUND: u32 = 2;
+/// `SECPKG_CRED_BOTH`.
+pub const SECPKG_CRED_BOTH: u32 = 3;
+
+/// `SECPKG_ATTR_SIZES`.
+pub const SECPKG_ATTR_SIZES: u32 = 0;
+/// `SECPKG_ATTR_NAMES`.
+pub const SECPKG_ATTR_NAMES: u32 = 1;
+/// `SECPKG_ATTR_LIFESPAN`.
+pub const SECPKG_ATTR_LIFESPAN: u32 = 2;
+/// `SECPKG_ATTR_SESSION_KEY`.
+pub const SECPKG_ATTR_SESSION_KEY: u32 = 9;
+/// `SECPKG_ATTR_PACKAGE_INFO`.
+pub const SECPKG_ATTR_PACKAGE_INFO: u32 = 10;
+/// `SECPKG_ATTR_FLAGS`.
+pub const SECPKG_ATTR_FLAGS: u32 = 14;
+
+/// The environment variable naming a `DOMAIN:USER:PASSWORD` file, read by
+/// [`acquire_credentials_handle`] for inbound credentials given no auth data.
+pub const NTLM_USER_FILE: &str = "NTLM_USER_FILE";
+
+/// A credentials or context handle (`CredHandle`, `CtxtHandle`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct SecHandle {
+    /// `dwLower`: the handle number.
+    pub lower: u64,
+    /// `dwUpper`: the kind of object.
+    pub upper: u64,
+}
+
+const KIND_CREDENTIALS: u64 = 0x4352_4544; // "CRED"
+const KIND_CONTEXT: u64 = 0x4354_5854; // "CTXT"
+
+/// What `query_context_attributes` returns.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ContextAttribute {
+    /// `SECPKG_ATTR_SIZES`.
+    Sizes(Sizes),
+    /// `SECPKG_ATTR_NAMES`.
+    Names(String),
+    /// `SECPKG_ATTR_LIFESPAN`: (start, expiry).
+    Lifespan(FileTime, FileTime),
+    /// `SECPKG_ATTR_SESSION_KEY`.
+    SessionKey(Key16),
+    /// `SECPKG_ATTR_PACKAGE_INFO`.
+    PackageInfo(PackageInfo),
+    /// `SECPKG_ATTR_FLAGS`: `ISC_RET_*` or `ASC_RET_*`.
+    Flags(u32),
+}
+
+struct CredEntry {
+    credentials: Credentials,
+    usage: u32,
+}
+
+struct Table {
+    next: AtomicU64,
+    credentials: RwLock<HashMap<u64, Arc<CredEntry>>>,
+    contexts: RwLock<HashMap<u64, Arc<Mutex<SecurityContext>>>>,
+}
+
+static TABLE: LazyLock<Table> = LazyLock::new(|| Table {
+    next: AtomicU64::new(1),
+    credentials: RwLock::new(HashMap::new()),
+    contexts: RwLock::new(HashMap::new()),
+});
+
+fn new_handle(kind: u64) -> SecHandle {
+    SecHandle {
+        lower: TABLE.next.fetch_add(1, Ordering::Relaxed),
+        upper: kind,
+    }
+}
+
+fn credentials(handle: &SecHandle) -> Result<Arc<CredEntry>> {
+    if handle.upper != KIND_CREDENTIALS {
+        return Err(Error::InvalidHandle);
+    }
+    let table = TABLE.credentials.read().unwrap_or_else(|e| e.into_inner());
+    table
+        .get(&handle.lower)
+        .cloned()
+        .ok_or(Error::InvalidHandle)
+}
+
+fn context(handle: &SecHandle) -> Result<Arc<Mutex<SecurityContext>>> {
+    if handle.upper != KIND_CONTEXT {
+        return Err(Error::InvalidHandle);
+    }
+    let table = TABLE.contexts.read().unwrap_or_else(|e| e.into_inner());
+    table
+        .get(&handle.lower)
+        .cloned()
+        .ok_or(Error::InvalidHandle)
+}
+
+fn with_context<T>(
+    handle: &SecHandle,
+    f: impl FnOnce(&mut SecurityContext) -> Result<T>,
+) -> Result<T> {
+    let ctx = context(handle)?;
+    let mut guard = ctx.lock().unwrap_or_else(|e| e.into_inner());
+    f(&mut guard)
+}
+
+fn insert_context(ctx: SecurityContext) -> SecHandle {
+    let handle = new_handle(KIND_CONTEXT);
+    TABLE
+        .contexts
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(handle.lower, Arc::new(Mutex::new(ctx)));
+    handle
+}
+
+fn status_of(result: Result<SecurityStatus>) -> SecurityStatus {
+    result.unwrap_or_else(|e| SecurityStatus::from(&e))
+}
+
+fn check_package(name: &str) -> Result<()> {
+    if name.eq_ignore_ascii_case(crate::ntlm::PACKAGE_NAME) {
+        Ok(())
+    } else {
+        Err(Error::PackageNotFound(name.to_owned()))
+    }
+}
+
+/// `QuerySecurityPackageInfo`.
+///
+/// # Errors
+/// `SEC_E_SECPKG_NOT_FOUND` for a package other than `NTLM`.
+pub fn query_security_package_info(package: &str) -> Result<PackageInfo> {
+    check_package(package)?;
+    Ok(PackageInfo::ntlm())
+}
+
+/// `EnumerateSecurityPackages`.
+pub fn enumerate_security_packages() -> Vec<PackageInfo> {
+    vec![PackageInfo::ntlm()]
+}
+
+/// `AcquireCredentialsHandle`.
+///
+/// `auth_data` stands for `pAuthData`: initiator credentials for `SECPKG_CRED_OUTBOUND`,
+/// acceptor credentials (a user store) for `SECPKG_CRED_INBOUND`. Inbound credentials
+/// without auth data are read from the file named by [`NTLM_USER_FILE`]. `principal` is
+/// accepted and ignored, as NTLM does. Credentials never expire: `expiry` is set to
+/// [`FileTime::NEVER`].
+///
+/// Returns `SEC_E_SECPKG_NOT_FOUND` for an unknown package, `SEC_E_NO_CREDENTIALS` when none
+/// can be found, `SEC_E_UNKNOWN_CREDENTIALS` when they do not fit the use,
+/// `SEC_E_UNSUPPORTED_FUNCTION` for `SECPKG_CRED_BOTH` or an unknown use.
+pub fn acquire_credentials_handle(
+    principal: Option<&str>,
+    package: &str,
+    credential_use: u32,
+    auth_data: Option<&Credentials>,
+    credential: &mut SecHandle,
+    expiry: &mut FileTime,
+) -> SecurityStatus {
+    let _ = principal;
+    status_of((|| {
+        check_package(package)?;
+        let credentials = match (credential_use, auth_data) {
+            (SECPKG_CRED_OUTBOUND, Some(c)) if c.is_initiator() => c.clone(),
+            (SECPKG_CRED_INBOUND, Some(c)) if !c.is_initiator() => c.clone(),
+            (SECPKG_CRED_OUTBOUND | SECPKG_CRED_INBOUND, Some(_)) => {
+                return Err(Error::UnknownCredentials(
+                    "credentials do not fit the credential use",
+                ));
+            }
+            (SECPKG_CRED_OUTBOUND, None) => {
+                return Err(Error::UserFile(
+                    "outbound NTLM credentials need auth data".into(),
+                ));
+            }
+            (SECPKG_CRED_INBOUND, None) => {
+                let path = std::env::var_os(NTLM_USER_FILE).ok_or_else(|| {
+                    Error::UserFile(format!("no auth data and {NTLM_USER_FILE} is not set"))
+                })?;
+                Credentials::acceptor(MemoryUserStore::from_file(path)?)
+            }
+            _ => {
+                return Err(Error::NotSupported(
+                    "credential use other than INBOUND or OUTBOUND",
+                ));
+            }
+        };
+        let handle = new_handle(KIND_CREDENTIALS);
+        TABLE
+            .credentials
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(
+                handle.lower,
+                Arc::new(CredEntry {
+                    credentials,
+                    usage: credential_use,
+                }),
+            );
+        *credential = handle;
+        *expiry = FileTime::NEVER;
+        Ok(SecurityStatus::SEC_E_OK)
+    })())
+}
+
+/// `FreeCredentialsHandle`. Contexts made from the credentials keep working.
+pub fn free_credentials_handle(credential: &SecHandle) -> SecurityStatus {
+    if credential.upper != KIND_CREDENTIALS {
+        return SecurityStatus::SEC_E_INVALID_HANDLE;
+    }
+    match TABLE
+        .credentials
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&credential.lower)
+    {
+        Some(_) => SecurityStatus::SEC_E_OK,
+        None => SecurityStatus::SEC_E_INVALID_HANDLE,
+    }
+}
+
+/// The token and channel bindings among the input buffers.
+fn parse_input<'b>(
+    input: Option<&'b mut [SecBuffer<'_>]>,
+) -> Result<(Option<&'b [u8]>, Option<ChannelBindings>)> {
+    let mut token = None;
+    let mut bindings = None;
+    for buf in input.into_iter().flatten() {
+        match buf.base_type() {
+            SECBUFFER_TOKEN if token.is_none() => token = Some(buf.as_slice()),
+            SECBUFFER_CHANNEL_BINDINGS => {
+                bindings = Some(ChannelBindings::from_sec_channel_bindings(buf.as_slice())?);
+            }
+            _ => {}
+        }
+    }
+    Ok((token, bindings))
+}
+
+fn output_token<'o, 'a>(output: &'o mut [SecBuffer<'a>]) -> Result<&'o mut SecBuffer<'a>> {
+    output
+        .iter_mut()
+        .find(|b| b.base_type() == SECBUFFER_TOKEN)
+        .ok_or(Error::InvalidParameter("no SECBUFFER_TOKEN output buffer"))
+}
+
+/// Checks before any state changes that a caller-memory output can hold any token.
+fn check_output(output: &mut [SecBuffer<'_>], allocate: bool) -> Result<()> {
+    let out = output_token(output)?;
+    if !allocate && out.len() < crate::api::PackageInfo::ntlm().max_token as usize {
+        return Err(Error::BufferTooSmall {
+            needed: PackageInfo::ntlm().max_token as usize,
+        });
+    }
+    Ok(())
+}
+
+fn finish_step(
+    step: crate::api::Step,
+    output: &mut [SecBuffer<'_>],
+    allocate: bool,
+) -> Result<SecurityStatus> {
+    let out = output_token(output)?;
+    if step.token.is_empty() && !allocate {
+        if let SecBufferData::Borrowed(_) = out.data {
+            let memory = out.take_mut()?;
+            out.data = SecBufferData::Borrowed(&mut memory[..0]);
+        }
+    } else {
+        out.write(step.token, allocate)?;
+    }
+    Ok(if step.complete {
+        SecurityStatus::SEC_E_OK
+    } else {
+        SecurityStatus::SEC_I_CONTINUE_NEEDED
+    })
+}
+
+/// `InitializeSecurityContext`.
+///
+/// On the first call `context` is `None` and a new context handle is written to
+/// `new_context`; on later calls pass the handle in both. `target_name` is the SPN sent as
+/// `MsvAvTargetName`. Channel bindings come in a `SECBUFFER_CHANNEL_BINDINGS` input buffer.
+/// Without `ISC_REQ_ALLOCATE_MEMORY` the output token buffer must hold `cbMaxToken` (2888)
+/// bytes. A failure on the first call creates no handle; a failure later leaves the handle
+/// valid but unusable (delete it).
+#[allow(clippy::too_many_arguments)]
+pub fn initialize_security_context(
+    credential: Option<&SecHandle>,
+    context: Option<SecHandle>,
+    target_name: Option<&str>,
+    context_req: IscReq,
+    target_data_rep: u32,
+    input: Option<&mut [SecBuffer<'_>]>,
+    new_context: &mut SecHandle,
+    output: &mut [SecBuffer<'_>],
+    context_attr: &mut u32,
+    expiry: &mut FileTime,
+) -> SecurityStatus {
+    let _ = target_data_rep;
+    status_of((|| {
+        let allocate = context_req.contains(IscReq::ALLOCATE_MEMORY);
+        check_output(output, allocate)?;
+        let (token, bindings) = parse_input(input)?;
+        let (step, handle, attrs) = match context {
+            None => {
+                let cred = credentials(credential.ok_or(Error::InvalidHandle)?)?;
+                if cred.usage != SECPKG_CRED_OUTBOUND {
+                    return Err(Error::UnknownCredentials(
+                        "inbound credentials cannot initiate",
+                    ));
+                }
+                let mut options = InitiatorOptions::new().flags(context_req);
+                if let Some(spn) = target_name {
+                    options = options.target_name(spn);
+                }
+                if let Some(cb) = bindings {
+                    options = options.channel_bindings(cb);
+                }
+                let mut ctx = SecurityContext::initiator(&cred.credentials, options)?;
+                let step = ctx.step(token)?;
+                let attrs = ctx.attributes().unwrap_or(0);
+                (step, insert_context(ctx), attrs)
+            }
+            Some(handle) => with_context(&handle, |ctx| {
+                if !ctx.is_initiator() {
+                    return Err(Error::InvalidHandle);
+                }
+                if let Some(cb) = bindings {
+                    ctx.set_channel_bindings(cb)?;
+                }
+                let step = ctx.step(token)?;
+                Ok((step, handle, ctx.attributes().unwrap_or(0)))
+            })?,
+        };
+        *new_context = handle;
+        *context_attr = attrs
+            | if allocate {
+                crate::flags::IscRet::ALLOCATED_MEMORY.0
+            } else {
+                0
+            };
+        *expiry = FileTime::NEVER;
+        finish_step(step, output, allocate)
+    })())
+}
+
+/// `AcceptSecurityContext`.
+///
+/// On the first call (`context` is `None`) a new context handle is written to
+/// `new_context`. Channel bindings to require come in a `SECBUFFER_CHANNEL_BINDINGS` input
+/// buffer. Output rules are those of [`initialize_security_context`], except that the
+/// call that takes the AUTHENTICATE message writes no token, so its output buffer may be
+/// empty.
+#[allow(clippy::too_many_arguments)]
+pub fn accept_security_context(
+    credential: Option<&SecHandle>,
+    context: Option<SecHandle>,
+    input: Option<&mut [SecBuffer<'_>]>,
+    context_req: AscReq,
+    target_data_rep: u32,
+    new_context: &mut SecHandle,
+    output: &mut [SecBuffer<'_>],
+    context_attr: &mut u32,
+    expiry: &mut FileTime,
+) -> SecurityStatus {
+    let _ = target_data_rep;
+    status_of((|| {
+        let allocate = context_req.contains(AscReq::ALLOCATE_MEMORY);
+        // Only the first call answers with a token (CHALLENGE); the AUTHENTICATE leg
+        // writes none, so its output buffer may be empty.
+        if context.is_none() {
+            check_output(output, allocate)?;
+        }
+        let (token, bindings) = parse_input(input)?;
+        let (step, handle, attrs) = match context {
+            None => {
+                let cred = credentials(credential.ok_or(Error::InvalidHandle)?)?;
+                if cred.usage != SECPKG_CRED_INBOUND {
+                    return Err(Error::UnknownCredentials(
+                        "outbound credentials cannot accept",
+                    ));
+                }
+                let mut options = AcceptorOptions::new().flags(context_req);
+                if let Some(cb) = bindings {
+                    options = options.channel_bindings(cb);
+                }
+                let mut ctx = SecurityContext::acceptor(&cred.credentials, options)?;
+                let step = ctx.step(token)?;
+                (step, insert_context(ctx), 0)
+            }
+            Some(handle) => with_context(&handle, |ctx| {
+                if ctx.is_initiator() {
+                    return Err(Error::InvalidHandle);
+                }
+                if let Some(cb) = bindings {
+                    ctx.set_channel_bindings(cb)?;
+                }
+                let step = ctx.step(token)?;
+                Ok((step, handle, ctx.attributes().unwrap_or(0)))
+            })?,
+        };
+        *new_context = handle;
+        *context_attr = attrs
+            | if allocate {
+                crate::flags::AscRet::ALLOCATED_MEMORY.0
+            } else {
+                0
+            };
+        *expiry = FileTime::NEVER;
+        finish_step(step, output, allocate)
+    })())
+}
+
+/// `CompleteAuthToken`. NTLM never asks for it (no call returns `SEC_I_COMPLETE_NEEDED`);
+/// it succeeds on a live context.
+pub fn complete_auth_token(context: &SecHandle, token: &mut [SecBuffer<'_>]) -> SecurityStatus {
+    let _ = token;
+    status_of(self::context(context).map(|_| SecurityStatus::SEC_E_OK))
+}
+
+/// `DeleteSecurityContext`. The handle is invalid afterwards.
+pub fn delete_security_context(context: &SecHandle) -> SecurityStatus {
+    if context.upper != KIND_CONTEXT {
+        return SecurityStatus::SEC_E_INVALID_HANDLE;
+    }
+    match TABLE
+        .contexts
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&context.lower)
+    {
+        Some(_) => SecurityStatus::SEC_E_OK,
+        None => SecurityStatus::SEC_E_INVALID_HANDLE,
+    }
+}
+
+/// `QueryContextAttributes`. Supported: `SECPKG_ATTR_SIZES`, `NAMES`, `LIFESPAN`,
+/// `SESSION_KEY`, `PACKAGE_INFO`, `FLAGS`; others give `SEC_E_UNSUPPORTED_FUNCTION`.
+/// Attributes of the established context give `SEC_E_OUT_OF_SEQUENCE` before it is.
+pub fn query_context_attributes(
+    context: &SecHandle,
+    attribute: u32,
+    value: &mut Option<ContextAttribute>,
+) -> SecurityStatus {
+    status_of(with_context(context, |ctx| {
+        *value = Some(match attribute {
+            SECPKG_ATTR_SIZES => ContextAttribute::Sizes(ctx.sizes()),
+            SECPKG_ATTR_NAMES => ContextAttribute::Names(ctx.peer_name()?),
+            SECPKG_ATTR_LIFESPAN => ContextAttribute::Lifespan(FileTime(0), ctx.expiry()),
+            SECPKG_ATTR_SESSION_KEY => ContextAttribute::SessionKey(ctx.dangerous_session_key()?),
+            SECPKG_ATTR_PACKAGE_INFO => ContextAttribute::PackageInfo(ctx.package_info()),
+            SECPKG_ATTR_FLAGS => ContextAttribute::Flags(ctx.attributes()?),
+            _ => return Err(Error::NotSupported("this context attribute")),
+        });
+        Ok(SecurityStatus::SEC_E_OK)
+    }))
+}
+
+/// `FreeContextBuffer`: releases (and zeroizes) memory the provider allocated.
+pub fn free_context_buffer(buffer: ContextBuffer) -> SecurityStatus {
+    drop(buffer);
+    SecurityStatus::SEC_E_OK
+}
+
+/// Takes the signature buffer (the first `SECBUFFER_TOKEN`) out of the message: its index.
+fn signature_index(message: &[SecBuffer<'_>]) -> Result<usize> {
+    message
+        .iter()
+        .position(|b| b.base_type() == SECBUFFER_TOKEN)
+        .ok_or(Error::InvalidToken("no SECBUFFER_TOKEN for the signature"))
+}
+
+/// Runs `make` (which produces a signature over the data buffers) and writes the signature
+/// into the token buffer, narrowed to 16 bytes. Nothing is allocated.
+fn produce_signature(
+    message: &mut [SecBuffer<'_>],
+    make: impl FnOnce(&mut DataBuffers<'_, '_>) -> Result<[u8; SIGNATURE_SIZE]>,
+) -> Result<()> {
+    let at = signature_index(message)?;
+    let sig_buf = message.get_mut(at).ok_or(Error::InvalidHandle)?;
+    if sig_buf.len() < SIGNATURE_SIZE || sig_buf.is_read_only() {
+        return Err(Error::BufferTooSmall {
+            needed: SIGNATURE_SIZE,
+        });
+    }
+    let sig_memory = sig_buf.take_mut()?;
+    let mut data = DataBuffers(message);
+    let result = data.check().and_then(|()| make(&mut data));
+    let sig_buf = message.get_mut(at).ok_or(Error::InvalidHandle)?;
+    sig_buf.data = SecBufferData::Borrowed(sig_memory);
+    sig_buf.write_slice(&result?)
+}
+
+/// Reads the signature (the first `SECBUFFER_TOKEN`) of a received message.
+fn received_signature(message: &[SecBuffer<'_>]) -> Result<[u8; SIGNATURE_SIZE]> {
+    let at = signature_index(message)?;
+    let sig = message.get(at).map(SecBuffer::as_slice).unwrap_or_default();
+    sig.try_into().map_err(|_| Error::MessageAltered)
+}
+
+fn check_qop(qop: u32) -> Result<()> {
+    if qop != 0 {
+        return Err(Error::NotSupported("a quality of protection other than 0"));
+    }
+    Ok(())
+}
+
+/// `MakeSignature`. `seq_no` is ignored: NTLM keeps its own sequence numbers on a
+/// connection, as Windows does. The first `SECBUFFER_TOKEN` receives the 16-byte
+/// signature; every `SECBUFFER_DATA` buffer is signed.
+pub fn make_signature(
+    context: &SecHandle,
+    qop: u32,
+    message: &mut [SecBuffer<'_>],
+    seq_no: u32,
+) -> SecurityStatus {
+    let _ = seq_no;
+    status_of(with_context(context, |ctx| {
+        check_qop(qop)?;
+        produce_signature(message, |data| ctx.sign_parts(data))?;
+        Ok(SecurityStatus::SEC_E_OK)
+    }))
+}
+
+/// `VerifySignature`. `qop` receives 0.
+pub fn verify_signature(
+    context: &SecHandle,
+    message: &mut [SecBuffer<'_>],
+    seq_no: u32,
+    qop: &mut u32,
+) -> SecurityStatus {
+    let _ = seq_no;
+    status_of(with_context(context, |ctx| {
+        let sig = received_signature(message)?;
+        let data = DataBuffers(message);
+        data.check()?;
+        ctx.verify_parts(&data, &sig)?;
+        *qop = 0;
+        Ok(SecurityStatus::SEC_E_OK)
+    }))
+}
+
+/// `EncryptMessage`: encrypts every writable `SECBUFFER_DATA` buffer in place, signs them
+/// and the read-only ones, and writes the signature into the first `SECBUFFER_TOKEN`.
+/// A `qop` other than 0 gives `SEC_E_UNSUPPORTED_FUNCTION`.
+pub fn encrypt_message(
+    context: &SecHandle,
+    qop: u32,
+    message: &mut [SecBuffer<'_>],
+    seq_no: u32,
+) -> SecurityStatus {
+    let _ = seq_no;
+    status_of(with_context(context, |ctx| {
+        check_qop(qop)?;
+        produce_signature(message, |data| ctx.seal_parts(data))?;
+        Ok(SecurityStatus::SEC_E_OK)
+    }))
+}
+
+/// `DecryptMessage`: either a `SECBUFFER_TOKEN` signature with `SECBUFFER_DATA` buffers, or
+/// one `SECBUFFER_STREAM` (signature then ciphertext) and an empty `SECBUFFER_DATA` that is
+/// pointed at the plaintext. On failure the data holds its ciphertext again and the context
+/// is ready for the next valid message.
+pub fn decrypt_message(
+    context: &SecHandle,
+    message: &mut [SecBuffer<'_>],
+    seq_no: u32,
+    qop: &mut u32,
+) -> SecurityStatus {
+    let _ = seq_no;
+    status_of(with_context(context, |ctx| {
+        if let Some(stream_at) = message
+            .iter()
+            .position(|b| b.base_type() == SECBUFFER_STREAM)
+        {
+            let data_at = message
+                .iter()
+                .position(|b| b.base_type() == SECBUFFER_DATA)
+                .ok_or(Error::InvalidParameter(
+                    "SECBUFFER_STREAM needs a SECBUFFER_DATA buffer",
+                ))?;
+            let stream = message.get_mut(stream_at).ok_or(Error::InvalidHandle)?;
+            let whole = stream.take_mut()?;
+            if whole.len() < SIGNATURE_SIZE {
+                stream.data = SecBufferData::Borrowed(whole);
+                return Err(Error::MessageAltered);
+            }
+            let (sig, data) = whole.split_at_mut(SIGNATURE_SIZE);
+            let result = ctx.unseal_parts(&mut [Part::Seal(data)][..], sig);
+            stream.data = SecBufferData::Borrowed(sig);
+            if let Some(d) = message.get_mut(data_at) {
+                d.data = SecBufferData::Borrowed(data);
+            }
+            result?;
+        } else {
+            let sig = received_signature(message)?;
+            let mut data = DataBuffers(message);
+            data.check()?;
+            ctx.unseal_parts(&mut data, &sig)?;
+        }
+        *qop = 0;
+        Ok(SecurityStatus::SEC_E_OK)
+    }))
+}

@@ -1,0 +1,8 @@
+//! The integration test binary: one binary, one module per area.
+
+mod driver;
+mod gss_ntlmssp;
+mod handshake;
+mod sspi_crate;
+mod sspi_layer;
+mod vectors;
