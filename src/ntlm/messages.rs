@@ -479,3 +479,90 @@ impl<'a> ClientBlob<'a> {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ntlm::keys::tests::{SERVER_CHALLENGE, TARGET_INFO, hex};
+
+    /// MS-NLMP 4.2.4.3.
+    const CHALLENGE: &str = concat!(
+        "4e544c4d53535000020000000c000c003800000033828ae20123456789abcdef",
+        "00000000000000002400240044000000060070170000000f5300650072007600",
+        "6500720002000c0044006f006d00610069006e0001000c005300650072007600",
+        "6500720000000000"
+    );
+
+    #[test]
+    fn challenge_ms_nlmp_4_2_4_3_parses_and_encodes_identically() {
+        let bytes = hex(CHALLENGE);
+        let c = Challenge::parse(&bytes).unwrap();
+        assert_eq!(c.flags, NegotiateFlags(0xE28A_8233));
+        assert_eq!(c.server_challenge, SERVER_CHALLENGE);
+        assert_eq!(c.target_name, &crate::crypto::utf16le("Server")[..]);
+        assert_eq!(c.target_info, &hex(TARGET_INFO)[..]);
+        assert_eq!(
+            c.version,
+            Some(Version(hex("060070170000000f").try_into().unwrap()))
+        );
+        assert_eq!(c.encode().unwrap(), bytes);
+    }
+
+    #[test]
+    fn authenticate_round_trips_with_and_without_mic() {
+        for mic in [None, Some([7u8; 16])] {
+            let msg = Authenticate {
+                lm_response: &[1; 24],
+                nt_response: &[2; 60],
+                domain: b"D\0",
+                user: b"U\0",
+                workstation: b"",
+                encrypted_session_key: &[3; 16],
+                flags: NegotiateFlags(0xE288_8235),
+                version: Some(DEFAULT_VERSION),
+                mic,
+            };
+            let bytes = msg.encode().unwrap();
+            assert_eq!(Authenticate::parse(&bytes).unwrap(), msg);
+        }
+    }
+
+    #[test]
+    fn negotiate_round_trips_and_rejects_bad_headers() {
+        let msg = Negotiate {
+            flags: NegotiateFlags(0xE208_8235),
+            domain: &[],
+            workstation: &[],
+            version: Some(DEFAULT_VERSION),
+        };
+        let bytes = msg.encode().unwrap();
+        assert_eq!(bytes.len(), 40);
+        assert_eq!(Negotiate::parse(&bytes).unwrap(), msg);
+        let mut wrong_type = bytes.clone();
+        wrong_type[8] = 2;
+        assert!(Negotiate::parse(&wrong_type).is_err());
+        let mut wrong_sig = bytes.clone();
+        wrong_sig[0] = b'X';
+        assert!(Negotiate::parse(&wrong_sig).is_err());
+        assert!(Negotiate::parse(&vec![0; MAX_TOKEN + 1]).is_err());
+    }
+
+    #[test]
+    fn av_pairs_reject_repeats_and_missing_eol() {
+        let two = hex("01000200410002000200420000000000");
+        assert_eq!(
+            AvPairs::parse(&two).unwrap().get(AvId::NB_DOMAIN_NAME),
+            Some(&b"B\0"[..])
+        );
+        assert!(
+            AvPairs::parse(&hex("01000200410001000200420000000000")).is_err(),
+            "repeat"
+        );
+        assert!(AvPairs::parse(&hex("01000200410000000000")).is_ok());
+        assert!(AvPairs::parse(&hex("010002004100")).is_err(), "no EOL");
+        assert!(
+            AvPairs::parse(&hex("01000300410000000000")).is_err(),
+            "length past the end"
+        );
+    }
+}

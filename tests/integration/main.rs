@@ -1,4 +1,5 @@
 //! The integration test binary: one binary, one module per area.
+#![allow(unreachable_pub)]
 
 mod driver;
 mod gss_ntlmssp;
