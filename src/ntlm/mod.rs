@@ -8,6 +8,7 @@
 pub(crate) mod client;
 pub mod flags;
 pub(crate) mod keys;
+#[doc(hidden)]
 pub(crate) mod messages;
 pub(crate) mod server;
 pub(crate) mod session;
