@@ -118,6 +118,7 @@ impl ChannelBindings {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

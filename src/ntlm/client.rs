@@ -39,7 +39,7 @@ pub(crate) struct ClientConfig {
 pub(crate) enum ClientState {
     Initial(ClientConfig),
     WaitChallenge(WaitChallenge),
-    Established(Established),
+    Established(Box<Established>),
     Failed,
 }
 
@@ -293,7 +293,7 @@ fn authenticate(wait: WaitChallenge, challenge_bytes: &[u8]) -> Result<(ClientSt
         attributes: ret.0,
     };
     Ok((
-        ClientState::Established(established),
+        ClientState::Established(Box::new(established)),
         Output {
             token,
             complete: true,

@@ -481,6 +481,7 @@ impl<'a> ClientBlob<'a> {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::ntlm::keys::tests::{SERVER_CHALLENGE, TARGET_INFO, hex};

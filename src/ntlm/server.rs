@@ -69,7 +69,7 @@ pub(crate) struct ServerConfig {
 pub(crate) enum ServerState {
     Initial(ServerConfig),
     WaitAuthenticate(WaitAuthenticate),
-    Established(Established),
+    Established(Box<Established>),
     Failed,
 }
 
@@ -362,7 +362,7 @@ fn accept(wait: WaitAuthenticate, message: &[u8]) -> Result<(ServerState, Output
         attributes: ret.0,
     };
     Ok((
-        ServerState::Established(established),
+        ServerState::Established(Box::new(established)),
         Output {
             token: Vec::new(),
             complete: true,

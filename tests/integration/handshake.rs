@@ -347,9 +347,9 @@ fn ntlmv1_authenticate() -> Vec<u8> {
         (0, 112),
     ];
     for (len, off) in fields {
-        m.extend((len as u16).to_le_bytes());
-        m.extend((len as u16).to_le_bytes());
-        m.extend((off as u32).to_le_bytes());
+        m.extend(u16::try_from(len).unwrap().to_le_bytes());
+        m.extend(u16::try_from(len).unwrap().to_le_bytes());
+        m.extend(u32::try_from(off).unwrap().to_le_bytes());
     }
     m.extend(0xE208_8235u32.to_le_bytes());
     m.extend([0x11; 48]);
@@ -497,7 +497,7 @@ fn queries() {
     assert!(ret.contains(
         sspi_emu::flags::IscRet::SEQUENCE_DETECT | sspi_emu::flags::IscRet::CONFIDENTIALITY
     ));
-    assert!(!client.is_initiator() == server.is_initiator() || client.is_initiator());
+    assert!(client.is_initiator() && !server.is_initiator());
 }
 
 #[test]

@@ -555,12 +555,12 @@ fn ntlm_user_file_child() {
 
 #[test]
 fn many_threads_share_the_handle_table() {
-    let threads: Vec<_> = (0..8)
+    let threads: Vec<_> = (0..8u8)
         .map(|i| {
             std::thread::spawn(move || {
                 for _ in 0..20 {
                     let (c, s) = established_handles(None);
-                    let mut data = [i as u8; 64];
+                    let mut data = [i; 64];
                     let sig = seal(&c, &mut data);
                     let mut sig_copy = sig;
                     let mut msg = [
@@ -569,7 +569,7 @@ fn many_threads_share_the_handle_table() {
                     ];
                     let mut qop = 0;
                     assert_eq!(decrypt_message(&s, &mut msg, 0, &mut qop), S::SEC_E_OK);
-                    assert_eq!(msg[1].as_slice(), &[i as u8; 64]);
+                    assert_eq!(msg[1].as_slice(), &[i; 64]);
                     assert_eq!(delete_security_context(&c), S::SEC_E_OK);
                     assert_eq!(delete_security_context(&s), S::SEC_E_OK);
                 }
