@@ -9,9 +9,9 @@ use crate::bindings::ChannelBindings;
 use crate::crypto::Password;
 use crate::env::{Environment, FileTime, ManualClock, SeededRandom};
 use crate::flags::{AscReq, IscReq};
+use crate::ntlm::Part;
 use crate::ntlm::messages::{Authenticate, AvPairs, Challenge, ClientBlob, Negotiate};
 use crate::ntlm::users::MemoryUserStore;
-use crate::ntlm::Part;
 
 const T0: FileTime = FileTime(134_116_992_000_000_000);
 
@@ -81,7 +81,10 @@ pub fn av_pairs(data: &[u8]) {
 pub fn channel_bindings(data: &[u8]) {
     if let Ok(cb) = ChannelBindings::from_sec_channel_bindings(data) {
         let again = cb.to_sec_channel_bindings().expect("encodes");
-        assert_eq!(ChannelBindings::from_sec_channel_bindings(&again).expect("re-parse"), cb);
+        assert_eq!(
+            ChannelBindings::from_sec_channel_bindings(&again).expect("re-parse"),
+            cb
+        );
     }
 }
 
@@ -89,7 +92,9 @@ pub fn channel_bindings(data: &[u8]) {
 /// AUTHENTICATE answering the server's CHALLENGE, or edits (offset, xor) pairs applied to a
 /// valid AUTHENTICATE so the fuzzer reaches the MIC, timestamp, SPN and binding checks.
 pub fn accept(data: &[u8]) {
-    let Some((&mode, rest)) = data.split_first() else { return };
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
     let mut c = client();
     let mut s = server();
     match mode % 3 {
@@ -119,7 +124,10 @@ pub fn accept(data: &[u8]) {
                 edited = true;
             }
             let result = s.step(Some(&auth));
-            assert!(edited || result.is_ok(), "an untouched AUTHENTICATE must be accepted");
+            assert!(
+                edited || result.is_ok(),
+                "an untouched AUTHENTICATE must be accepted"
+            );
         }
     }
 }
@@ -138,7 +146,11 @@ pub fn session(data: &[u8]) {
         let len = usize::from(op >> 3) * 7;
         let (payload, rest) = rest.split_at(len.min(rest.len()));
         ops = rest;
-        let (from, to) = if op & 1 == 0 { (&mut c, &mut s) } else { (&mut s, &mut c) };
+        let (from, to) = if op & 1 == 0 {
+            (&mut c, &mut s)
+        } else {
+            (&mut s, &mut c)
+        };
         let tamper = op & 2 != 0 && !payload.is_empty();
         match (op >> 2) & 1 {
             0 => {
@@ -158,12 +170,18 @@ pub fn session(data: &[u8]) {
                     .expect("seal");
                 if tamper {
                     body[0] ^= 0x40;
-                    let r = to.unseal_parts(&mut [Part::SignOnly(&header), Part::Seal(&mut body)][..], &sig);
+                    let r = to.unseal_parts(
+                        &mut [Part::SignOnly(&header), Part::Seal(&mut body)][..],
+                        &sig,
+                    );
                     assert!(r.is_err());
                     body[0] ^= 0x40;
                 }
-                to.unseal_parts(&mut [Part::SignOnly(&header), Part::Seal(&mut body)][..], &sig)
-                    .expect("unseal");
+                to.unseal_parts(
+                    &mut [Part::SignOnly(&header), Part::Seal(&mut body)][..],
+                    &sig,
+                )
+                .expect("unseal");
                 assert_eq!(body, payload);
             }
         }
