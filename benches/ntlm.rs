@@ -74,10 +74,8 @@ fn sspi_context(usage: CredentialUse) -> (Ntlm, Cred) {
 
 fn sspi_isc(ctx: &mut Ntlm, cred: &mut Cred, input: Option<Vec<u8>>) -> Vec<u8> {
     let mut out = vec![SecurityBuffer::new(Vec::new(), BufferType::Token)];
-    let mut inp: Vec<SecurityBuffer> = input
-        .map(|t| SecurityBuffer::new(t, BufferType::Token))
-        .into_iter()
-        .collect();
+    let mut inp: Vec<SecurityBuffer> =
+        input.map(|t| SecurityBuffer::new(t, BufferType::Token)).into_iter().collect();
     let mut builder = ctx
         .initialize_security_context()
         .with_credentials_handle(cred)
@@ -89,10 +87,7 @@ fn sspi_isc(ctx: &mut Ntlm, cred: &mut Cred, input: Option<Vec<u8>>) -> Vec<u8> 
     if !inp.is_empty() {
         builder = builder.with_input(&mut inp);
     }
-    ctx.initialize_security_context_impl(&mut builder)
-        .unwrap()
-        .resolve_to_result()
-        .unwrap();
+    ctx.initialize_security_context_impl(&mut builder).unwrap().resolve_to_result().unwrap();
     std::mem::take(&mut out[0].buffer)
 }
 
@@ -159,9 +154,7 @@ fn seal_unseal(c: &mut Criterion) {
                     SecurityBufferRef::token_buf(&mut sig),
                     SecurityBufferRef::data_buf(black_box(&mut data)),
                 ];
-                client
-                    .encrypt_message(EncryptionFlags::empty(), &mut bufs)
-                    .unwrap();
+                client.encrypt_message(EncryptionFlags::empty(), &mut bufs).unwrap();
                 server.decrypt_message(&mut bufs).unwrap();
             })
         });

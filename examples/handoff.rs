@@ -74,10 +74,7 @@ fn main() -> Result<(), sspi_emu::Error> {
         let signature = sender.seal(&mut buffer)?;
         let wire: String = buffer.iter().take(12).map(|b| format!("{b:02x}")).collect();
         receiver.unseal(&mut buffer, &signature)?;
-        println!(
-            "{arrow}  sealed {wire}…  -> {:?}",
-            String::from_utf8_lossy(&buffer)
-        );
+        println!("{arrow}  sealed {wire}…  -> {:?}", String::from_utf8_lossy(&buffer));
     }
 
     println!("\n== signed messages (MakeSignature / VerifySignature)");
@@ -89,10 +86,7 @@ fn main() -> Result<(), sspi_emu::Error> {
     println!("server -> client  signature {} verified", hex(&signature));
     let signature = client.sign(b"audit record 2")?;
     let forged = server.verify(b"audit record 3", &signature);
-    println!(
-        "server: an altered message is refused: {}",
-        forged.unwrap_err()
-    );
+    println!("server: an altered message is refused: {}", forged.unwrap_err());
     server.verify(b"audit record 2", &signature)?;
     println!("server: and the genuine one still verifies afterwards");
 

@@ -35,10 +35,11 @@ use crate::bindings::ChannelBindings;
 use crate::crypto::{Key16, NtHash, Password};
 use crate::env::{Environment, FileTime};
 use crate::error::{Error, Result};
+use crate::export::{self, ExportOptions, Exported, ImportOptions, PackageId};
 use crate::flags::{AscReq, IscReq};
-use crate::ntlm::client::{ClientConfig, ClientState};
+use crate::ntlm::client::{Client, ClientConfig};
 use crate::ntlm::flags::NegotiateFlags;
-use crate::ntlm::server::{ServerConfig, ServerState};
+use crate::ntlm::server::{Server, ServerConfig};
 use crate::ntlm::session::{MessageParts, Part, SIGNATURE_SIZE};
 use crate::ntlm::users::UserStore;
 use crate::ntlm::{self, Identity, NtlmContext, Role, ServerNames, Version};
@@ -53,11 +54,7 @@ pub struct Credentials {
 
 #[derive(Clone)]
 enum CredentialKind {
-    Initiator {
-        user: String,
-        domain: String,
-        nt_hash: NtHash,
-    },
+    Initiator { user: String, domain: String, nt_hash: NtHash },
     Acceptor(Arc<dyn UserStore>),
 }
 
@@ -81,8 +78,13 @@ impl Credentials {
     /// Acceptor credentials: a user store (a [`ntlm::users::MemoryUserStore`], possibly
     /// loaded from a file, or any `Fn(user, domain) -> Option<NtHash>`).
     pub fn acceptor(users: impl UserStore + 'static) -> Self {
-        Self {
-            kind: CredentialKind::Acceptor(Arc::new(users)),
+        Self { kind: CredentialKind::Acceptor(Arc::new(users)) }
+    }
+
+    pub(crate) fn user_store(&self) -> Option<Arc<dyn UserStore>> {
+        match &self.kind {
+            CredentialKind::Acceptor(users) => Some(Arc::clone(users)),
+            CredentialKind::Initiator { .. } => None,
         }
     }
 
@@ -95,12 +97,8 @@ impl Credentials {
     pub fn user_name(&self) -> Option<String> {
         match &self.kind {
             CredentialKind::Initiator { user, domain, .. } => Some(
-                Identity {
-                    user: user.clone(),
-                    domain: domain.clone(),
-                    workstation: String::new(),
-                }
-                .name(),
+                Identity { user: user.clone(), domain: domain.clone(), workstation: String::new() }
+                    .name(),
             ),
             CredentialKind::Acceptor(_) => None,
         }
@@ -333,6 +331,8 @@ pub struct SecurityContext {
 
 enum Package {
     Ntlm(NtlmContext),
+    /// Exported with `SECPKG_CONTEXT_EXPORT_DELETE_OLD`: every call is `SEC_E_INVALID_HANDLE`.
+    Deleted,
 }
 
 impl core::fmt::Debug for SecurityContext {
@@ -352,15 +352,8 @@ impl SecurityContext {
     /// [`Error::UnknownCredentials`] (`SEC_E_UNKNOWN_CREDENTIALS`) for acceptor credentials;
     /// [`Error::NotSupported`] (`SEC_E_UNSUPPORTED_FUNCTION`) for datagram or anonymous.
     pub fn initiator(credentials: &Credentials, options: InitiatorOptions) -> Result<Self> {
-        let CredentialKind::Initiator {
-            user,
-            domain,
-            nt_hash,
-        } = &credentials.kind
-        else {
-            return Err(Error::UnknownCredentials(
-                "acceptor credentials cannot initiate",
-            ));
+        let CredentialKind::Initiator { user, domain, nt_hash } = &credentials.kind else {
+            return Err(Error::UnknownCredentials("acceptor credentials cannot initiate"));
         };
         let config = ClientConfig {
             user: user.clone(),
@@ -373,10 +366,8 @@ impl SecurityContext {
             requested: options.flags,
             env: options.env,
         };
-        let role = Role::Client(ClientState::new(config)?);
-        Ok(Self {
-            inner: Package::Ntlm(NtlmContext { role }),
-        })
+        let role = Role::Client(Client::new(config)?);
+        Ok(Self { inner: Package::Ntlm(NtlmContext { role }) })
     }
 
     /// A new NTLM acceptor context.
@@ -386,9 +377,7 @@ impl SecurityContext {
     /// [`Error::NotSupported`] (`SEC_E_UNSUPPORTED_FUNCTION`) for datagram.
     pub fn acceptor(credentials: &Credentials, options: AcceptorOptions) -> Result<Self> {
         let CredentialKind::Acceptor(users) = &credentials.kind else {
-            return Err(Error::UnknownCredentials(
-                "initiator credentials cannot accept",
-            ));
+            return Err(Error::UnknownCredentials("initiator credentials cannot accept"));
         };
         let config = ServerConfig {
             users: Arc::clone(users),
@@ -400,21 +389,21 @@ impl SecurityContext {
             max_clock_skew: options.max_clock_skew,
             env: options.env,
         };
-        let role = Role::Server(ServerState::new(config)?);
-        Ok(Self {
-            inner: Package::Ntlm(NtlmContext { role }),
-        })
+        let role = Role::Server(Server::new(config)?);
+        Ok(Self { inner: Package::Ntlm(NtlmContext { role }) })
     }
 
-    fn ntlm(&mut self) -> &mut NtlmContext {
+    fn ntlm(&mut self) -> Result<&mut NtlmContext> {
         match &mut self.inner {
-            Package::Ntlm(n) => n,
+            Package::Ntlm(n) => Ok(n),
+            Package::Deleted => Err(Error::InvalidHandle),
         }
     }
 
-    fn ntlm_ref(&self) -> &NtlmContext {
+    fn ntlm_ref(&self) -> Result<&NtlmContext> {
         match &self.inner {
-            Package::Ntlm(n) => n,
+            Package::Ntlm(n) => Ok(n),
+            Package::Deleted => Err(Error::InvalidHandle),
         }
     }
 
@@ -427,11 +416,8 @@ impl SecurityContext {
     /// `SEC_E_TIME_SKEW`, `SEC_E_WRONG_PRINCIPAL`, `SEC_E_BAD_BINDINGS`, and
     /// `SEC_E_UNSUPPORTED_FUNCTION` for LM, NTLMv1 and other refused variants.
     pub fn step(&mut self, input: Option<&[u8]>) -> Result<Step> {
-        let out = self.ntlm().step(input)?;
-        Ok(Step {
-            token: out.token,
-            complete: out.complete,
-        })
+        let out = self.ntlm()?.step(input)?;
+        Ok(Step { token: out.token, complete: out.complete })
     }
 
     /// Sets channel bindings before the handshake leg that uses them (the initiator's
@@ -440,24 +426,84 @@ impl SecurityContext {
     /// # Errors
     /// `SEC_E_OUT_OF_SEQUENCE` once the handshake completed.
     pub fn set_channel_bindings(&mut self, bindings: ChannelBindings) -> Result<()> {
-        self.ntlm().set_channel_bindings(bindings)
+        self.ntlm()?.set_channel_bindings(bindings)
     }
 
     /// Whether the handshake completed.
     pub fn is_established(&self) -> bool {
-        self.ntlm_ref().established().is_some()
+        self.ntlm_ref().is_ok_and(|n| n.established().is_some())
     }
 
     /// Whether this is the initiator.
     pub fn is_initiator(&self) -> bool {
-        self.ntlm_ref().is_client()
+        self.ntlm_ref().is_ok_and(NtlmContext::is_client)
     }
 
     /// The package name (`"NTLM"`).
     pub fn package_name(&self) -> &'static str {
         match self.inner {
-            Package::Ntlm(_) => ntlm::PACKAGE_NAME,
+            Package::Ntlm(_) | Package::Deleted => ntlm::PACKAGE_NAME,
         }
+    }
+
+    /// `ExportSecurityContext`: packs this context, in whatever state it is, into a
+    /// protected blob that [`SecurityContext::import`] brings back, in this or another
+    /// process, producing byte-identical output to a context that never moved.
+    ///
+    /// `flags` are `SECPKG_CONTEXT_EXPORT_*` ([`crate::export`]): with `DELETE_OLD` this
+    /// context is deleted (every later call is `SEC_E_INVALID_HANDLE`), without it both copies
+    /// live on (as on Windows; they then share sequence numbers and keystreams, so only one of
+    /// them should carry on the conversation). With `RESET_NEW` the blob holds the context
+    /// as it was before its first token: same role, credentials and options, none of the
+    /// handshake or its keys. The identity of an established context comes back with the
+    /// blob, standing in for Windows' token.
+    ///
+    /// # Errors
+    /// `SEC_E_UNSUPPORTED_FUNCTION` (`SEC_E_NOT_SUPPORTED`) for `TO_KERNEL`,
+    /// `SEC_E_INVALID_PARAMETER` for unknown flags, `SEC_E_INVALID_HANDLE` if this context
+    /// was deleted by an earlier export, `SEC_E_OUT_OF_SEQUENCE` for a context whose
+    /// handshake failed, `SEC_E_NO_CREDENTIALS` if the host key file cannot be used. On error
+    /// the context is unchanged.
+    pub fn export(&mut self, flags: u32, options: &ExportOptions) -> Result<Exported> {
+        export::check_flags(flags)?;
+        let ntlm = self.ntlm_ref()?;
+        let state = ntlm.to_v1(flags & export::SECPKG_CONTEXT_EXPORT_RESET_NEW != 0)?;
+        let packed = export::pack(PackageId::Ntlm, &state, options)?;
+        let identity = ntlm.peer_identity();
+        if flags & export::SECPKG_CONTEXT_EXPORT_DELETE_OLD != 0 {
+            self.inner = Package::Deleted;
+        }
+        Ok(Exported { packed, identity })
+    }
+
+    /// `ImportSecurityContext`: brings back a context packed by [`SecurityContext::export`].
+    ///
+    /// `package` must be the package that exported it. An acceptor exported before its
+    /// handshake completed needs its credentials (user store) in `options`. Nothing is
+    /// created unless every check passes.
+    ///
+    /// # Errors
+    /// `SEC_E_SECPKG_NOT_FOUND` for an unknown package; `SEC_E_INVALID_TOKEN` for a damaged
+    /// blob ([`Error::CorruptContext`]) or one of another package ([`Error::WrongPackage`]);
+    /// `SEC_E_DECRYPT_FAILURE` for a blob sealed with another key ([`Error::WrongKey`]);
+    /// `SEC_E_UNSUPPORTED_FUNCTION` for a newer format ([`Error::UnsupportedVersion`]) or an
+    /// unprotected blob without the dangerous option; `SEC_E_UNKNOWN_CREDENTIALS` for
+    /// missing or wrong credentials; `SEC_E_WRONG_PRINCIPAL` if the expected identity does
+    /// not match.
+    pub fn import(package: &str, packed: &[u8], options: &ImportOptions) -> Result<Self> {
+        let id = PackageId::from_name(package)?;
+        let (version, body) = export::unpack(id, packed, &options.protection)?;
+        let state = match version {
+            1 => export::decode_v1(&body)?,
+            _ => return Err(Error::CorruptContext("format version")),
+        };
+        let ntlm = NtlmContext::from_v1(&state, options)?;
+        if let Some(expected) = &options.identity {
+            if ntlm.peer_identity().as_ref() != Some(expected) {
+                return Err(Error::WrongPrincipal);
+            }
+        }
+        Ok(Self { inner: Package::Ntlm(ntlm) })
     }
 
     /// Signs `message`; returns the 16-byte signature (`MakeSignature`).
@@ -465,7 +511,7 @@ impl SecurityContext {
     /// # Errors
     /// `SEC_E_OUT_OF_SEQUENCE` before the handshake completed.
     pub fn sign(&mut self, message: &[u8]) -> Result<[u8; SIGNATURE_SIZE]> {
-        Ok(self.ntlm().session()?.sign(&[message][..]))
+        Ok(self.ntlm()?.session()?.sign(&[message][..]))
     }
 
     /// Signs a message given in several parts (their concatenation is signed).
@@ -476,7 +522,7 @@ impl SecurityContext {
         &mut self,
         parts: &P,
     ) -> Result<[u8; SIGNATURE_SIZE]> {
-        Ok(self.ntlm().session()?.sign(parts))
+        Ok(self.ntlm()?.session()?.sign(parts))
     }
 
     /// Verifies a signature (`VerifySignature`). A failure leaves the context ready for the
@@ -486,7 +532,7 @@ impl SecurityContext {
     /// `SEC_E_MESSAGE_ALTERED`, or `SEC_E_OUT_OF_SEQUENCE` for a replayed or reordered message
     /// when replay or sequence detection was requested.
     pub fn verify(&mut self, message: &[u8], signature: &[u8]) -> Result<()> {
-        self.ntlm().session()?.verify(&[message][..], signature)
+        self.ntlm()?.session()?.verify(&[message][..], signature)
     }
 
     /// Verifies a signature over a message in several parts.
@@ -498,7 +544,7 @@ impl SecurityContext {
         parts: &P,
         signature: &[u8],
     ) -> Result<()> {
-        self.ntlm().session()?.verify(parts, signature)
+        self.ntlm()?.session()?.verify(parts, signature)
     }
 
     /// Encrypts `data` in place and returns the detached signature (`EncryptMessage`).
@@ -507,10 +553,7 @@ impl SecurityContext {
     /// `SEC_E_OUT_OF_SEQUENCE` before the handshake completed; `SEC_E_UNSUPPORTED_FUNCTION`
     /// if confidentiality was not negotiated.
     pub fn seal(&mut self, data: &mut [u8]) -> Result<[u8; SIGNATURE_SIZE]> {
-        Ok(self
-            .ntlm()
-            .sealing_session()?
-            .seal(&mut [Part::Seal(data)][..]))
+        Ok(self.ntlm()?.sealing_session()?.seal(&mut [Part::Seal(data)][..]))
     }
 
     /// Decrypts `data` in place and checks the detached signature (`DecryptMessage`). On
@@ -519,9 +562,7 @@ impl SecurityContext {
     /// # Errors
     /// As [`SecurityContext::verify`].
     pub fn unseal(&mut self, data: &mut [u8], signature: &[u8]) -> Result<()> {
-        self.ntlm()
-            .sealing_session()?
-            .unseal(&mut [Part::Seal(data)][..], signature)
+        self.ntlm()?.sealing_session()?.unseal(&mut [Part::Seal(data)][..], signature)
     }
 
     /// Seals a message of several parts, some encrypted and some only signed.
@@ -532,7 +573,7 @@ impl SecurityContext {
         &mut self,
         parts: &mut P,
     ) -> Result<[u8; SIGNATURE_SIZE]> {
-        Ok(self.ntlm().sealing_session()?.seal(parts))
+        Ok(self.ntlm()?.sealing_session()?.seal(parts))
     }
 
     /// Unseals a message of several parts.
@@ -544,7 +585,7 @@ impl SecurityContext {
         parts: &mut P,
         signature: &[u8],
     ) -> Result<()> {
-        self.ntlm().sealing_session()?.unseal(parts, signature)
+        self.ntlm()?.sealing_session()?.unseal(parts, signature)
     }
 
     /// GSS-style wrap in place: `token[..16]` receives the signature, `token[16..]` holds the
@@ -555,12 +596,9 @@ impl SecurityContext {
     /// `SEC_E_BUFFER_TOO_SMALL` if `token` is shorter than 16 bytes; as
     /// [`SecurityContext::seal`].
     pub fn wrap_in_place(&mut self, token: &mut [u8]) -> Result<()> {
-        let (sig, data) =
-            token
-                .split_first_chunk_mut::<SIGNATURE_SIZE>()
-                .ok_or(Error::BufferTooSmall {
-                    needed: SIGNATURE_SIZE,
-                })?;
+        let (sig, data) = token
+            .split_first_chunk_mut::<SIGNATURE_SIZE>()
+            .ok_or(Error::BufferTooSmall { needed: SIGNATURE_SIZE })?;
         *sig = self.seal(data)?;
         Ok(())
     }
@@ -571,9 +609,8 @@ impl SecurityContext {
     /// `SEC_E_MESSAGE_ALTERED` for a token shorter than a signature; as
     /// [`SecurityContext::unseal`].
     pub fn unwrap_in_place<'t>(&mut self, token: &'t mut [u8]) -> Result<&'t mut [u8]> {
-        let (sig, data) = token
-            .split_first_chunk_mut::<SIGNATURE_SIZE>()
-            .ok_or(Error::MessageAltered)?;
+        let (sig, data) =
+            token.split_first_chunk_mut::<SIGNATURE_SIZE>().ok_or(Error::MessageAltered)?;
         self.unseal(data, &sig[..])?;
         Ok(data)
     }
@@ -602,9 +639,7 @@ impl SecurityContext {
     }
 
     fn established(&self) -> Result<&ntlm::Established> {
-        self.ntlm_ref()
-            .established()
-            .ok_or(Error::WrongState("the handshake has not completed"))
+        self.ntlm_ref()?.established().ok_or(Error::WrongState("the handshake has not completed"))
     }
 
     /// `SECPKG_ATTR_SIZES`.

@@ -23,10 +23,7 @@ pub struct ChannelBindings {
 impl ChannelBindings {
     /// Bindings with only application data (the usual case).
     pub fn application(data: impl Into<Vec<u8>>) -> Self {
-        Self {
-            application_data: data.into(),
-            ..Self::default()
-        }
+        Self { application_data: data.into(), ..Self::default() }
     }
 
     /// The MD5 hash of the flattened `gss_channel_bindings_struct` (each address type, then
@@ -67,10 +64,7 @@ impl ChannelBindings {
                 return Ok(Vec::new());
             }
             let end = offset.checked_add(len).ok_or(Error::InvalidToken(WHAT))?;
-            Ok(buf
-                .get(offset..end)
-                .ok_or(Error::InvalidToken(WHAT))?
-                .to_vec())
+            Ok(buf.get(offset..end).ok_or(Error::InvalidToken(WHAT))?.to_vec())
         };
         let initiator_addrtype = r.u32(WHAT)?;
         let initiator_address = part(&mut r)?;
@@ -92,16 +86,8 @@ impl ChannelBindings {
         let mut out = Vec::new();
         let mut offset = 32usize;
         let mut push = |out: &mut Vec<u8>, v: &[u8]| -> Result<()> {
-            out.extend_from_slice(
-                &u32::try_from(v.len())
-                    .map_err(|_| too_large())?
-                    .to_le_bytes(),
-            );
-            out.extend_from_slice(
-                &u32::try_from(offset)
-                    .map_err(|_| too_large())?
-                    .to_le_bytes(),
-            );
+            out.extend_from_slice(&u32::try_from(v.len()).map_err(|_| too_large())?.to_le_bytes());
+            out.extend_from_slice(&u32::try_from(offset).map_err(|_| too_large())?.to_le_bytes());
             offset += v.len();
             Ok(())
         };
@@ -141,15 +127,9 @@ mod tests {
             ..Default::default()
         };
         let buf = cb.to_sec_channel_bindings().unwrap();
-        assert_eq!(
-            ChannelBindings::from_sec_channel_bindings(&buf).unwrap(),
-            cb
-        );
+        assert_eq!(ChannelBindings::from_sec_channel_bindings(&buf).unwrap(), cb);
         for cut in 0..buf.len() {
-            assert!(
-                ChannelBindings::from_sec_channel_bindings(&buf[..cut]).is_err(),
-                "{cut}"
-            );
+            assert!(ChannelBindings::from_sec_channel_bindings(&buf[..cut]).is_err(), "{cut}");
         }
     }
 }

@@ -138,9 +138,7 @@ impl Field {
             return Ok(&[]);
         }
         let start = usize::try_from(self.offset).map_err(|_| Error::InvalidToken(what))?;
-        let end = start
-            .checked_add(usize::from(self.len))
-            .ok_or(Error::InvalidToken(what))?;
+        let end = start.checked_add(usize::from(self.len)).ok_or(Error::InvalidToken(what))?;
         if start < header_end {
             return Err(Error::InvalidToken(what));
         }
@@ -168,27 +166,9 @@ mod tests {
         let ok = Field { len: 4, offset: 12 };
         assert_eq!(ok.slice(&msg, 8, "f").unwrap().len(), 4);
         assert!(Field { len: 5, offset: 12 }.slice(&msg, 8, "f").is_err());
-        assert!(
-            Field { len: 4, offset: 4 }.slice(&msg, 8, "f").is_err(),
-            "inside the header"
-        );
-        assert!(
-            Field {
-                len: 1,
-                offset: u32::MAX
-            }
-            .slice(&msg, 8, "f")
-            .is_err()
-        );
-        assert!(
-            Field {
-                len: 0,
-                offset: u32::MAX
-            }
-            .slice(&msg, 8, "f")
-            .unwrap()
-            .is_empty()
-        );
+        assert!(Field { len: 4, offset: 4 }.slice(&msg, 8, "f").is_err(), "inside the header");
+        assert!(Field { len: 1, offset: u32::MAX }.slice(&msg, 8, "f").is_err());
+        assert!(Field { len: 0, offset: u32::MAX }.slice(&msg, 8, "f").unwrap().is_empty());
     }
 
     #[test]

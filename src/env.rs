@@ -37,10 +37,7 @@ impl FileTime {
 
     /// This time moved forward by `d` (saturating).
     pub fn plus(self, d: Duration) -> FileTime {
-        FileTime(
-            self.0
-                .saturating_add(u64::try_from(d.as_nanos() / 100).unwrap_or(u64::MAX)),
-        )
+        FileTime(self.0.saturating_add(u64::try_from(d.as_nanos() / 100).unwrap_or(u64::MAX)))
     }
 }
 
@@ -118,10 +115,7 @@ pub struct SeededRandom {
 impl SeededRandom {
     /// A generator for `seed`.
     pub fn new(seed: u64) -> Self {
-        Self {
-            seed,
-            counter: Arc::new(Mutex::new(0)),
-        }
+        Self { seed, counter: Arc::new(Mutex::new(0)) }
     }
 }
 
@@ -173,18 +167,12 @@ pub struct Environment {
 impl Environment {
     /// The operating system's random source and clock.
     pub fn system() -> Self {
-        Self {
-            random: Arc::new(OsRandom),
-            clock: Arc::new(SystemClock),
-        }
+        Self { random: Arc::new(OsRandom), clock: Arc::new(SystemClock) }
     }
 
     /// Any random source and clock.
     pub fn new(random: impl RandomSource + 'static, clock: impl Clock + 'static) -> Self {
-        Self {
-            random: Arc::new(random),
-            clock: Arc::new(clock),
-        }
+        Self { random: Arc::new(random), clock: Arc::new(clock) }
     }
 
     /// Seeded randomness and a clock fixed at `time` (tests only).
@@ -221,16 +209,10 @@ mod tests {
 
     #[test]
     fn filetime_of_unix_epoch() {
-        assert_eq!(
-            FileTime::from_system_time(UNIX_EPOCH).0,
-            116_444_736_000_000_000
-        );
+        assert_eq!(FileTime::from_system_time(UNIX_EPOCH).0, 116_444_736_000_000_000);
         let t = FileTime(1_000);
         assert_eq!(t.plus(Duration::from_micros(1)).0, 1_010);
-        assert_eq!(
-            FileTime(0).abs_diff(FileTime(25_000_000)),
-            Duration::from_millis(2500)
-        );
+        assert_eq!(FileTime(0).abs_diff(FileTime(25_000_000)), Duration::from_millis(2500));
     }
 
     #[test]

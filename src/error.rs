@@ -71,6 +71,33 @@ pub enum Error {
     /// The operating system's random source failed.
     #[error("random source failed")]
     RandomSource,
+    /// A packed context was written by a newer sspi-emu whose format this build cannot read.
+    #[error(
+        "packed context format version {found} is newer than this build reads (newest {newest})"
+    )]
+    UnsupportedVersion {
+        /// The version in the blob.
+        found: u16,
+        /// The newest version this build reads.
+        newest: u16,
+    },
+    /// A packed context was sealed with another key.
+    #[error("the packed context was protected with another key")]
+    WrongKey,
+    /// A packed context is damaged (or forged): the text says which check failed.
+    #[error("damaged packed context: {0}")]
+    CorruptContext(&'static str),
+    /// A packed context belongs to another package than the one importing it.
+    #[error("the packed context is a {found} context, not {expected}")]
+    WrongPackage {
+        /// The importing package.
+        expected: &'static str,
+        /// The package in the blob.
+        found: &'static str,
+    },
+    /// The export key file cannot be used.
+    #[error("export key file: {0}")]
+    KeyFile(String),
     /// Reading a user file failed.
     #[error("cannot read user file: {0}")]
     UserFile(String),

@@ -81,10 +81,7 @@ pub fn av_pairs(data: &[u8]) {
 pub fn channel_bindings(data: &[u8]) {
     if let Ok(cb) = ChannelBindings::from_sec_channel_bindings(data) {
         let again = cb.to_sec_channel_bindings().expect("encodes");
-        assert_eq!(
-            ChannelBindings::from_sec_channel_bindings(&again).expect("re-parse"),
-            cb
-        );
+        assert_eq!(ChannelBindings::from_sec_channel_bindings(&again).expect("re-parse"), cb);
     }
 }
 
@@ -124,10 +121,7 @@ pub fn accept(data: &[u8]) {
                 edited = true;
             }
             let result = s.step(Some(&auth));
-            assert!(
-                edited || result.is_ok(),
-                "an untouched AUTHENTICATE must be accepted"
-            );
+            assert!(edited || result.is_ok(), "an untouched AUTHENTICATE must be accepted");
         }
     }
 }
@@ -146,11 +140,7 @@ pub fn session(data: &[u8]) {
         let len = usize::from(op >> 3) * 7;
         let (payload, rest) = rest.split_at(len.min(rest.len()));
         ops = rest;
-        let (from, to) = if op & 1 == 0 {
-            (&mut c, &mut s)
-        } else {
-            (&mut s, &mut c)
-        };
+        let (from, to) = if op & 1 == 0 { (&mut c, &mut s) } else { (&mut s, &mut c) };
         let tamper = op & 2 != 0 && !payload.is_empty();
         match (op >> 2) & 1 {
             0 => {
@@ -177,11 +167,8 @@ pub fn session(data: &[u8]) {
                     assert!(r.is_err());
                     body[0] ^= 0x40;
                 }
-                to.unseal_parts(
-                    &mut [Part::SignOnly(&header), Part::Seal(&mut body)][..],
-                    &sig,
-                )
-                .expect("unseal");
+                to.unseal_parts(&mut [Part::SignOnly(&header), Part::Seal(&mut body)][..], &sig)
+                    .expect("unseal");
                 assert_eq!(body, payload);
             }
         }

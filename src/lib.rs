@@ -8,6 +8,7 @@ mod codec;
 pub mod crypto;
 pub mod env;
 pub mod error;
+pub mod export;
 pub mod flags;
 pub mod manual;
 pub mod ntlm;

@@ -71,6 +71,8 @@ statuses! {
     SEC_E_TIME_SKEW = 0x8009_0324;
     /// The channel bindings do not match.
     SEC_E_BAD_BINDINGS = 0x8009_0346;
+    /// Decryption failed (here: a packed context sealed with another key).
+    SEC_E_DECRYPT_FAILURE = 0x8009_0330;
     /// A parameter is invalid.
     SEC_E_INVALID_PARAMETER = 0x8009_035D;
 }
@@ -120,6 +122,10 @@ impl From<&Error> for SecurityStatus {
             Error::UnknownCredentials(_) => Self::SEC_E_UNKNOWN_CREDENTIALS,
             Error::RandomSource => Self::SEC_E_INTERNAL_ERROR,
             Error::UserFile(_) => Self::SEC_E_NO_CREDENTIALS,
+            Error::UnsupportedVersion { .. } => Self::SEC_E_UNSUPPORTED_FUNCTION,
+            Error::WrongKey => Self::SEC_E_DECRYPT_FAILURE,
+            Error::CorruptContext(_) | Error::WrongPackage { .. } => Self::SEC_E_INVALID_TOKEN,
+            Error::KeyFile(_) => Self::SEC_E_NO_CREDENTIALS,
         }
     }
 }
@@ -137,52 +143,22 @@ mod tests {
     #[test]
     fn every_error_maps_to_its_status() {
         let table: &[(Error, SecurityStatus)] = &[
-            (
-                Error::InvalidToken("x"),
-                SecurityStatus::SEC_E_INVALID_TOKEN,
-            ),
+            (Error::InvalidToken("x"), SecurityStatus::SEC_E_INVALID_TOKEN),
             (Error::LogonDenied, SecurityStatus::SEC_E_LOGON_DENIED),
             (Error::MessageAltered, SecurityStatus::SEC_E_MESSAGE_ALTERED),
-            (
-                Error::OutOfSequence {
-                    expected: 1,
-                    found: 0,
-                },
-                SecurityStatus::SEC_E_OUT_OF_SEQUENCE,
-            ),
-            (
-                Error::WrongState("x"),
-                SecurityStatus::SEC_E_OUT_OF_SEQUENCE,
-            ),
+            (Error::OutOfSequence { expected: 1, found: 0 }, SecurityStatus::SEC_E_OUT_OF_SEQUENCE),
+            (Error::WrongState("x"), SecurityStatus::SEC_E_OUT_OF_SEQUENCE),
             (Error::InvalidHandle, SecurityStatus::SEC_E_INVALID_HANDLE),
-            (
-                Error::NotSupported("x"),
-                SecurityStatus::SEC_E_NOT_SUPPORTED,
-            ),
-            (
-                Error::PackageNotFound("x".into()),
-                SecurityStatus::SEC_E_SECPKG_NOT_FOUND,
-            ),
+            (Error::NotSupported("x"), SecurityStatus::SEC_E_NOT_SUPPORTED),
+            (Error::PackageNotFound("x".into()), SecurityStatus::SEC_E_SECPKG_NOT_FOUND),
             (Error::TimeSkew, SecurityStatus::SEC_E_TIME_SKEW),
             (Error::WrongPrincipal, SecurityStatus::SEC_E_WRONG_PRINCIPAL),
             (Error::BadBindings, SecurityStatus::SEC_E_BAD_BINDINGS),
-            (
-                Error::BufferTooSmall { needed: 16 },
-                SecurityStatus::SEC_E_BUFFER_TOO_SMALL,
-            ),
-            (
-                Error::InvalidParameter("x"),
-                SecurityStatus::SEC_E_INVALID_PARAMETER,
-            ),
-            (
-                Error::UnknownCredentials("x"),
-                SecurityStatus::SEC_E_UNKNOWN_CREDENTIALS,
-            ),
+            (Error::BufferTooSmall { needed: 16 }, SecurityStatus::SEC_E_BUFFER_TOO_SMALL),
+            (Error::InvalidParameter("x"), SecurityStatus::SEC_E_INVALID_PARAMETER),
+            (Error::UnknownCredentials("x"), SecurityStatus::SEC_E_UNKNOWN_CREDENTIALS),
             (Error::RandomSource, SecurityStatus::SEC_E_INTERNAL_ERROR),
-            (
-                Error::UserFile("x".into()),
-                SecurityStatus::SEC_E_NO_CREDENTIALS,
-            ),
+            (Error::UserFile("x".into()), SecurityStatus::SEC_E_NO_CREDENTIALS),
         ];
         for (error, status) in table {
             assert_eq!(SecurityStatus::from(error), *status, "{error:?}");
@@ -198,13 +174,7 @@ mod tests {
         assert_eq!(SecurityStatus::SEC_I_CONTINUE_NEEDED.0, 0x00090312);
         assert_eq!(SecurityStatus::SEC_E_BAD_BINDINGS.0, 0x80090346);
         assert!(SecurityStatus::SEC_I_CONTINUE_NEEDED.is_success());
-        assert_eq!(
-            format!("{:?}", SecurityStatus(0x8009030C)),
-            "SEC_E_LOGON_DENIED(0x8009030C)"
-        );
-        assert_eq!(
-            format!("{:?}", SecurityStatus(0x1234)),
-            "SecurityStatus(0x00001234)"
-        );
+        assert_eq!(format!("{:?}", SecurityStatus(0x8009030C)), "SEC_E_LOGON_DENIED(0x8009030C)");
+        assert_eq!(format!("{:?}", SecurityStatus(0x1234)), "SecurityStatus(0x00001234)");
     }
 }

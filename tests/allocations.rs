@@ -64,9 +64,7 @@ fn pair() -> (SecurityContext, SecurityContext) {
     .unwrap();
     let mut server = SecurityContext::acceptor(
         &Credentials::acceptor(users),
-        AcceptorOptions::new()
-            .flags(AscReq::CONFIDENTIALITY)
-            .environment(env(2)),
+        AcceptorOptions::new().flags(AscReq::CONFIDENTIALITY).environment(env(2)),
     )
     .unwrap();
     let n = client.step(None).unwrap().token;
@@ -102,11 +100,8 @@ fn message_calls_allocate_nothing() {
 #[test]
 fn sspi_message_calls_allocate_nothing() {
     // Establish over handles (allocates), then count only the message calls.
-    let (mut c_cred, mut s_cred, mut t) = (
-        SecHandle::default(),
-        SecHandle::default(),
-        FileTime::default(),
-    );
+    let (mut c_cred, mut s_cred, mut t) =
+        (SecHandle::default(), SecHandle::default(), FileTime::default());
     let mut users = MemoryUserStore::new();
     users.add_password("D", "u", &Password::new("p"));
     let ok = SecurityStatus::SEC_E_OK;

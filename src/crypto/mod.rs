@@ -73,9 +73,7 @@ impl NtHash {
     pub fn from_hex(hex: &str) -> crate::Result<Self> {
         let hex = hex.as_bytes();
         if hex.len() != 32 {
-            return Err(crate::Error::InvalidParameter(
-                "an NT hash is 32 hex digits",
-            ));
+            return Err(crate::Error::InvalidParameter("an NT hash is 32 hex digits"));
         }
         let mut out = Zeroizing::new([0u8; 16]);
         for (byte, pair) in out.iter_mut().zip(hex.chunks_exact(2)) {
@@ -83,16 +81,12 @@ impl NtHash {
                 b'0'..=b'9' => Ok(c - b'0'),
                 b'a'..=b'f' => Ok(c - b'a' + 10),
                 b'A'..=b'F' => Ok(c - b'A' + 10),
-                _ => Err(crate::Error::InvalidParameter(
-                    "an NT hash is 32 hex digits",
-                )),
+                _ => Err(crate::Error::InvalidParameter("an NT hash is 32 hex digits")),
             };
             let (hi, lo) = match pair {
                 [hi, lo] => (digit(*hi)?, digit(*lo)?),
                 _ => {
-                    return Err(crate::Error::InvalidParameter(
-                        "an NT hash is 32 hex digits",
-                    ));
+                    return Err(crate::Error::InvalidParameter("an NT hash is 32 hex digits"));
                 }
             };
             *byte = hi << 4 | lo;
@@ -201,10 +195,8 @@ mod tests {
     }
 
     pub(crate) fn hex16(s: &str) -> [u8; 16] {
-        let v: Vec<u8> = (0..32)
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect();
+        let v: Vec<u8> =
+            (0..32).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect();
         v.try_into().unwrap()
     }
 }

@@ -51,6 +51,16 @@ impl Rc4 {
 }
 
 impl Rc4 {
+    /// The running state: S-box and the two indices (for export).
+    pub(crate) fn state(&self) -> (&[u8; 256], u8, u8) {
+        (&self.s, self.i, self.j)
+    }
+
+    /// Resumes a state made by [`Rc4::state`].
+    pub(crate) fn from_state(s: [u8; 256], i: u8, j: u8) -> Self {
+        Self { s, i, j }
+    }
+
     /// Steps the keystream back by `n` bytes: the state becomes what it was `n` bytes ago.
     ///
     /// RC4's output step is a bijection (`i += 1; j += S[i]; swap(S[i], S[j])`), so it can be

@@ -35,18 +35,24 @@ pub(crate) struct ClientConfig {
     pub(crate) env: Environment,
 }
 
+/// An initiator: its configuration and where its handshake stands.
+pub(crate) struct Client {
+    pub(crate) config: ClientConfig,
+    pub(crate) state: ClientState,
+}
+
 /// The client's states (see the module docs for the diagram).
 pub(crate) enum ClientState {
-    Initial(ClientConfig),
+    Initial,
     WaitChallenge(WaitChallenge),
     Established(Box<Established>),
     Failed,
 }
 
 pub(crate) struct WaitChallenge {
-    pub(super) config: ClientConfig,
-    negotiate: Vec<u8>,
-    flags: F,
+    /// The NEGOTIATE message as sent, for the MIC.
+    pub(crate) negotiate: Vec<u8>,
+    pub(crate) flags: F,
 }
 
 /// The flags this client can use; anything else a server offers is dropped.
@@ -93,7 +99,7 @@ impl ClientConfig {
     }
 }
 
-impl ClientState {
+impl Client {
     pub(crate) fn new(config: ClientConfig) -> Result<Self> {
         if config.requested.contains(IscReq::DATAGRAM) {
             return Err(Error::NotSupported("connectionless (datagram) NTLM"));
@@ -101,20 +107,19 @@ impl ClientState {
         if config.requested.contains(IscReq::NULL_SESSION) {
             return Err(Error::NotSupported("anonymous NTLM logon"));
         }
-        Ok(Self::Initial(config))
+        Ok(Self { config, state: ClientState::Initial })
     }
 
     pub(crate) fn step(&mut self, input: Option<&[u8]>) -> Result<Output> {
-        let state = core::mem::replace(self, ClientState::Failed);
+        let state = core::mem::replace(&mut self.state, ClientState::Failed);
+        let config = &self.config;
         let (next, output) = match (state, input) {
-            (ClientState::Initial(config), None | Some([])) => start(config)?,
+            (ClientState::Initial, None | Some([])) => start(config)?,
             (ClientState::WaitChallenge(wait), Some(challenge)) if !challenge.is_empty() => {
-                authenticate(wait, challenge)?
+                authenticate(config, wait, challenge)?
             }
-            (ClientState::Initial(_), Some(_)) => {
-                return Err(Error::InvalidToken(
-                    "the initiator's first call takes no token",
-                ));
+            (ClientState::Initial, Some(_)) => {
+                return Err(Error::InvalidToken("the initiator's first call takes no token"));
             }
             (ClientState::WaitChallenge(_), _) => {
                 return Err(Error::InvalidToken("a CHALLENGE message is required"));
@@ -126,50 +131,34 @@ impl ClientState {
                 return Err(Error::WrongState("the handshake failed earlier"));
             }
         };
-        *self = next;
+        self.state = next;
         Ok(output)
     }
 }
 
-fn start(config: ClientConfig) -> Result<(ClientState, Output)> {
+fn start(config: &ClientConfig) -> Result<(ClientState, Output)> {
     let flags = config.negotiate_flags();
     let negotiate = Negotiate {
         flags,
         domain: &[],
         workstation: &[],
-        version: if flags.contains(F::VERSION) {
-            config.version
-        } else {
-            None
-        },
+        version: if flags.contains(F::VERSION) { config.version } else { None },
     }
     .encode()?;
-    let output = Output {
-        token: negotiate.clone(),
-        complete: false,
-    };
-    Ok((
-        ClientState::WaitChallenge(WaitChallenge {
-            config,
-            negotiate,
-            flags,
-        }),
-        output,
-    ))
+    let output = Output { token: negotiate.clone(), complete: false };
+    Ok((ClientState::WaitChallenge(WaitChallenge { negotiate, flags }), output))
 }
 
-fn authenticate(wait: WaitChallenge, challenge_bytes: &[u8]) -> Result<(ClientState, Output)> {
-    let WaitChallenge {
-        config,
-        negotiate,
-        flags: ours,
-    } = wait;
+fn authenticate(
+    config: &ClientConfig,
+    wait: WaitChallenge,
+    challenge_bytes: &[u8],
+) -> Result<(ClientState, Output)> {
+    let WaitChallenge { negotiate, flags: ours } = wait;
     let challenge = Challenge::parse(challenge_bytes)?;
     let offered = challenge.flags;
     if !offered.contains(F::UNICODE) {
-        return Err(Error::NotSupported(
-            "OEM character set (the server did not choose Unicode)",
-        ));
+        return Err(Error::NotSupported("OEM character set (the server did not choose Unicode)"));
     }
     if !offered.contains(F::EXTENDED_SESSION_SECURITY) {
         return Err(Error::NotSupported(
@@ -180,9 +169,7 @@ fn authenticate(wait: WaitChallenge, challenge_bytes: &[u8]) -> Result<(ClientSt
         return Err(Error::NotSupported("40- and 56-bit NTLM keys"));
     }
     if challenge.target_info.is_empty() {
-        return Err(Error::NotSupported(
-            "a server without TARGET_INFO (NTLMv1 only)",
-        ));
+        return Err(Error::NotSupported("a server without TARGET_INFO (NTLMv1 only)"));
     }
     if ours.contains(F::SEAL) && !offered.contains(F::SEAL) {
         return Err(Error::NotSupported("the server refused confidentiality"));
@@ -204,11 +191,7 @@ fn authenticate(wait: WaitChallenge, challenge_bytes: &[u8]) -> Result<(ClientSt
     if let Some(name) = &target_name {
         av.set(AvId::TARGET_NAME, name);
     }
-    let bindings = config
-        .channel_bindings
-        .as_ref()
-        .map(ChannelBindings::md5)
-        .transpose()?;
+    let bindings = config.channel_bindings.as_ref().map(ChannelBindings::md5).transpose()?;
     if let Some(hash) = &bindings {
         av.set(AvId::CHANNEL_BINDINGS, hash);
     }
@@ -251,11 +234,7 @@ fn authenticate(wait: WaitChallenge, challenge_bytes: &[u8]) -> Result<(ClientSt
         workstation: &workstation,
         encrypted_session_key: encrypted.as_ref().map_or(&[][..], |k| &k.bytes()[..]),
         flags,
-        version: if flags.contains(F::VERSION) {
-            config.version
-        } else {
-            None
-        },
+        version: if flags.contains(F::VERSION) { config.version } else { None },
         mic: with_mic.then_some([0u8; 16]),
     }
     .encode()?;
@@ -291,12 +270,7 @@ fn authenticate(wait: WaitChallenge, challenge_bytes: &[u8]) -> Result<(ClientSt
             workstation: config.workstation.clone(),
         },
         attributes: ret.0,
+        logon_time: env.now(),
     };
-    Ok((
-        ClientState::Established(Box::new(established)),
-        Output {
-            token,
-            complete: true,
-        },
-    ))
+    Ok((ClientState::Established(Box::new(established)), Output { token, complete: true }))
 }

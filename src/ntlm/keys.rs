@@ -40,10 +40,7 @@ pub(crate) fn lmv2_response(
 ) -> [u8; 24] {
     let mut out = [0u8; 24];
     let (mac, chal) = out.split_at_mut(16);
-    mac.copy_from_slice(&hmac_md5(
-        key.bytes(),
-        &[server_challenge, client_challenge],
-    ));
+    mac.copy_from_slice(&hmac_md5(key.bytes(), &[server_challenge, client_challenge]));
     chal.copy_from_slice(client_challenge);
     out
 }
@@ -73,13 +70,7 @@ pub(crate) fn mic(
 ) -> [u8; 16] {
     hmac_md5(
         exported_session_key.bytes(),
-        &[
-            negotiate,
-            challenge,
-            authenticate_before_mic,
-            &[0; 16],
-            authenticate_after_mic,
-        ],
+        &[negotiate, challenge, authenticate_before_mic, &[0; 16], authenticate_after_mic],
     )
 }
 
@@ -116,10 +107,7 @@ pub(crate) mod tests {
     use crate::ntlm::messages::{AvPairs, ClientBlob};
 
     pub(crate) fn hex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
     }
 
     // MS-NLMP 4.2.1 common values.
@@ -127,10 +115,8 @@ pub(crate) mod tests {
     pub(crate) const CLIENT_CHALLENGE: [u8; 8] = [0xaa; 8];
     pub(crate) const RANDOM_SESSION_KEY: [u8; 16] = [0x55; 16];
     /// MS-NLMP 4.2.4: NbDomainName "Domain", NbComputerName "Server", EOL.
-    pub(crate) const TARGET_INFO: &str = concat!(
-        "02000c0044006f006d00610069006e0001000c00530065007200760065007200",
-        "00000000"
-    );
+    pub(crate) const TARGET_INFO: &str =
+        concat!("02000c0044006f006d00610069006e0001000c00530065007200760065007200", "00000000");
 
     fn key() -> Key16 {
         ntowfv2(&NtHash::from_password("Password"), "User", "Domain")
@@ -163,10 +149,7 @@ pub(crate) mod tests {
     #[test]
     fn lmv2_ms_nlmp_4_2_4_2_1() {
         let lm = lmv2_response(&key(), &SERVER_CHALLENGE, &CLIENT_CHALLENGE);
-        assert_eq!(
-            lm[..],
-            hex("86c35097ac9cec102554764a57cccc19aaaaaaaaaaaaaaaa")
-        );
+        assert_eq!(lm[..], hex("86c35097ac9cec102554764a57cccc19aaaaaaaaaaaaaaaa"));
     }
 
     #[test]
@@ -182,24 +165,15 @@ pub(crate) mod tests {
         let proof = nt_proof(&key(), &SERVER_CHALLENGE, &temp());
         let base = session_base_key(&key(), &proof);
         let encrypted = rc4k(&base, &RANDOM_SESSION_KEY);
-        assert_eq!(
-            encrypted.bytes()[..],
-            hex("c5dad2544fc9799094ce1ce90bc9d03e")
-        );
+        assert_eq!(encrypted.bytes()[..], hex("c5dad2544fc9799094ce1ce90bc9d03e"));
         assert_eq!(rc4k(&base, encrypted.bytes()).bytes(), &RANDOM_SESSION_KEY);
     }
 
     #[test]
     fn sign_and_seal_keys_ms_nlmp_4_2_4_4() {
         let (c2s, _) = direction_keys(&Key16::new(RANDOM_SESSION_KEY));
-        assert_eq!(
-            c2s.seal.bytes()[..],
-            hex("59f600973cc4960a25480a7c196e4c58")
-        );
-        assert_eq!(
-            c2s.sign.bytes()[..],
-            hex("4788dc861b4782f35d43fd98fe1a2d39")
-        );
+        assert_eq!(c2s.seal.bytes()[..], hex("59f600973cc4960a25480a7c196e4c58"));
+        assert_eq!(c2s.sign.bytes()[..], hex("4788dc861b4782f35d43fd98fe1a2d39"));
     }
 
     #[test]

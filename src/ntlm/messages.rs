@@ -86,12 +86,7 @@ impl<'a> Negotiate<'a> {
         } else {
             &[]
         };
-        Ok(Self {
-            flags,
-            domain,
-            workstation,
-            version,
-        })
+        Ok(Self { flags, domain, workstation, version })
     }
 
     pub(crate) fn encode(&self) -> Result<Vec<u8>> {
@@ -215,16 +210,9 @@ impl<'a> Authenticate<'a> {
         if payload_start < Self::HEADER {
             return Err(Error::InvalidToken(WHAT));
         }
-        let version = if payload_start >= MIC_OFFSET {
-            Some(Version(r.array(WHAT)?))
-        } else {
-            None
-        };
-        let mic = if payload_start >= MIC_END {
-            Some(r.array(WHAT)?)
-        } else {
-            None
-        };
+        let version =
+            if payload_start >= MIC_OFFSET { Some(Version(r.array(WHAT)?)) } else { None };
+        let mic = if payload_start >= MIC_END { Some(r.array(WHAT)?) } else { None };
         let header_end = msg.len() - r.remaining();
         let [lm, nt, domain, user, workstation, key] = fields;
         Ok(Self {
@@ -297,13 +285,7 @@ impl<'a> Authenticate<'a> {
             w.bytes(&mic);
         }
         let mut out = w.finish();
-        for data in [
-            self.domain,
-            self.user,
-            self.workstation,
-            self.lm_response,
-            self.nt_response,
-        ] {
+        for data in [self.domain, self.user, self.workstation, self.lm_response, self.nt_response] {
             out.extend_from_slice(data);
         }
         out.extend_from_slice(self.encrypted_session_key);
@@ -315,9 +297,7 @@ impl<'a> Authenticate<'a> {
 pub(crate) fn set_mic(message: &mut [u8], mic: &[u8; 16]) -> Result<()> {
     message
         .get_mut(MIC_OFFSET..MIC_END)
-        .ok_or(Error::InvalidToken(
-            "AUTHENTICATE message has no room for a MIC",
-        ))?
+        .ok_or(Error::InvalidToken("AUTHENTICATE message has no room for a MIC"))?
         .copy_from_slice(mic);
     Ok(())
 }
@@ -391,15 +371,11 @@ impl<'a> AvPairs<'a> {
     }
 
     pub(crate) fn timestamp(&self) -> Result<Option<u64>> {
-        self.fixed::<8>(AvId::TIMESTAMP)
-            .map(|v| v.map(u64::from_le_bytes))
+        self.fixed::<8>(AvId::TIMESTAMP).map(|v| v.map(u64::from_le_bytes))
     }
 
     pub(crate) fn flags(&self) -> Result<u32> {
-        Ok(self
-            .fixed::<4>(AvId::FLAGS)?
-            .map(u32::from_le_bytes)
-            .unwrap_or(0))
+        Ok(self.fixed::<4>(AvId::FLAGS)?.map(u32::from_le_bytes).unwrap_or(0))
     }
 
     pub(crate) fn fixed<const N: usize>(&self, id: AvId) -> Result<Option<[u8; N]>> {
@@ -459,11 +435,7 @@ impl<'a> ClientBlob<'a> {
         let client_challenge = r.array(WHAT)?;
         let _reserved = r.take(4, WHAT)?;
         let av_pairs = AvPairs::parse(r.rest())?;
-        Ok(Self {
-            timestamp,
-            client_challenge,
-            av_pairs,
-        })
+        Ok(Self { timestamp, client_challenge, av_pairs })
     }
 
     /// `temp`: RespType, HiRespType, Z(6), Time, ClientChallenge, Z(4), AV pairs, Z(4).
@@ -502,10 +474,7 @@ mod tests {
         assert_eq!(c.server_challenge, SERVER_CHALLENGE);
         assert_eq!(c.target_name, &crate::crypto::utf16le("Server")[..]);
         assert_eq!(c.target_info, &hex(TARGET_INFO)[..]);
-        assert_eq!(
-            c.version,
-            Some(Version(hex("060070170000000f").try_into().unwrap()))
-        );
+        assert_eq!(c.version, Some(Version(hex("060070170000000f").try_into().unwrap())));
         assert_eq!(c.encode().unwrap(), bytes);
     }
 
@@ -551,19 +520,10 @@ mod tests {
     #[test]
     fn av_pairs_reject_repeats_and_missing_eol() {
         let two = hex("01000200410002000200420000000000");
-        assert_eq!(
-            AvPairs::parse(&two).unwrap().get(AvId::NB_DOMAIN_NAME),
-            Some(&b"B\0"[..])
-        );
-        assert!(
-            AvPairs::parse(&hex("01000200410001000200420000000000")).is_err(),
-            "repeat"
-        );
+        assert_eq!(AvPairs::parse(&two).unwrap().get(AvId::NB_DOMAIN_NAME), Some(&b"B\0"[..]));
+        assert!(AvPairs::parse(&hex("01000200410001000200420000000000")).is_err(), "repeat");
         assert!(AvPairs::parse(&hex("01000200410000000000")).is_ok());
         assert!(AvPairs::parse(&hex("010002004100")).is_err(), "no EOL");
-        assert!(
-            AvPairs::parse(&hex("01000300410000000000")).is_err(),
-            "length past the end"
-        );
+        assert!(AvPairs::parse(&hex("01000300410000000000")).is_err(), "length past the end");
     }
 }

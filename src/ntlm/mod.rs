@@ -6,6 +6,7 @@
 //! anonymous logons are refused too. See [`crate::manual`] for every such choice.
 
 pub(crate) mod client;
+mod export;
 pub mod flags;
 pub(crate) mod keys;
 #[doc(hidden)]
@@ -19,8 +20,8 @@ pub use server::ServerNames;
 pub use session::{MessageParts, Part, SIGNATURE_SIZE};
 
 use crate::error::{Error, Result};
-use client::ClientState;
-use server::ServerState;
+use client::{Client, ClientState};
+use server::{Server, ServerState};
 use session::Session;
 
 /// The package name, as `AcquireCredentialsHandle` takes it.
@@ -61,11 +62,13 @@ pub(crate) struct Established {
     pub(crate) identity: Identity,
     /// `ISC_RET_*` or `ASC_RET_*` bits.
     pub(crate) attributes: u32,
+    /// When the handshake completed.
+    pub(crate) logon_time: crate::env::FileTime,
 }
 
 pub(crate) enum Role {
-    Client(ClientState),
-    Server(ServerState),
+    Client(Client),
+    Server(Server),
 }
 
 /// An NTLM context of either role.
@@ -83,16 +86,16 @@ impl NtlmContext {
 
     pub(crate) fn established(&self) -> Option<&Established> {
         match &self.role {
-            Role::Client(ClientState::Established(e))
-            | Role::Server(ServerState::Established(e)) => Some(e),
+            Role::Client(Client { state: ClientState::Established(e), .. })
+            | Role::Server(Server { state: ServerState::Established(e), .. }) => Some(e),
             _ => None,
         }
     }
 
     pub(crate) fn session(&mut self) -> Result<&mut Session> {
         match &mut self.role {
-            Role::Client(ClientState::Established(e))
-            | Role::Server(ServerState::Established(e)) => Ok(&mut e.session),
+            Role::Client(Client { state: ClientState::Established(e), .. })
+            | Role::Server(Server { state: ServerState::Established(e), .. }) => Ok(&mut e.session),
             _ => Err(Error::WrongState("the handshake has not completed")),
         }
     }
@@ -109,13 +112,15 @@ impl NtlmContext {
     /// `SECBUFFER_CHANNEL_BINDINGS` input buffer of any handshake call).
     pub(crate) fn set_channel_bindings(&mut self, bindings: crate::ChannelBindings) -> Result<()> {
         match &mut self.role {
-            Role::Client(ClientState::Initial(c)) => c.channel_bindings = Some(bindings),
-            Role::Client(ClientState::WaitChallenge(w)) => {
-                w.config.channel_bindings = Some(bindings)
+            Role::Client(c)
+                if matches!(c.state, ClientState::Initial | ClientState::WaitChallenge(_)) =>
+            {
+                c.config.channel_bindings = Some(bindings)
             }
-            Role::Server(ServerState::Initial(c)) => c.channel_bindings = Some(bindings),
-            Role::Server(ServerState::WaitAuthenticate(w)) => {
-                w.config.channel_bindings = Some(bindings)
+            Role::Server(s)
+                if matches!(s.state, ServerState::Initial | ServerState::WaitAuthenticate(_)) =>
+            {
+                s.config.channel_bindings = Some(bindings)
             }
             _ => return Err(Error::WrongState("channel bindings after the handshake")),
         }

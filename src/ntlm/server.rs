@@ -65,20 +65,26 @@ pub(crate) struct ServerConfig {
     pub(crate) env: Environment,
 }
 
+/// An acceptor: its configuration and where its handshake stands.
+pub(crate) struct Server {
+    pub(crate) config: ServerConfig,
+    pub(crate) state: ServerState,
+}
+
 /// The server's states (see the module docs for the diagram).
 pub(crate) enum ServerState {
-    Initial(ServerConfig),
+    Initial,
     WaitAuthenticate(WaitAuthenticate),
     Established(Box<Established>),
     Failed,
 }
 
 pub(crate) struct WaitAuthenticate {
-    pub(super) config: ServerConfig,
-    negotiate: Vec<u8>,
-    challenge: Vec<u8>,
-    server_challenge: [u8; 8],
-    flags: F,
+    /// The NEGOTIATE and CHALLENGE messages, for the MIC.
+    pub(crate) negotiate: Vec<u8>,
+    pub(crate) challenge: Vec<u8>,
+    pub(crate) server_challenge: [u8; 8],
+    pub(crate) flags: F,
 }
 
 /// Flags the server may grant if the client offers them.
@@ -103,40 +109,39 @@ const SECURITY: F = F(F::SIGN.0
     | F::IDENTIFY.0
     | F::LM_KEY.0);
 
-impl ServerState {
+impl Server {
     pub(crate) fn new(config: ServerConfig) -> Result<Self> {
         if config.requested.contains(AscReq::DATAGRAM) {
             return Err(Error::NotSupported("connectionless (datagram) NTLM"));
         }
-        Ok(Self::Initial(config))
+        Ok(Self { config, state: ServerState::Initial })
     }
 
     pub(crate) fn step(&mut self, input: Option<&[u8]>) -> Result<Output> {
-        let state = core::mem::replace(self, ServerState::Failed);
+        let state = core::mem::replace(&mut self.state, ServerState::Failed);
+        let config = &self.config;
         let input = match input {
             Some(bytes) if !bytes.is_empty() => bytes,
             _ => return Err(Error::InvalidToken("the acceptor needs a token")),
         };
         let (next, output) = match state {
-            ServerState::Initial(config) => challenge(config, input)?,
-            ServerState::WaitAuthenticate(wait) => accept(wait, input)?,
+            ServerState::Initial => challenge(config, input)?,
+            ServerState::WaitAuthenticate(wait) => accept(config, wait, input)?,
             ServerState::Established(_) => {
                 return Err(Error::WrongState("the context is already established"));
             }
             ServerState::Failed => return Err(Error::WrongState("the handshake failed earlier")),
         };
-        *self = next;
+        self.state = next;
         Ok(output)
     }
 }
 
-fn challenge(config: ServerConfig, negotiate: &[u8]) -> Result<(ServerState, Output)> {
+fn challenge(config: &ServerConfig, negotiate: &[u8]) -> Result<(ServerState, Output)> {
     let parsed = Negotiate::parse(negotiate)?;
     let asked = parsed.flags;
     if !asked.contains(F::UNICODE) {
-        return Err(Error::NotSupported(
-            "OEM character set (the client did not offer Unicode)",
-        ));
+        return Err(Error::NotSupported("OEM character set (the client did not offer Unicode)"));
     }
     if !asked.contains(F::EXTENDED_SESSION_SECURITY) {
         return Err(Error::NotSupported(
@@ -150,25 +155,15 @@ fn challenge(config: ServerConfig, negotiate: &[u8]) -> Result<(ServerState, Out
         return Err(Error::NotSupported("anonymous NTLM logon"));
     }
     if config.requested.contains(AscReq::CONFIDENTIALITY) && !asked.contains(F::SEAL) {
-        return Err(Error::NotSupported(
-            "the client did not offer confidentiality",
-        ));
+        return Err(Error::NotSupported("the client did not offer confidentiality"));
     }
     let names = &config.names;
     let domain_member = !names.nb_domain.is_empty();
     let mut flags = (asked & GRANTABLE) | F::TARGET_INFO;
-    flags |= if domain_member {
-        F::TARGET_TYPE_DOMAIN
-    } else {
-        F::TARGET_TYPE_SERVER
-    };
+    flags |= if domain_member { F::TARGET_TYPE_DOMAIN } else { F::TARGET_TYPE_SERVER };
     let target_name = if asked.contains(F::REQUEST_TARGET) {
         flags |= F::REQUEST_TARGET;
-        utf16le(if domain_member {
-            &names.nb_domain
-        } else {
-            &names.nb_computer
-        })
+        utf16le(if domain_member { &names.nb_domain } else { &names.nb_computer })
     } else {
         Vec::new()
     };
@@ -203,41 +198,28 @@ fn challenge(config: ServerConfig, negotiate: &[u8]) -> Result<(ServerState, Out
     }
     .encode()?;
     let wait = WaitAuthenticate {
-        config,
         negotiate: negotiate.to_vec(),
         challenge: token.clone(),
         server_challenge,
         flags,
     };
-    Ok((
-        ServerState::WaitAuthenticate(wait),
-        Output {
-            token,
-            complete: false,
-        },
-    ))
+    Ok((ServerState::WaitAuthenticate(wait), Output { token, complete: false }))
 }
 
 fn utf16_string(bytes: &[u8], what: &'static str) -> Result<String> {
     if bytes.len() % 2 != 0 {
         return Err(Error::InvalidToken(what));
     }
-    let units = bytes
-        .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]));
-    char::decode_utf16(units)
-        .collect::<Result<String, _>>()
-        .map_err(|_| Error::InvalidToken(what))
+    let units = bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
+    char::decode_utf16(units).collect::<Result<String, _>>().map_err(|_| Error::InvalidToken(what))
 }
 
-fn accept(wait: WaitAuthenticate, message: &[u8]) -> Result<(ServerState, Output)> {
-    let WaitAuthenticate {
-        config,
-        negotiate,
-        challenge,
-        server_challenge,
-        flags: offered,
-    } = wait;
+fn accept(
+    config: &ServerConfig,
+    wait: WaitAuthenticate,
+    message: &[u8],
+) -> Result<(ServerState, Output)> {
+    let WaitAuthenticate { negotiate, challenge, server_challenge, flags: offered } = wait;
     let auth = Authenticate::parse(message)?;
 
     // What kind of response is this? Refuse everything but NTLMv2.
@@ -245,9 +227,7 @@ fn accept(wait: WaitAuthenticate, message: &[u8]) -> Result<(ServerState, Output
         return Err(Error::NotSupported("anonymous NTLM logon"));
     }
     if auth.nt_response.len() == 24 {
-        return Err(Error::NotSupported(
-            "NTLMv1 responses (broken by offline cracking)",
-        ));
+        return Err(Error::NotSupported("NTLMv1 responses (broken by offline cracking)"));
     }
     let (proof_received, blob) = match auth.nt_response.split_first_chunk::<16>() {
         Some((proof, blob)) if blob.len() >= ClientBlob::FIXED + 4 => (proof, blob),
@@ -256,27 +236,20 @@ fn accept(wait: WaitAuthenticate, message: &[u8]) -> Result<(ServerState, Output
     let client = ClientBlob::parse(blob)?;
     let flags = auth.flags;
     if !flags.contains(F::UNICODE) || !flags.contains(F::EXTENDED_SESSION_SECURITY) {
-        return Err(Error::NotSupported(
-            "NTLM without Unicode and extended session security",
-        ));
+        return Err(Error::NotSupported("NTLM without Unicode and extended session security"));
     }
     if !flags.contains(F::NEGOTIATE_128) {
         return Err(Error::NotSupported("40- and 56-bit NTLM keys"));
     }
     if (flags & SECURITY & !offered).0 != 0 {
-        return Err(Error::InvalidToken(
-            "AUTHENTICATE sets security flags the CHALLENGE did not",
-        ));
+        return Err(Error::InvalidToken("AUTHENTICATE sets security flags the CHALLENGE did not"));
     }
     let user = utf16_string(auth.user, "user name is not valid UTF-16")?;
     let domain = utf16_string(auth.domain, "domain name is not valid UTF-16")?;
     let workstation = utf16_string(auth.workstation, "workstation name is not valid UTF-16")?;
 
     // The proof of the password, over the blob exactly as received.
-    let hash = config
-        .users
-        .nt_hash(&user, &domain)
-        .ok_or(Error::LogonDenied)?;
+    let hash = config.users.nt_hash(&user, &domain).ok_or(Error::LogonDenied)?;
     let key = ntowfv2(&hash, &user, &domain);
     let proof = nt_proof(&key, &server_challenge, blob);
     if !ct_eq(&proof, proof_received) {
@@ -300,9 +273,7 @@ fn accept(wait: WaitAuthenticate, message: &[u8]) -> Result<(ServerState, Output
     if av.flags()? & AV_FLAG_MIC_PRESENT == 0 {
         return Err(Error::InvalidToken("the AUTHENTICATE message has no MIC"));
     }
-    let received_mic = auth
-        .mic
-        .ok_or(Error::InvalidToken("MIC announced but missing"))?;
+    let received_mic = auth.mic.ok_or(Error::InvalidToken("MIC announced but missing"))?;
     let (before, after) = around_mic(message)?;
     let expected_mic = mic(&exported, &negotiate, &challenge, before, after);
     if !ct_eq(&expected_mic, &received_mic) {
@@ -316,19 +287,13 @@ fn accept(wait: WaitAuthenticate, message: &[u8]) -> Result<(ServerState, Output
     if !config.accepted_targets.is_empty() {
         let name = av.get(AvId::TARGET_NAME).ok_or(Error::WrongPrincipal)?;
         let name = utf16_string(name, "target name is not valid UTF-16")?;
-        if !config
-            .accepted_targets
-            .iter()
-            .any(|t| t.eq_ignore_ascii_case(&name))
-        {
+        if !config.accepted_targets.iter().any(|t| t.eq_ignore_ascii_case(&name)) {
             return Err(Error::WrongPrincipal);
         }
     }
     if let Some(bindings) = &config.channel_bindings {
         let expected = bindings.md5()?;
-        let got = av
-            .fixed::<16>(AvId::CHANNEL_BINDINGS)?
-            .ok_or(Error::BadBindings)?;
+        let got = av.fixed::<16>(AvId::CHANNEL_BINDINGS)?.ok_or(Error::BadBindings)?;
         if !ct_eq(&expected, &got) {
             return Err(Error::BadBindings);
         }
@@ -354,18 +319,12 @@ fn accept(wait: WaitAuthenticate, message: &[u8]) -> Result<(ServerState, Output
     let detect = r.contains(AscReq::REPLAY_DETECT) || r.contains(AscReq::SEQUENCE_DETECT);
     let established = Established {
         session: Session::new(Key16::clone(&exported), flags, false, detect),
-        identity: Identity {
-            user,
-            domain,
-            workstation,
-        },
+        identity: Identity { user, domain, workstation },
         attributes: ret.0,
+        logon_time: now,
     };
     Ok((
         ServerState::Established(Box::new(established)),
-        Output {
-            token: Vec::new(),
-            complete: true,
-        },
+        Output { token: Vec::new(), complete: true },
     ))
 }

@@ -78,20 +78,24 @@ fn truncate(mac: HmacMd5) -> [u8; 8] {
 /// The state of one direction.
 #[derive(Clone)]
 pub(crate) struct Direction {
+    /// The signing key, kept to export the context.
+    pub(crate) sign_key: Key16,
     /// HMAC-MD5 keyed with the signing key; cloned per message so the key schedule is paid
     /// once per context, not once per message.
     mac: HmacMd5,
-    rc4: Rc4,
-    seq: u32,
+    pub(crate) rc4: Rc4,
+    pub(crate) seq: u32,
 }
 
 impl Direction {
     fn new(keys: &DirectionKeys) -> Self {
-        Self {
-            mac: HmacMd5::new_from_slice(keys.sign.bytes()).expect("HMAC takes any key length"),
-            rc4: Rc4::new(keys.seal.bytes()),
-            seq: 0,
-        }
+        Self::resume(keys.sign.clone(), Rc4::new(keys.seal.bytes()), 0)
+    }
+
+    /// A direction part way through its life (an imported context).
+    pub(crate) fn resume(sign_key: Key16, rc4: Rc4, seq: u32) -> Self {
+        let mac = HmacMd5::new_from_slice(sign_key.bytes()).expect("HMAC takes any key length");
+        Self { sign_key, mac, rc4, seq }
     }
 }
 
@@ -99,8 +103,8 @@ impl Direction {
 #[derive(Clone)]
 pub(crate) struct Session {
     pub(crate) flags: NegotiateFlags,
-    send: Direction,
-    recv: Direction,
+    pub(crate) send: Direction,
+    pub(crate) recv: Direction,
     /// Report a wrong sequence number as `OutOfSequence` rather than `MessageAltered`.
     pub(crate) detect_sequence: bool,
     pub(crate) exported_session_key: Key16,
@@ -114,11 +118,7 @@ impl Session {
         detect_sequence: bool,
     ) -> Self {
         let (c2s, s2c) = direction_keys(&exported_session_key);
-        let (send, recv) = if is_client {
-            (&c2s, &s2c)
-        } else {
-            (&s2c, &c2s)
-        };
+        let (send, recv) = if is_client { (&c2s, &s2c) } else { (&s2c, &c2s) };
         Self {
             flags,
             send: Direction::new(send),
@@ -126,6 +126,17 @@ impl Session {
             detect_sequence,
             exported_session_key,
         }
+    }
+
+    /// A session part way through its life (an imported context).
+    pub(crate) fn resume(
+        exported_session_key: Key16,
+        flags: NegotiateFlags,
+        detect_sequence: bool,
+        send: Direction,
+        recv: Direction,
+    ) -> Self {
+        Self { flags, send, recv, detect_sequence, exported_session_key }
     }
 
     fn key_exch(&self) -> bool {
@@ -157,10 +168,7 @@ impl Session {
         let found = u32::from_le_bytes(seq.try_into().map_err(|_| Error::MessageAltered)?);
         if found != self.recv.seq {
             return Err(if self.detect_sequence {
-                Error::OutOfSequence {
-                    expected: self.recv.seq,
-                    found,
-                }
+                Error::OutOfSequence { expected: self.recv.seq, found }
             } else {
                 Error::MessageAltered
             });
@@ -269,10 +277,7 @@ mod tests {
     fn pair() -> (Session, Session) {
         let flags = NegotiateFlags(0xE288_8235);
         let key = Key16::new(RANDOM_SESSION_KEY);
-        (
-            Session::new(key.clone(), flags, true, true),
-            Session::new(key, flags, false, true),
-        )
+        (Session::new(key.clone(), flags, true, true), Session::new(key, flags, false, true))
     }
 
     #[test]
@@ -297,13 +302,8 @@ mod tests {
         );
         let mut expected = data;
         expected[0] ^= 1;
-        assert_eq!(
-            tampered, expected,
-            "the ciphertext is restored after a failure"
-        );
-        client
-            .unseal(&mut [Part::Seal(&mut data)][..], &sig)
-            .unwrap();
+        assert_eq!(tampered, expected, "the ciphertext is restored after a failure");
+        client.unseal(&mut [Part::Seal(&mut data)][..], &sig).unwrap();
         assert_eq!(&data, b"hello");
     }
 
@@ -314,23 +314,14 @@ mod tests {
         let s1 = client.sign(&[&b"two"[..]][..]);
         assert_eq!(
             server.verify(&[&b"two"[..]][..], &s1),
-            Err(Error::OutOfSequence {
-                expected: 0,
-                found: 1
-            })
+            Err(Error::OutOfSequence { expected: 0, found: 1 })
         );
         server.verify(&[&b"one"[..]][..], &s0).unwrap();
         assert_eq!(
             server.verify(&[&b"one"[..]][..], &s0),
-            Err(Error::OutOfSequence {
-                expected: 1,
-                found: 0
-            })
+            Err(Error::OutOfSequence { expected: 1, found: 0 })
         );
-        assert_eq!(
-            server.verify(&[&b"tw0"[..]][..], &s1),
-            Err(Error::MessageAltered)
-        );
+        assert_eq!(server.verify(&[&b"tw0"[..]][..], &s1), Err(Error::MessageAltered));
         server.verify(&[&b"two"[..]][..], &s1).unwrap();
         assert_eq!(server.sequence_numbers(), (0, 2));
     }

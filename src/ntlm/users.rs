@@ -126,12 +126,7 @@ mod tests {
         assert_eq!(store.len(), 2);
         let alice = store.nt_hash("ALICE", "example").unwrap();
         assert!(alice.ct_eq(&NtHash::from_password("pa:ss")));
-        assert!(
-            store
-                .nt_hash("bob", "ANYWHERE")
-                .unwrap()
-                .ct_eq(&NtHash::from_password("secret"))
-        );
+        assert!(store.nt_hash("bob", "ANYWHERE").unwrap().ct_eq(&NtHash::from_password("secret")));
         assert!(store.nt_hash("alice", "OTHER").is_none());
         assert!(store.nt_hash("carol", "EXAMPLE").is_none());
     }
@@ -139,15 +134,9 @@ mod tests {
     #[test]
     fn malformed_lines_are_reported() {
         let err = MemoryUserStore::parse("A:b:c\nnocolons\n").unwrap_err();
-        assert_eq!(
-            err,
-            Error::UserFile("line 2: expected DOMAIN:USER:PASSWORD".into())
-        );
+        assert_eq!(err, Error::UserFile("line 2: expected DOMAIN:USER:PASSWORD".into()));
         assert!(MemoryUserStore::parse("D::pw").is_err(), "empty user");
-        assert!(matches!(
-            MemoryUserStore::from_file("/nonexistent/x"),
-            Err(Error::UserFile(_))
-        ));
+        assert!(matches!(MemoryUserStore::from_file("/nonexistent/x"), Err(Error::UserFile(_))));
     }
 
     #[test]

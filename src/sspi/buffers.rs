@@ -74,26 +74,17 @@ pub struct SecBuffer<'a> {
 impl<'a> SecBuffer<'a> {
     /// A writable buffer over caller memory.
     pub fn new(buffer_type: u32, data: &'a mut [u8]) -> Self {
-        Self {
-            buffer_type,
-            data: SecBufferData::Borrowed(data),
-        }
+        Self { buffer_type, data: SecBufferData::Borrowed(data) }
     }
 
     /// A read-only buffer over caller memory.
     pub fn read_only(buffer_type: u32, data: &'a [u8]) -> Self {
-        Self {
-            buffer_type,
-            data: SecBufferData::ReadOnly(data),
-        }
+        Self { buffer_type, data: SecBufferData::ReadOnly(data) }
     }
 
     /// A buffer with no memory, for the provider to fill (`ISC_REQ_ALLOCATE_MEMORY`).
     pub fn empty(buffer_type: u32) -> Self {
-        Self {
-            buffer_type,
-            data: SecBufferData::Empty,
-        }
+        Self { buffer_type, data: SecBufferData::Empty }
     }
 
     /// The base type, flag bits removed.
@@ -165,9 +156,7 @@ impl<'a> SecBuffer<'a> {
         let target = self.take_mut()?;
         if target.len() < bytes.len() {
             self.data = SecBufferData::Borrowed(target);
-            return Err(Error::BufferTooSmall {
-                needed: bytes.len(),
-            });
+            return Err(Error::BufferTooSmall { needed: bytes.len() });
         }
         let (head, _) = target.split_at_mut(bytes.len());
         head.copy_from_slice(bytes);
@@ -185,9 +174,7 @@ impl DataBuffers<'_, '_> {
     pub(crate) fn check(&self) -> Result<()> {
         for buf in self.0.iter().filter(|b| b.base_type() == SECBUFFER_DATA) {
             if !buf.is_read_only() && matches!(buf.data, SecBufferData::Allocated(_)) {
-                return Err(Error::InvalidParameter(
-                    "a data buffer is not caller memory",
-                ));
+                return Err(Error::InvalidParameter("a data buffer is not caller memory"));
             }
         }
         Ok(())
@@ -202,11 +189,7 @@ impl MessageParts for DataBuffers<'_, '_> {
     }
 
     fn for_each_part(&mut self, mut f: impl FnMut(Part<'_>)) {
-        for buf in self
-            .0
-            .iter_mut()
-            .filter(|b| b.base_type() == SECBUFFER_DATA)
-        {
+        for buf in self.0.iter_mut().filter(|b| b.base_type() == SECBUFFER_DATA) {
             let read_only = buf.is_read_only();
             match &mut buf.data {
                 SecBufferData::Borrowed(data) if !read_only => f(Part::Seal(data)),

@@ -161,10 +161,7 @@ static TABLE: LazyLock<Table> = LazyLock::new(|| Table {
 });
 
 fn new_handle(kind: u64) -> SecHandle {
-    SecHandle {
-        lower: TABLE.next.fetch_add(1, Ordering::Relaxed),
-        upper: kind,
-    }
+    SecHandle { lower: TABLE.next.fetch_add(1, Ordering::Relaxed), upper: kind }
 }
 
 fn credentials(handle: &SecHandle) -> Result<Arc<CredEntry>> {
@@ -172,10 +169,7 @@ fn credentials(handle: &SecHandle) -> Result<Arc<CredEntry>> {
         return Err(Error::InvalidHandle);
     }
     let table = TABLE.credentials.read().unwrap_or_else(|e| e.into_inner());
-    table
-        .get(&handle.lower)
-        .cloned()
-        .ok_or(Error::InvalidHandle)
+    table.get(&handle.lower).cloned().ok_or(Error::InvalidHandle)
 }
 
 fn context(handle: &SecHandle) -> Result<Arc<Mutex<SecurityContext>>> {
@@ -183,10 +177,7 @@ fn context(handle: &SecHandle) -> Result<Arc<Mutex<SecurityContext>>> {
         return Err(Error::InvalidHandle);
     }
     let table = TABLE.contexts.read().unwrap_or_else(|e| e.into_inner());
-    table
-        .get(&handle.lower)
-        .cloned()
-        .ok_or(Error::InvalidHandle)
+    table.get(&handle.lower).cloned().ok_or(Error::InvalidHandle)
 }
 
 fn with_context<T>(
@@ -260,14 +251,10 @@ pub fn acquire_credentials_handle(
             (SECPKG_CRED_OUTBOUND, Some(c)) if c.is_initiator() => c.clone(),
             (SECPKG_CRED_INBOUND, Some(c)) if !c.is_initiator() => c.clone(),
             (SECPKG_CRED_OUTBOUND | SECPKG_CRED_INBOUND, Some(_)) => {
-                return Err(Error::UnknownCredentials(
-                    "credentials do not fit the credential use",
-                ));
+                return Err(Error::UnknownCredentials("credentials do not fit the credential use"));
             }
             (SECPKG_CRED_OUTBOUND, None) => {
-                return Err(Error::UserFile(
-                    "outbound NTLM credentials need auth data".into(),
-                ));
+                return Err(Error::UserFile("outbound NTLM credentials need auth data".into()));
             }
             (SECPKG_CRED_INBOUND, None) => {
                 let path = std::env::var_os(NTLM_USER_FILE).ok_or_else(|| {
@@ -276,9 +263,7 @@ pub fn acquire_credentials_handle(
                 Credentials::acceptor(MemoryUserStore::from_file(path)?)
             }
             _ => {
-                return Err(Error::NotSupported(
-                    "credential use other than INBOUND or OUTBOUND",
-                ));
+                return Err(Error::NotSupported("credential use other than INBOUND or OUTBOUND"));
             }
         };
         let handle = new_handle(KIND_CREDENTIALS);
@@ -286,13 +271,7 @@ pub fn acquire_credentials_handle(
             .credentials
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(
-                handle.lower,
-                Arc::new(CredEntry {
-                    credentials,
-                    usage: credential_use,
-                }),
-            );
+            .insert(handle.lower, Arc::new(CredEntry { credentials, usage: credential_use }));
         *credential = handle;
         *expiry = FileTime::NEVER;
         Ok(SecurityStatus::SEC_E_OK)
@@ -304,12 +283,7 @@ pub fn free_credentials_handle(credential: &SecHandle) -> SecurityStatus {
     if credential.upper != KIND_CREDENTIALS {
         return SecurityStatus::SEC_E_INVALID_HANDLE;
     }
-    match TABLE
-        .credentials
-        .write()
-        .unwrap_or_else(|e| e.into_inner())
-        .remove(&credential.lower)
-    {
+    match TABLE.credentials.write().unwrap_or_else(|e| e.into_inner()).remove(&credential.lower) {
         Some(_) => SecurityStatus::SEC_E_OK,
         None => SecurityStatus::SEC_E_INVALID_HANDLE,
     }
@@ -344,9 +318,7 @@ fn output_token<'o, 'a>(output: &'o mut [SecBuffer<'a>]) -> Result<&'o mut SecBu
 fn check_output(output: &mut [SecBuffer<'_>], allocate: bool) -> Result<()> {
     let out = output_token(output)?;
     if !allocate && out.len() < crate::api::PackageInfo::ntlm().max_token as usize {
-        return Err(Error::BufferTooSmall {
-            needed: PackageInfo::ntlm().max_token as usize,
-        });
+        return Err(Error::BufferTooSmall { needed: PackageInfo::ntlm().max_token as usize });
     }
     Ok(())
 }
@@ -365,11 +337,7 @@ fn finish_step(
     } else {
         out.write(step.token, allocate)?;
     }
-    Ok(if step.complete {
-        SecurityStatus::SEC_E_OK
-    } else {
-        SecurityStatus::SEC_I_CONTINUE_NEEDED
-    })
+    Ok(if step.complete { SecurityStatus::SEC_E_OK } else { SecurityStatus::SEC_I_CONTINUE_NEEDED })
 }
 
 /// `InitializeSecurityContext`.
@@ -402,9 +370,7 @@ pub fn initialize_security_context(
             None => {
                 let cred = credentials(credential.ok_or(Error::InvalidHandle)?)?;
                 if cred.usage != SECPKG_CRED_OUTBOUND {
-                    return Err(Error::UnknownCredentials(
-                        "inbound credentials cannot initiate",
-                    ));
+                    return Err(Error::UnknownCredentials("inbound credentials cannot initiate"));
                 }
                 let mut options = InitiatorOptions::new().flags(context_req);
                 if let Some(spn) = target_name {
@@ -430,12 +396,7 @@ pub fn initialize_security_context(
             })?,
         };
         *new_context = handle;
-        *context_attr = attrs
-            | if allocate {
-                crate::flags::IscRet::ALLOCATED_MEMORY.0
-            } else {
-                0
-            };
+        *context_attr = attrs | if allocate { crate::flags::IscRet::ALLOCATED_MEMORY.0 } else { 0 };
         *expiry = FileTime::NEVER;
         finish_step(step, output, allocate)
     })())
@@ -473,9 +434,7 @@ pub fn accept_security_context(
             None => {
                 let cred = credentials(credential.ok_or(Error::InvalidHandle)?)?;
                 if cred.usage != SECPKG_CRED_INBOUND {
-                    return Err(Error::UnknownCredentials(
-                        "outbound credentials cannot accept",
-                    ));
+                    return Err(Error::UnknownCredentials("outbound credentials cannot accept"));
                 }
                 let mut options = AcceptorOptions::new().flags(context_req);
                 if let Some(cb) = bindings {
@@ -497,12 +456,7 @@ pub fn accept_security_context(
             })?,
         };
         *new_context = handle;
-        *context_attr = attrs
-            | if allocate {
-                crate::flags::AscRet::ALLOCATED_MEMORY.0
-            } else {
-                0
-            };
+        *context_attr = attrs | if allocate { crate::flags::AscRet::ALLOCATED_MEMORY.0 } else { 0 };
         *expiry = FileTime::NEVER;
         finish_step(step, output, allocate)
     })())
@@ -520,12 +474,7 @@ pub fn delete_security_context(context: &SecHandle) -> SecurityStatus {
     if context.upper != KIND_CONTEXT {
         return SecurityStatus::SEC_E_INVALID_HANDLE;
     }
-    match TABLE
-        .contexts
-        .write()
-        .unwrap_or_else(|e| e.into_inner())
-        .remove(&context.lower)
-    {
+    match TABLE.contexts.write().unwrap_or_else(|e| e.into_inner()).remove(&context.lower) {
         Some(_) => SecurityStatus::SEC_E_OK,
         None => SecurityStatus::SEC_E_INVALID_HANDLE,
     }
@@ -576,9 +525,7 @@ fn produce_signature(
     let at = signature_index(message)?;
     let sig_buf = message.get_mut(at).ok_or(Error::InvalidHandle)?;
     if sig_buf.len() < SIGNATURE_SIZE || sig_buf.is_read_only() {
-        return Err(Error::BufferTooSmall {
-            needed: SIGNATURE_SIZE,
-        });
+        return Err(Error::BufferTooSmall { needed: SIGNATURE_SIZE });
     }
     let sig_memory = sig_buf.take_mut()?;
     let mut data = DataBuffers(message);
@@ -666,16 +613,11 @@ pub fn decrypt_message(
 ) -> SecurityStatus {
     let _ = seq_no;
     status_of(with_context(context, |ctx| {
-        if let Some(stream_at) = message
-            .iter()
-            .position(|b| b.base_type() == SECBUFFER_STREAM)
-        {
+        if let Some(stream_at) = message.iter().position(|b| b.base_type() == SECBUFFER_STREAM) {
             let data_at = message
                 .iter()
                 .position(|b| b.base_type() == SECBUFFER_DATA)
-                .ok_or(Error::InvalidParameter(
-                    "SECBUFFER_STREAM needs a SECBUFFER_DATA buffer",
-                ))?;
+                .ok_or(Error::InvalidParameter("SECBUFFER_STREAM needs a SECBUFFER_DATA buffer"))?;
             let stream = message.get_mut(stream_at).ok_or(Error::InvalidHandle)?;
             let whole = stream.take_mut()?;
             if whole.len() < SIGNATURE_SIZE {

@@ -30,10 +30,7 @@ pub fn server_creds() -> Credentials {
 /// A deterministic environment: seeded randomness, a clock the test can move.
 pub fn env(seed: u64) -> (Environment, ManualClock) {
     let clock = ManualClock::new(T0);
-    (
-        Environment::new(SeededRandom::new(seed), clock.clone()),
-        clock,
-    )
+    (Environment::new(SeededRandom::new(seed), clock.clone()), clock)
 }
 
 pub fn client_options(seed: u64) -> InitiatorOptions {
@@ -77,11 +74,7 @@ pub fn handshake_with(
     alter(2, &mut authenticate);
     let done = server.step(Some(&authenticate))?;
     assert!(done.complete && done.token.is_empty());
-    Ok(Transcript {
-        negotiate,
-        challenge,
-        authenticate,
-    })
+    Ok(Transcript { negotiate, challenge, authenticate })
 }
 
 /// A default established pair.
@@ -107,10 +100,7 @@ pub fn missing_peer(test: &str, why: &str) {
 
 pub fn hex(s: &str) -> Vec<u8> {
     let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
 }
 
 pub fn to_hex(b: &[u8]) -> String {

@@ -33,10 +33,7 @@ fn established_pair_exchanges_messages_both_ways() {
     assert_eq!(server.peer_name().unwrap(), "EXAMPLE\\alice");
     assert_eq!(client.peer_name().unwrap(), "EXAMPLE\\alice");
     assert!(
-        client
-            .dangerous_session_key()
-            .unwrap()
-            .ct_eq(&server.dangerous_session_key().unwrap())
+        client.dangerous_session_key().unwrap().ct_eq(&server.dangerous_session_key().unwrap())
     );
     let flags = server.negotiated_flags().unwrap();
     for f in [
@@ -79,25 +76,15 @@ fn multi_part_messages_sign_read_only_parts_without_encrypting_them() {
     let (mut client, mut server) = established(2);
     let header = *b"header";
     let mut body = *b"secret body";
-    let sig = client
-        .seal_parts(&mut [Part::SignOnly(&header), Part::Seal(&mut body)][..])
-        .unwrap();
+    let sig = client.seal_parts(&mut [Part::SignOnly(&header), Part::Seal(&mut body)][..]).unwrap();
     assert_ne!(&body, b"secret body");
     let mut altered = header;
     altered[0] ^= 1;
     assert_eq!(
-        server.unseal_parts(
-            &mut [Part::SignOnly(&altered), Part::Seal(&mut body)][..],
-            &sig
-        ),
+        server.unseal_parts(&mut [Part::SignOnly(&altered), Part::Seal(&mut body)][..], &sig),
         Err(Error::MessageAltered)
     );
-    server
-        .unseal_parts(
-            &mut [Part::SignOnly(&header), Part::Seal(&mut body)][..],
-            &sig,
-        )
-        .unwrap();
+    server.unseal_parts(&mut [Part::SignOnly(&header), Part::Seal(&mut body)][..], &sig).unwrap();
     assert_eq!(&body, b"secret body");
 }
 
@@ -121,10 +108,7 @@ fn wrong_password_unknown_user_and_nt_hash_credentials() {
     ] {
         let mut client = SecurityContext::initiator(&creds, client_options(1)).unwrap();
         let mut s = server();
-        assert_eq!(
-            handshake_with(&mut client, &mut s, |_, _| {}),
-            Err(Error::LogonDenied)
-        );
+        assert_eq!(handshake_with(&mut client, &mut s, |_, _| {}), Err(Error::LogonDenied));
         // A failed handshake is over: the acceptor refuses to go on.
         assert!(matches!(s.step(Some(b"x")), Err(Error::WrongState(_))));
     }
@@ -192,10 +176,7 @@ fn alterations_map_to_the_right_status() {
 
 /// Position of the MsvAvTimestamp AV pair (id 7, length 8) in a CHALLENGE.
 fn timestamp_av(challenge: &[u8]) -> usize {
-    challenge
-        .windows(4)
-        .position(|w| w == [7, 0, 8, 0])
-        .unwrap()
+    challenge.windows(4).position(|w| w == [7, 0, 8, 0]).unwrap()
 }
 
 #[test]
@@ -209,10 +190,7 @@ fn missing_mic_is_rejected_when_the_server_sent_a_timestamp() {
             t[at] = 0x7f;
         }
     });
-    assert_eq!(
-        result,
-        Err(Error::InvalidToken("the AUTHENTICATE message has no MIC"))
-    );
+    assert_eq!(result, Err(Error::InvalidToken("the AUTHENTICATE message has no MIC")));
 }
 
 #[test]
@@ -239,25 +217,14 @@ fn stale_timestamp_is_time_skew() {
 #[test]
 fn target_name_policy() {
     let server = || server_options(2).accepted_target_names(["HTTP/web.example.com".to_owned()]);
-    run(
-        client_options(1).target_name("http/WEB.example.com"),
-        server(),
-    )
-    .unwrap();
+    run(client_options(1).target_name("http/WEB.example.com"), server()).unwrap();
     assert_eq!(
-        run(
-            client_options(1).target_name("HTTP/evil.example.com"),
-            server()
-        ),
+        run(client_options(1).target_name("HTTP/evil.example.com"), server()),
         Err(Error::WrongPrincipal)
     );
     assert_eq!(run(client_options(1), server()), Err(Error::WrongPrincipal));
     // Without a policy any target name is fine.
-    run(
-        client_options(1).target_name("HTTP/anything"),
-        server_options(2),
-    )
-    .unwrap();
+    run(client_options(1).target_name("HTTP/anything"), server_options(2)).unwrap();
 }
 
 #[test]
@@ -265,22 +232,12 @@ fn channel_binding_policy() {
     let tls = ChannelBindings::application(&b"tls-server-end-point:0123"[..]);
     let other = ChannelBindings::application(&b"tls-server-end-point:9999"[..]);
     let server = |cb: &ChannelBindings| server_options(2).channel_bindings(cb.clone());
-    run(
-        client_options(1).channel_bindings(tls.clone()),
-        server(&tls),
-    )
-    .unwrap();
+    run(client_options(1).channel_bindings(tls.clone()), server(&tls)).unwrap();
     assert_eq!(
-        run(
-            client_options(1).channel_bindings(other.clone()),
-            server(&tls)
-        ),
+        run(client_options(1).channel_bindings(other.clone()), server(&tls)),
         Err(Error::BadBindings)
     );
-    assert_eq!(
-        run(client_options(1), server(&tls)),
-        Err(Error::BadBindings)
-    );
+    assert_eq!(run(client_options(1), server(&tls)), Err(Error::BadBindings));
     run(client_options(1).channel_bindings(other), server_options(2)).unwrap();
 }
 
@@ -302,11 +259,7 @@ fn lm_ntlmv1_and_weak_negotiation_are_refused() {
     .unwrap_err();
     assert!(matches!(err, Error::NotSupported(_)), "{err:?}");
     // A server that does not (CHALLENGE flags at 20), or offers no 128-bit keys.
-    for bit in [
-        ess,
-        NegotiateFlags::NEGOTIATE_128.0,
-        NegotiateFlags::UNICODE.0,
-    ] {
+    for bit in [ess, NegotiateFlags::NEGOTIATE_128.0, NegotiateFlags::UNICODE.0] {
         let (mut c, mut s) = pair_with(client_options(1), server_options(2));
         let err = handshake_with(&mut c, &mut s, |i, t| {
             if i == 1 {
@@ -322,10 +275,7 @@ fn lm_ntlmv1_and_weak_negotiation_are_refused() {
     s.step(Some(&negotiate)).unwrap();
     let v1 = ntlmv1_authenticate();
     let err = s.step(Some(&v1)).unwrap_err();
-    assert_eq!(
-        err,
-        Error::NotSupported("NTLMv1 responses (broken by offline cracking)")
-    );
+    assert_eq!(err, Error::NotSupported("NTLMv1 responses (broken by offline cracking)"));
     assert_eq!(
         sspi_emu::SecurityStatus::from(&err),
         sspi_emu::SecurityStatus::SEC_E_UNSUPPORTED_FUNCTION
@@ -338,14 +288,8 @@ fn ntlmv1_authenticate() -> Vec<u8> {
     let user: Vec<u8> = "alice".encode_utf16().flat_map(u16::to_le_bytes).collect();
     let mut m = b"NTLMSSP\0".to_vec();
     m.extend(3u32.to_le_bytes());
-    let fields: [(usize, usize); 6] = [
-        (24, 64),
-        (24, 88),
-        (0, 112),
-        (user.len(), 112),
-        (0, 112),
-        (0, 112),
-    ];
+    let fields: [(usize, usize); 6] =
+        [(24, 64), (24, 88), (0, 112), (user.len(), 112), (0, 112), (0, 112)];
     for (len, off) in fields {
         m.extend(u16::try_from(len).unwrap().to_le_bytes());
         m.extend(u16::try_from(len).unwrap().to_le_bytes());
@@ -361,25 +305,13 @@ fn ntlmv1_authenticate() -> Vec<u8> {
 fn calls_out_of_sequence() {
     let (mut client, mut server) = pair_with(client_options(1), server_options(2));
     assert!(matches!(client.sign(b"x"), Err(Error::WrongState(_))));
-    assert!(matches!(
-        server.seal(&mut [0u8; 4]),
-        Err(Error::WrongState(_))
-    ));
+    assert!(matches!(server.seal(&mut [0u8; 4]), Err(Error::WrongState(_))));
     assert!(matches!(server.peer_name(), Err(Error::WrongState(_))));
     assert!(matches!(server.step(None), Err(Error::InvalidToken(_))));
-    assert!(matches!(
-        client.step(Some(b"early")),
-        Err(Error::InvalidToken(_))
-    ));
+    assert!(matches!(client.step(Some(b"early")), Err(Error::InvalidToken(_))));
     let (mut client, mut server) = established(3);
-    assert!(matches!(
-        client.step(Some(b"more")),
-        Err(Error::WrongState(_))
-    ));
-    assert!(matches!(
-        server.step(Some(b"more")),
-        Err(Error::WrongState(_))
-    ));
+    assert!(matches!(client.step(Some(b"more")), Err(Error::WrongState(_))));
+    assert!(matches!(server.step(Some(b"more")), Err(Error::WrongState(_))));
     // Credentials of the wrong role.
     assert!(matches!(
         SecurityContext::initiator(&server_creds(), InitiatorOptions::new()),
@@ -403,27 +335,13 @@ fn replay_and_reordering_detection() {
     let (mut client, mut server) = established(4);
     let sig0 = client.sign(b"zero").unwrap();
     let sig1 = client.sign(b"one").unwrap();
-    assert_eq!(
-        server.verify(b"one", &sig1),
-        Err(Error::OutOfSequence {
-            expected: 0,
-            found: 1
-        })
-    );
+    assert_eq!(server.verify(b"one", &sig1), Err(Error::OutOfSequence { expected: 0, found: 1 }));
     server.verify(b"zero", &sig0).unwrap();
-    assert_eq!(
-        server.verify(b"zero", &sig0),
-        Err(Error::OutOfSequence {
-            expected: 1,
-            found: 0
-        })
-    );
+    assert_eq!(server.verify(b"zero", &sig0), Err(Error::OutOfSequence { expected: 1, found: 0 }));
     server.verify(b"one", &sig1).unwrap();
 
     // Without replay/sequence detection the same messages are merely altered.
-    let options = InitiatorOptions::new()
-        .flags(IscReq::CONFIDENTIALITY)
-        .environment(env(1).0);
+    let options = InitiatorOptions::new().flags(IscReq::CONFIDENTIALITY).environment(env(1).0);
     let (mut client, mut server) = pair_with(options, AcceptorOptions::new().environment(env(2).0));
     handshake_with(&mut client, &mut server, |_, _| {}).unwrap();
     let sig0 = client.sign(b"zero").unwrap();
@@ -452,21 +370,14 @@ fn a_failed_check_leaves_the_context_usable() {
 
 #[test]
 fn sealing_needs_confidentiality() {
-    let options = InitiatorOptions::new()
-        .flags(IscReq::INTEGRITY)
-        .environment(env(1).0);
+    let options = InitiatorOptions::new().flags(IscReq::INTEGRITY).environment(env(1).0);
     let (mut client, mut server) = pair_with(options, AcceptorOptions::new().environment(env(2).0));
     handshake_with(&mut client, &mut server, |_, _| {}).unwrap();
-    assert!(matches!(
-        client.seal(&mut [1, 2, 3]),
-        Err(Error::NotSupported(_))
-    ));
+    assert!(matches!(client.seal(&mut [1, 2, 3]), Err(Error::NotSupported(_))));
     let sig = client.sign(b"fine").unwrap();
     server.verify(b"fine", &sig).unwrap();
     // And an acceptor that requires it refuses a client that does not offer it.
-    let options = InitiatorOptions::new()
-        .flags(IscReq::INTEGRITY)
-        .environment(env(1).0);
+    let options = InitiatorOptions::new().flags(IscReq::INTEGRITY).environment(env(1).0);
     assert!(matches!(
         run(options, server_options(2).flags(AscReq::CONFIDENTIALITY)),
         Err(Error::NotSupported(_))
@@ -477,14 +388,7 @@ fn sealing_needs_confidentiality() {
 fn queries() {
     let (client, server) = established(6);
     let sizes = server.sizes();
-    assert_eq!(
-        (
-            sizes.max_signature,
-            sizes.security_trailer,
-            sizes.block_size
-        ),
-        (16, 16, 0)
-    );
+    assert_eq!((sizes.max_signature, sizes.security_trailer, sizes.block_size), (16, 16, 0));
     assert_eq!(server.package_info().name, "NTLM");
     assert_eq!(server.expiry(), sspi_emu::FileTime::NEVER);
     assert_eq!(server.identity().unwrap().user, USER);
@@ -525,16 +429,10 @@ fn user_store_from_file_and_closure() {
 fn secrets_stay_out_of_debug_output() {
     let (client, server) = established(7);
     let creds = client_creds();
-    let text = format!(
-        "{creds:?} {client:?} {server:?} {:?}",
-        client.dangerous_session_key().unwrap()
-    );
+    let text =
+        format!("{creds:?} {client:?} {server:?} {:?}", client.dangerous_session_key().unwrap());
     assert!(!text.contains(PASSWORD), "{text}");
     let key = client.dangerous_session_key().unwrap();
-    let key_hex: String = key
-        .dangerous_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let key_hex: String = key.dangerous_bytes().iter().map(|b| format!("{b:02x}")).collect();
     assert!(!text.contains(&key_hex) && !text.contains(&format!("{:?}", key.dangerous_bytes())));
 }

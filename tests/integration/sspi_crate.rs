@@ -69,10 +69,8 @@ fn isc(
     input: Option<&[u8]>,
 ) -> sspi::Result<(SecurityStatus, Vec<u8>)> {
     let mut out = vec![SecurityBuffer::new(Vec::new(), BufferType::Token)];
-    let mut inp: Vec<SecurityBuffer> = input
-        .map(|t| SecurityBuffer::new(t.to_vec(), BufferType::Token))
-        .into_iter()
-        .collect();
+    let mut inp: Vec<SecurityBuffer> =
+        input.map(|t| SecurityBuffer::new(t.to_vec(), BufferType::Token)).into_iter().collect();
     let mut builder = ctx
         .initialize_security_context()
         .with_credentials_handle(cred)
@@ -84,9 +82,7 @@ fn isc(
     if !inp.is_empty() {
         builder = builder.with_input(&mut inp);
     }
-    let result = ctx
-        .initialize_security_context_impl(&mut builder)?
-        .resolve_to_result()?;
+    let result = ctx.initialize_security_context_impl(&mut builder)?.resolve_to_result()?;
     Ok((result.status, std::mem::take(&mut out[0].buffer)))
 }
 
@@ -117,13 +113,9 @@ fn asc(
 /// `EncryptMessage` in place; returns the signature.
 fn sspi_seal(ctx: &mut Ntlm, data: &mut [u8]) -> [u8; 16] {
     let mut sig = [0u8; 16];
-    let mut bufs = [
-        SecurityBufferRef::token_buf(&mut sig),
-        SecurityBufferRef::data_buf(data),
-    ];
+    let mut bufs = [SecurityBufferRef::token_buf(&mut sig), SecurityBufferRef::data_buf(data)];
     assert_eq!(
-        ctx.encrypt_message(EncryptionFlags::empty(), &mut bufs)
-            .unwrap(),
+        ctx.encrypt_message(EncryptionFlags::empty(), &mut bufs).unwrap(),
         SecurityStatus::Ok
     );
     sig
@@ -132,20 +124,14 @@ fn sspi_seal(ctx: &mut Ntlm, data: &mut [u8]) -> [u8; 16] {
 /// `DecryptMessage` in place.
 fn sspi_unseal(ctx: &mut Ntlm, data: &mut [u8], sig: &[u8; 16]) -> sspi::Result<()> {
     let mut sig = *sig;
-    let mut bufs = [
-        SecurityBufferRef::token_buf(&mut sig),
-        SecurityBufferRef::data_buf(data),
-    ];
+    let mut bufs = [SecurityBufferRef::token_buf(&mut sig), SecurityBufferRef::data_buf(data)];
     ctx.decrypt_message(&mut bufs).map(|_| ())
 }
 
 fn sspi_sign(ctx: &mut Ntlm, msg: &[u8], seq: u32) -> [u8; 16] {
     let mut sig = [0u8; 16];
     let mut data = msg.to_vec();
-    let mut bufs = [
-        SecurityBufferRef::token_buf(&mut sig),
-        SecurityBufferRef::data_buf(&mut data),
-    ];
+    let mut bufs = [SecurityBufferRef::token_buf(&mut sig), SecurityBufferRef::data_buf(&mut data)];
     ctx.make_signature(0, &mut bufs, seq).unwrap();
     sig
 }
@@ -153,21 +139,14 @@ fn sspi_sign(ctx: &mut Ntlm, msg: &[u8], seq: u32) -> [u8; 16] {
 fn sspi_verify(ctx: &mut Ntlm, msg: &[u8], sig: &[u8; 16], seq: u32) -> sspi::Result<u32> {
     let mut sig = *sig;
     let mut data = msg.to_vec();
-    let mut bufs = [
-        SecurityBufferRef::token_buf(&mut sig),
-        SecurityBufferRef::data_buf(&mut data),
-    ];
+    let mut bufs = [SecurityBufferRef::token_buf(&mut sig), SecurityBufferRef::data_buf(&mut data)];
     ctx.verify_signature(&mut bufs, seq)
 }
 
 /// A message of `len` bytes that differs per call (`tag`), so a reused keystream or a
 /// swapped direction cannot go unnoticed.
 fn message(len: usize, tag: u8) -> Vec<u8> {
-    (0..=255u8)
-        .cycle()
-        .take(len)
-        .map(|i| i.wrapping_mul(31).wrapping_add(tag))
-        .collect()
+    (0..=255u8).cycle().take(len).map(|i| i.wrapping_mul(31).wrapping_add(tag)).collect()
 }
 
 /// The `sspi` client's handshake against our server. Returns our server's last result.
@@ -216,21 +195,14 @@ fn exchange_sealed(theirs: &mut Ntlm, ours: &mut SecurityContext) -> u32 {
         let plain = message(len, tag);
         let mut data = plain.clone();
         let sig = sspi_seal(theirs, &mut data);
-        assert!(
-            len == 0 || data != plain,
-            "sspi did not encrypt ({len} bytes)"
-        );
-        ours.unseal(&mut data, &sig)
-            .unwrap_or_else(|e| panic!("our unseal of {len} B: {e}"));
+        assert!(len == 0 || data != plain, "sspi did not encrypt ({len} bytes)");
+        ours.unseal(&mut data, &sig).unwrap_or_else(|e| panic!("our unseal of {len} B: {e}"));
         assert_eq!(data, plain);
         // Ours -> theirs.
         let plain = message(len, tag.wrapping_add(100));
         let mut data = plain.clone();
         let sig = ours.seal(&mut data).unwrap();
-        assert!(
-            len == 0 || data != plain,
-            "we did not encrypt ({len} bytes)"
-        );
+        assert!(len == 0 || data != plain, "we did not encrypt ({len} bytes)");
         sspi_unseal(theirs, &mut data, &sig)
             .unwrap_or_else(|e| panic!("sspi decrypt of {len} B: {e:?}"));
         assert_eq!(data, plain);
@@ -290,11 +262,7 @@ fn our_client_to_sspi_server() {
     assert_eq!(status, SecurityStatus::Ok);
     assert_eq!(client.peer_name().unwrap(), format!("{DOMAIN}\\{USER}"));
     assert_eq!(
-        server
-            .query_context_names()
-            .unwrap()
-            .username
-            .account_name(),
+        server.query_context_names().unwrap().username.account_name(),
         USER,
         "the sspi server read another user name from our AUTHENTICATE"
     );
@@ -360,20 +328,12 @@ fn channel_bindings_to_sspi_server() {
         let options = client_options(16).channel_bindings(ChannelBindings::application(client_cb));
         let mut client = SecurityContext::initiator(&client_creds(), options).unwrap();
         let (mut server, mut scred) = sspi_server(PASSWORD);
-        let raw = ChannelBindings::application(server_cb)
-            .to_sec_channel_bindings()
-            .unwrap();
+        let raw = ChannelBindings::application(server_cb).to_sec_channel_bindings().unwrap();
         ours_vs_sspi_server(&mut client, &mut server, &mut scred, Some(raw))
             .map_err(|e| e.error_type)
     };
-    assert_eq!(
-        run(b"tls-unique:1234", b"tls-unique:1234"),
-        Ok(SecurityStatus::Ok)
-    );
-    assert_eq!(
-        run(b"tls-unique:1234", b"tls-unique:1235"),
-        Err(ErrorKind::BadBindings)
-    );
+    assert_eq!(run(b"tls-unique:1234", b"tls-unique:1234"), Ok(SecurityStatus::Ok));
+    assert_eq!(run(b"tls-unique:1234", b"tls-unique:1235"), Err(ErrorKind::BadBindings));
 }
 
 /// Proves that a sealed message from the `sspi` side altered in flight (ciphertext or
@@ -395,18 +355,12 @@ fn tampered_sealed_message_from_sspi() {
     data[10] ^= 0x80;
     let tampered = data.clone();
     assert_eq!(server.unseal(&mut data, &sig), Err(Error::MessageAltered));
-    assert_eq!(
-        data, tampered,
-        "a failed unseal must hand back the ciphertext"
-    );
+    assert_eq!(data, tampered, "a failed unseal must hand back the ciphertext");
     // One bit of the (encrypted) checksum.
     let mut bad_sig = sig;
     bad_sig[5] ^= 1;
     let mut data = sealed.clone();
-    assert_eq!(
-        server.unseal(&mut data, &bad_sig),
-        Err(Error::MessageAltered)
-    );
+    assert_eq!(server.unseal(&mut data, &bad_sig), Err(Error::MessageAltered));
     assert_eq!(server.sequence_numbers().unwrap(), (0, 0));
 
     // The genuine message, then the next ones, still go through.

@@ -11,11 +11,7 @@ const ASC: AscReq =
     AscReq(AscReq::CONFIDENTIALITY.0 | AscReq::INTEGRITY.0 | AscReq::REPLAY_DETECT.0);
 
 fn creds() -> (SecHandle, SecHandle) {
-    let (mut c, mut s, mut t) = (
-        SecHandle::default(),
-        SecHandle::default(),
-        FileTime::default(),
-    );
+    let (mut c, mut s, mut t) = (SecHandle::default(), SecHandle::default(), FileTime::default());
     let st = acquire_credentials_handle(
         None,
         "NTLM",
@@ -127,16 +123,9 @@ fn established_handles(cb: Option<&[u8]>) -> (SecHandle, SecHandle) {
 
 fn seal(ctx: &SecHandle, data: &mut [u8]) -> [u8; 16] {
     let mut sig = [0u8; 32];
-    let mut msg = [
-        SecBuffer::new(SECBUFFER_TOKEN, &mut sig),
-        SecBuffer::new(SECBUFFER_DATA, data),
-    ];
+    let mut msg = [SecBuffer::new(SECBUFFER_TOKEN, &mut sig), SecBuffer::new(SECBUFFER_DATA, data)];
     assert_eq!(encrypt_message(ctx, 0, &mut msg, 0), S::SEC_E_OK);
-    assert_eq!(
-        msg[0].len(),
-        16,
-        "the token buffer is narrowed to the signature"
-    );
+    assert_eq!(msg[0].len(), 16, "the token buffer is narrowed to the signature");
     msg[0].as_slice().try_into().unwrap()
 }
 
@@ -147,10 +136,8 @@ fn full_exchange_over_handles_with_every_message_call() {
     let mut data = *b"over the wire";
     let sig = seal(&c, &mut data);
     let mut sig_copy = sig;
-    let mut msg = [
-        SecBuffer::new(SECBUFFER_TOKEN, &mut sig_copy),
-        SecBuffer::new(SECBUFFER_DATA, &mut data),
-    ];
+    let mut msg =
+        [SecBuffer::new(SECBUFFER_TOKEN, &mut sig_copy), SecBuffer::new(SECBUFFER_DATA, &mut data)];
     let mut qop = 99;
     assert_eq!(decrypt_message(&s, &mut msg, 0, &mut qop), S::SEC_E_OK);
     assert_eq!((msg[1].as_slice(), qop), (&b"over the wire"[..], 0));
@@ -159,10 +146,7 @@ fn full_exchange_over_handles_with_every_message_call() {
     let mut data = *b"streamed";
     let sig = seal(&s, &mut data);
     let mut stream = [sig.to_vec(), data.to_vec()].concat();
-    let mut msg = [
-        SecBuffer::new(SECBUFFER_STREAM, &mut stream),
-        SecBuffer::empty(SECBUFFER_DATA),
-    ];
+    let mut msg = [SecBuffer::new(SECBUFFER_STREAM, &mut stream), SecBuffer::empty(SECBUFFER_DATA)];
     assert_eq!(decrypt_message(&c, &mut msg, 0, &mut qop), S::SEC_E_OK);
     assert_eq!(msg[1].as_slice(), b"streamed");
 
@@ -182,97 +166,52 @@ fn full_exchange_over_handles_with_every_message_call() {
         SecBuffer::new(SECBUFFER_DATA, &mut body),
         SecBuffer::new(SECBUFFER_TOKEN, &mut sig),
     ];
-    assert_eq!(
-        decrypt_message(&s, &mut msg, 0, &mut qop),
-        S::SEC_E_MESSAGE_ALTERED
-    );
+    assert_eq!(decrypt_message(&s, &mut msg, 0, &mut qop), S::SEC_E_MESSAGE_ALTERED);
     let mut msg = [
         SecBuffer::read_only(SECBUFFER_DATA | SECBUFFER_READONLY, &header),
         SecBuffer::new(SECBUFFER_DATA, &mut body),
         SecBuffer::new(SECBUFFER_TOKEN, &mut sig),
     ];
-    assert_eq!(
-        decrypt_message(&s, &mut msg, 0, &mut qop),
-        S::SEC_E_OK,
-        "usable after a failure"
-    );
+    assert_eq!(decrypt_message(&s, &mut msg, 0, &mut qop), S::SEC_E_OK, "usable after a failure");
     assert_eq!(msg[1].as_slice(), b"body");
 
     // Signatures.
     let mut sig = [0u8; 16];
     let payload = *b"signed";
-    let mut msg = [
-        SecBuffer::read_only(SECBUFFER_DATA, &payload),
-        SecBuffer::new(SECBUFFER_TOKEN, &mut sig),
-    ];
+    let mut msg =
+        [SecBuffer::read_only(SECBUFFER_DATA, &payload), SecBuffer::new(SECBUFFER_TOKEN, &mut sig)];
     assert_eq!(make_signature(&s, 0, &mut msg, 0), S::SEC_E_OK);
     assert_eq!(verify_signature(&c, &mut msg, 0, &mut qop), S::SEC_E_OK);
-    assert_eq!(
-        verify_signature(&c, &mut msg, 0, &mut qop),
-        S::SEC_E_OUT_OF_SEQUENCE,
-        "replay"
-    );
-    assert_eq!(
-        make_signature(&s, 1, &mut msg, 0),
-        S::SEC_E_UNSUPPORTED_FUNCTION,
-        "QOP"
-    );
+    assert_eq!(verify_signature(&c, &mut msg, 0, &mut qop), S::SEC_E_OUT_OF_SEQUENCE, "replay");
+    assert_eq!(make_signature(&s, 1, &mut msg, 0), S::SEC_E_UNSUPPORTED_FUNCTION, "QOP");
     let mut small = [0u8; 8];
     let mut msg = [
         SecBuffer::read_only(SECBUFFER_DATA, &payload),
         SecBuffer::new(SECBUFFER_TOKEN, &mut small),
     ];
-    assert_eq!(
-        make_signature(&s, 0, &mut msg, 0),
-        S::SEC_E_BUFFER_TOO_SMALL
-    );
+    assert_eq!(make_signature(&s, 0, &mut msg, 0), S::SEC_E_BUFFER_TOO_SMALL);
     let mut msg = [SecBuffer::read_only(SECBUFFER_DATA, &payload)];
-    assert_eq!(
-        make_signature(&s, 0, &mut msg, 0),
-        S::SEC_E_INVALID_TOKEN,
-        "no token buffer"
-    );
+    assert_eq!(make_signature(&s, 0, &mut msg, 0), S::SEC_E_INVALID_TOKEN, "no token buffer");
 
     // Queries.
     let mut value = None;
-    assert_eq!(
-        query_context_attributes(&s, SECPKG_ATTR_NAMES, &mut value),
-        S::SEC_E_OK
-    );
+    assert_eq!(query_context_attributes(&s, SECPKG_ATTR_NAMES, &mut value), S::SEC_E_OK);
     assert!(matches!(value.take(), Some(ContextAttribute::Names(n)) if n == "EXAMPLE\\alice"));
-    assert_eq!(
-        query_context_attributes(&s, SECPKG_ATTR_SIZES, &mut value),
-        S::SEC_E_OK
-    );
+    assert_eq!(query_context_attributes(&s, SECPKG_ATTR_SIZES, &mut value), S::SEC_E_OK);
     assert!(matches!(value.take(), Some(ContextAttribute::Sizes(z)) if z.max_signature == 16));
     let mut other = None;
-    assert_eq!(
-        query_context_attributes(&s, SECPKG_ATTR_SESSION_KEY, &mut value),
-        S::SEC_E_OK
-    );
-    assert_eq!(
-        query_context_attributes(&c, SECPKG_ATTR_SESSION_KEY, &mut other),
-        S::SEC_E_OK
-    );
+    assert_eq!(query_context_attributes(&s, SECPKG_ATTR_SESSION_KEY, &mut value), S::SEC_E_OK);
+    assert_eq!(query_context_attributes(&c, SECPKG_ATTR_SESSION_KEY, &mut other), S::SEC_E_OK);
     match (value.take(), other.take()) {
         (Some(ContextAttribute::SessionKey(a)), Some(ContextAttribute::SessionKey(b))) => {
             assert!(a.ct_eq(&b))
         }
         x => panic!("{x:?}"),
     }
-    assert_eq!(
-        query_context_attributes(&s, SECPKG_ATTR_FLAGS, &mut value),
-        S::SEC_E_OK
-    );
+    assert_eq!(query_context_attributes(&s, SECPKG_ATTR_FLAGS, &mut value), S::SEC_E_OK);
     assert!(matches!(value.take(), Some(ContextAttribute::Flags(f)) if f & 0x10 != 0));
-    assert_eq!(
-        query_context_attributes(&s, SECPKG_ATTR_PACKAGE_INFO, &mut value),
-        S::SEC_E_OK
-    );
-    assert_eq!(
-        query_context_attributes(&s, 0x7777, &mut value),
-        S::SEC_E_UNSUPPORTED_FUNCTION
-    );
+    assert_eq!(query_context_attributes(&s, SECPKG_ATTR_PACKAGE_INFO, &mut value), S::SEC_E_OK);
+    assert_eq!(query_context_attributes(&s, 0x7777, &mut value), S::SEC_E_UNSUPPORTED_FUNCTION);
     assert_eq!(complete_auth_token(&s, &mut []), S::SEC_E_OK);
 
     for h in [c, s] {
@@ -284,35 +223,18 @@ fn full_exchange_over_handles_with_every_message_call() {
 fn invalid_handles_everywhere() {
     let (c, s) = established_handles(None);
     assert_eq!(delete_security_context(&c), S::SEC_E_OK);
-    let never = SecHandle {
-        lower: u64::MAX,
-        upper: 0x4354_5854,
-    };
+    let never = SecHandle { lower: u64::MAX, upper: 0x4354_5854 };
     let (ccred, scred) = creds();
     for bad in [c, never, ccred, SecHandle::default()] {
         let mut sig = [0u8; 16];
         let mut data = [1u8; 4];
-        let mut msg = [
-            SecBuffer::new(SECBUFFER_TOKEN, &mut sig),
-            SecBuffer::new(SECBUFFER_DATA, &mut data),
-        ];
+        let mut msg =
+            [SecBuffer::new(SECBUFFER_TOKEN, &mut sig), SecBuffer::new(SECBUFFER_DATA, &mut data)];
         let mut qop = 0;
-        assert_eq!(
-            make_signature(&bad, 0, &mut msg, 0),
-            S::SEC_E_INVALID_HANDLE
-        );
-        assert_eq!(
-            verify_signature(&bad, &mut msg, 0, &mut qop),
-            S::SEC_E_INVALID_HANDLE
-        );
-        assert_eq!(
-            encrypt_message(&bad, 0, &mut msg, 0),
-            S::SEC_E_INVALID_HANDLE
-        );
-        assert_eq!(
-            decrypt_message(&bad, &mut msg, 0, &mut qop),
-            S::SEC_E_INVALID_HANDLE
-        );
+        assert_eq!(make_signature(&bad, 0, &mut msg, 0), S::SEC_E_INVALID_HANDLE);
+        assert_eq!(verify_signature(&bad, &mut msg, 0, &mut qop), S::SEC_E_INVALID_HANDLE);
+        assert_eq!(encrypt_message(&bad, 0, &mut msg, 0), S::SEC_E_INVALID_HANDLE);
+        assert_eq!(decrypt_message(&bad, &mut msg, 0, &mut qop), S::SEC_E_INVALID_HANDLE);
         assert_eq!(delete_security_context(&bad), S::SEC_E_INVALID_HANDLE);
         assert_eq!(complete_auth_token(&bad, &mut []), S::SEC_E_INVALID_HANDLE);
         let mut v = None;
@@ -333,16 +255,10 @@ fn invalid_handles_everywhere() {
     }
     // A server context handed to the initiator side.
     let mut next = s;
-    assert_eq!(
-        isc(&ccred, &mut next, false, Some(b"x"), None).0,
-        S::SEC_E_INVALID_HANDLE
-    );
+    assert_eq!(isc(&ccred, &mut next, false, Some(b"x"), None).0, S::SEC_E_INVALID_HANDLE);
     // Credentials of the wrong direction.
     let mut h = SecHandle::default();
-    assert_eq!(
-        isc(&scred, &mut h, true, None, None).0,
-        S::SEC_E_UNKNOWN_CREDENTIALS
-    );
+    assert_eq!(isc(&scred, &mut h, true, None, None).0, S::SEC_E_UNKNOWN_CREDENTIALS);
     assert_eq!(free_credentials_handle(&ccred), S::SEC_E_OK);
     assert_eq!(free_credentials_handle(&ccred), S::SEC_E_INVALID_HANDLE);
     assert_eq!(
@@ -385,14 +301,7 @@ fn acquire_credentials_errors() {
         S::SEC_E_NO_CREDENTIALS
     );
     assert_eq!(
-        acquire_credentials_handle(
-            None,
-            "NTLM",
-            SECPKG_CRED_BOTH,
-            Some(&client),
-            &mut h,
-            &mut t
-        ),
+        acquire_credentials_handle(None, "NTLM", SECPKG_CRED_BOTH, Some(&client), &mut h, &mut t),
         S::SEC_E_UNSUPPORTED_FUNCTION
     );
     assert_eq!(h, SecHandle::default(), "no handle was issued");
@@ -468,15 +377,9 @@ fn channel_bindings_buffers() {
     let (_, negotiate) = isc(&ccred, &mut c, true, None, None);
     let (_, challenge) = asc(&scred, &mut s, true, &negotiate, Some(&cb));
     let (_, authenticate) = isc(&ccred, &mut c, false, Some(&challenge), Some(&other));
-    assert_eq!(
-        asc(&scred, &mut s, false, &authenticate, None).0,
-        S::SEC_E_BAD_BINDINGS
-    );
+    assert_eq!(asc(&scred, &mut s, false, &authenticate, None).0, S::SEC_E_BAD_BINDINGS);
     // The failed context stays a valid handle until deleted, but refuses to continue.
-    assert_eq!(
-        asc(&scred, &mut s, false, &authenticate, None).0,
-        S::SEC_E_OUT_OF_SEQUENCE
-    );
+    assert_eq!(asc(&scred, &mut s, false, &authenticate, None).0, S::SEC_E_OUT_OF_SEQUENCE);
     assert_eq!(delete_security_context(&s), S::SEC_E_OK);
     assert_eq!(delete_security_context(&c), S::SEC_E_OK);
     // A malformed SEC_CHANNEL_BINDINGS buffer.
@@ -513,15 +416,9 @@ fn inbound_credentials_from_ntlm_user_file() {
     let missing = run(&dir.join("absent"));
     std::fs::remove_dir_all(&dir).unwrap();
     let out = String::from_utf8_lossy(&good.stdout);
-    assert!(
-        good.status.success() && out.contains("child: established EXAMPLE\\alice"),
-        "{out}"
-    );
+    assert!(good.status.success() && out.contains("child: established EXAMPLE\\alice"), "{out}");
     let out = String::from_utf8_lossy(&missing.stdout);
-    assert!(
-        out.contains("child: acquire failed SEC_E_NO_CREDENTIALS"),
-        "{out}"
-    );
+    assert!(out.contains("child: acquire failed SEC_E_NO_CREDENTIALS"), "{out}");
 }
 
 /// The child half of `inbound_credentials_from_ntlm_user_file`; does nothing on its own.
@@ -542,10 +439,7 @@ fn ntlm_user_file_child() {
     let (_, negotiate) = isc(&ccred, &mut c, true, None, None);
     let (_, challenge) = asc(&scred, &mut s, true, &negotiate, None);
     let (_, authenticate) = isc(&ccred, &mut c, false, Some(&challenge), None);
-    assert_eq!(
-        asc(&scred, &mut s, false, &authenticate, None).0,
-        S::SEC_E_OK
-    );
+    assert_eq!(asc(&scred, &mut s, false, &authenticate, None).0, S::SEC_E_OK);
     let mut value = None;
     query_context_attributes(&s, SECPKG_ATTR_NAMES, &mut value);
     if let Some(ContextAttribute::Names(n)) = value {

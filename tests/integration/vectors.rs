@@ -42,15 +42,9 @@ fn authenticate_message_ms_nlmp_4_2_4_3() {
     client.step(None).unwrap();
     let step = client.step(Some(&hex(CHALLENGE))).unwrap();
     assert!(step.complete);
-    assert_eq!(
-        super::driver::to_hex(&step.token),
-        super::driver::to_hex(&hex(AUTHENTICATE))
-    );
+    assert_eq!(super::driver::to_hex(&step.token), super::driver::to_hex(&hex(AUTHENTICATE)));
     // MS-NLMP 4.2.4.1.2 / 4.2.4.2.3: with KEY_EXCH the exported key is the random one.
-    assert_eq!(
-        client.dangerous_session_key().unwrap().dangerous_bytes(),
-        &[0x55; 16]
-    );
+    assert_eq!(client.dangerous_session_key().unwrap().dangerous_bytes(), &[0x55; 16]);
     assert_eq!(client.negotiated_flags().unwrap().0, 0xE288_8235);
 }
 
@@ -72,9 +66,6 @@ fn every_truncation_of_the_spec_challenge_is_rejected() {
         let mut client = spec_client();
         client.step(None).unwrap();
         let err = client.step(Some(&challenge[..cut])).unwrap_err();
-        assert!(
-            matches!(err, sspi_emu::Error::InvalidToken(_)),
-            "cut at {cut}: {err:?}"
-        );
+        assert!(matches!(err, sspi_emu::Error::InvalidToken(_)), "cut at {cut}: {err:?}");
     }
 }

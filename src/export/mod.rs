@@ -1,0 +1,548 @@
+//! `ExportSecurityContext` / `ImportSecurityContext`: versioned, protected context blobs.
+//!
+//! A context in any state — before its first token, between handshake legs, or established
+//! with any amount of traffic behind it — packs into a blob that another process on the same
+//! machine imports and carries on with, producing byte-identical output to a context that
+//! never moved.
+//!
+//! # The blob
+//!
+//! A fixed 48-byte header, then the package state, then a 16-byte tag. All integers are
+//! little-endian.
+//!
+//! | Offset | Size | Field |
+//! |---|---|---|
+//! | 0 | 8 | magic `SSPI-EMU` |
+//! | 8 | 2 | format version (this build writes [`FORMAT_VERSION`]) |
+//! | 10 | 1 | package: 1 = NTLM (2 and 3 are reserved for Kerberos and Negotiate) |
+//! | 11 | 1 | protection: 1 = XChaCha20-Poly1305, 0 = none (dangerous) |
+//! | 12 | 8 | key id: the first 8 bytes of SHA-256(`"sspi-emu export key id\0"` ‖ key); zero when unprotected |
+//! | 20 | 24 | nonce (random; zero when unprotected) |
+//! | 44 | 4 | length of the state that follows |
+//! | 48 | n | the state: postcard encoding of the version's frozen structs ([`v1`] documents version 1), encrypted when protected |
+//! | 48+n | 16 | the Poly1305 tag over the header (associated data) and the state; when unprotected, the first 16 bytes of SHA-256(header ‖ state), which catches damage but not forgery |
+//!
+//! Import checks, in order: the size (at most [`MAX_PACKED_SIZE`]), the magic, the version
+//! (a newer one is [`Error::UnsupportedVersion`] naming both), the package, the length
+//! field against the real length, the key id ([`Error::WrongKey`]: another key sealed it),
+//! and the tag ([`Error::CorruptContext`]). Only then is the state decoded, and then
+//! checked field by field; nothing of the context exists until all of that passed.
+//!
+//! # Protection
+//!
+//! By default blobs are sealed under the per-host key ([`ExportKey::host`]): 32 random bytes
+//! in a file created on first use with owner-only permissions, at `$SSPI_EMU_EXPORT_KEY_FILE`
+//! or a per-user default ([`ExportKey::default_path`]). This stands in for Windows' rule that
+//! a context is imported on the same computer, and keeps a process that cannot read the key
+//! file from forging a context. A key can also be given directly ([`Protection::Key`]).
+//! An unprotected blob needs [`Protection::DangerousUnprotected`] on both sides.
+
+pub(crate) mod v1;
+
+use crate::api::Credentials;
+use crate::env::{Environment, FileTime};
+use crate::error::{Error, Result};
+use chacha20poly1305::aead::{AeadInOut, KeyInit};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
+
+/// `SECPKG_CONTEXT_EXPORT_RESET_NEW`: the imported context starts over (see the manual).
+pub const SECPKG_CONTEXT_EXPORT_RESET_NEW: u32 = 1;
+/// `SECPKG_CONTEXT_EXPORT_DELETE_OLD`: the exported context is deleted.
+pub const SECPKG_CONTEXT_EXPORT_DELETE_OLD: u32 = 2;
+/// `SECPKG_CONTEXT_EXPORT_TO_KERNEL`: refused with `SEC_E_NOT_SUPPORTED`.
+pub const SECPKG_CONTEXT_EXPORT_TO_KERNEL: u32 = 4;
+
+/// The format version this build writes, and the newest it reads.
+pub const FORMAT_VERSION: u16 = 1;
+/// The largest blob import looks at.
+pub const MAX_PACKED_SIZE: usize = 64 * 1024;
+/// The first bytes of every blob.
+pub const MAGIC: [u8; 8] = *b"SSPI-EMU";
+/// The environment variable naming the per-host key file.
+pub const KEY_FILE_ENV: &str = "SSPI_EMU_EXPORT_KEY_FILE";
+
+const HEADER_LEN: usize = 48;
+const TAG_LEN: usize = 16;
+const PROTECTION_NONE: u8 = 0;
+const PROTECTION_XCHACHA: u8 = 1;
+
+/// A package's number in the blob header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PackageId {
+    Ntlm = 1,
+}
+
+impl PackageId {
+    fn from_byte(b: u8) -> Result<Self> {
+        match b {
+            1 => Ok(Self::Ntlm),
+            2 | 3 => Err(Error::NotSupported("Kerberos and Negotiate contexts in this build")),
+            _ => Err(Error::CorruptContext("unknown package")),
+        }
+    }
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Ntlm => crate::ntlm::PACKAGE_NAME,
+        }
+    }
+
+    pub(crate) fn from_name(name: &str) -> Result<Self> {
+        if name.eq_ignore_ascii_case(crate::ntlm::PACKAGE_NAME) {
+            Ok(Self::Ntlm)
+        } else {
+            Err(Error::PackageNotFound(name.to_owned()))
+        }
+    }
+}
+
+/// The 32-byte key that protects exported contexts. Zeroized on drop, never printed.
+#[derive(Clone)]
+pub struct ExportKey(Zeroizing<[u8; 32]>);
+
+impl core::fmt::Debug for ExportKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "ExportKey(id {})", hex(&self.id()))
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl ExportKey {
+    /// A key given as its bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(Zeroizing::new(bytes))
+    }
+
+    /// A new random key from the operating system.
+    ///
+    /// # Errors
+    /// [`Error::RandomSource`] if the OS has no randomness.
+    pub fn generate() -> Result<Self> {
+        Ok(Self::from_bytes(Environment::system().random()?))
+    }
+
+    /// The key's public identifier, written in every blob it seals: the first 8 bytes of
+    /// SHA-256(`"sspi-emu export key id\0"` ‖ key).
+    pub fn id(&self) -> [u8; 8] {
+        let digest = Sha256::new()
+            .chain_update(b"sspi-emu export key id\0")
+            .chain_update(&self.0[..])
+            .finalize();
+        let mut id = [0u8; 8];
+        id.copy_from_slice(&digest[..8]);
+        id
+    }
+
+    /// Where the per-host key lives: `$SSPI_EMU_EXPORT_KEY_FILE` if set; otherwise
+    /// `$XDG_RUNTIME_DIR/sspi-emu/export.key`, `$HOME/.config/sspi-emu/export.key`, or on
+    /// Windows `%LOCALAPPDATA%\sspi-emu\export.key`.
+    ///
+    /// # Errors
+    /// [`Error::KeyFile`] if none of these variables is set.
+    pub fn default_path() -> Result<PathBuf> {
+        if let Some(p) = std::env::var_os(KEY_FILE_ENV) {
+            return Ok(PathBuf::from(p));
+        }
+        let base = [("XDG_RUNTIME_DIR", ""), ("HOME", ".config"), ("LOCALAPPDATA", "")]
+            .iter()
+            .find_map(|(var, sub)| std::env::var_os(var).map(|v| PathBuf::from(v).join(sub)))
+            .ok_or_else(|| Error::KeyFile(format!("set {KEY_FILE_ENV} to choose a key file")))?;
+        Ok(base.join("sspi-emu").join("export.key"))
+    }
+
+    /// The per-host key: [`ExportKey::load_or_create`] at [`ExportKey::default_path`].
+    ///
+    /// # Errors
+    /// As [`ExportKey::load_or_create`].
+    pub fn host() -> Result<Self> {
+        Self::load_or_create(Self::default_path()?)
+    }
+
+    /// Reads the key file at `path`, creating it (and its directory) with a new random key
+    /// and owner-only permissions if it does not exist. Creation is atomic: processes that
+    /// race to create it all end up with the same key. On Unix a key file that others can
+    /// read or write is refused.
+    ///
+    /// # Errors
+    /// [`Error::KeyFile`] (`SEC_E_NO_CREDENTIALS`) if the file cannot be read or created, is
+    /// not 32 bytes, or is readable by others.
+    pub fn load_or_create(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let fail = |what: &str, e: &dyn std::fmt::Display| {
+            Error::KeyFile(format!("{}: {what}: {e}", path.display()))
+        };
+        match Self::read(path) {
+            Ok(key) => return Ok(key),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(match e.kind() {
+                    std::io::ErrorKind::InvalidData | std::io::ErrorKind::PermissionDenied => {
+                        fail("unusable key file", &e)
+                    }
+                    _ => fail("cannot read", &e),
+                });
+            }
+            Err(_) => {}
+        }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            create_private_dir(dir).map_err(|e| fail("cannot create the directory", &e))?;
+        }
+        let key = Self::generate()?;
+        // Write a private temporary file, then link it into place: `hard_link` fails if the
+        // key file appeared meanwhile, in which case the other process's key wins.
+        let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+        write_private(&tmp, &key.0[..]).map_err(|e| fail("cannot write", &e))?;
+        let linked = std::fs::hard_link(&tmp, path);
+        let _ = std::fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => Ok(key),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                Self::read(path).map_err(|e| fail("cannot read", &e))
+            }
+            Err(e) => Err(fail("cannot create", &e)),
+        }
+    }
+
+    fn read(path: &Path) -> std::io::Result<Self> {
+        let bytes = Zeroizing::new(std::fs::read(path)?);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(path)?.permissions().mode();
+            if mode & 0o077 != 0 {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::PermissionDenied,
+                    format!("permissions {:o} let others use it; it must be 600", mode & 0o777),
+                ));
+            }
+        }
+        let key: [u8; 32] = bytes[..].try_into().map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "a key file holds exactly 32 bytes",
+            )
+        })?;
+        Ok(Self::from_bytes(key))
+    }
+
+    fn cipher(&self) -> XChaCha20Poly1305 {
+        XChaCha20Poly1305::new((&*self.0).into())
+    }
+}
+
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+/// How a blob is protected.
+#[derive(Debug, Clone, Default)]
+pub enum Protection {
+    /// The per-host key file ([`ExportKey::host`]). The default.
+    #[default]
+    HostKey,
+    /// A key the caller holds.
+    Key(ExportKey),
+    /// No encryption and no authentication: anyone who can write the blob can forge a
+    /// context. Damage is still detected by a checksum. For debugging only.
+    DangerousUnprotected,
+}
+
+impl Protection {
+    fn key(&self) -> Result<Option<ExportKey>> {
+        match self {
+            Protection::HostKey => ExportKey::host().map(Some),
+            Protection::Key(k) => Ok(Some(k.clone())),
+            Protection::DangerousUnprotected => Ok(None),
+        }
+    }
+}
+
+/// Options of [`crate::SecurityContext::export`].
+#[derive(Debug, Clone, Default)]
+pub struct ExportOptions {
+    pub(crate) protection: Protection,
+    pub(crate) random: Option<Environment>,
+}
+
+impl ExportOptions {
+    /// Defaults: the per-host key, OS randomness for the nonce.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How to protect the blob.
+    pub fn protection(mut self, protection: Protection) -> Self {
+        self.protection = protection;
+        self
+    }
+
+    /// Where the nonce's randomness comes from (tests use a deterministic one to write
+    /// reproducible golden blobs).
+    pub fn environment(mut self, env: Environment) -> Self {
+        self.random = Some(env);
+        self
+    }
+}
+
+/// Options of [`crate::SecurityContext::import`].
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    pub(crate) protection: Protection,
+    pub(crate) credentials: Option<Credentials>,
+    pub(crate) env: Option<Environment>,
+    pub(crate) identity: Option<PeerIdentity>,
+}
+
+impl ImportOptions {
+    /// Defaults: the per-host key, no credentials, the system environment.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How the blob is protected.
+    pub fn protection(mut self, protection: Protection) -> Self {
+        self.protection = protection;
+        self
+    }
+
+    /// The acceptor's credentials (its user store): required to import an acceptor that has
+    /// not finished its handshake, since the store itself does not travel in the blob.
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// Randomness and clock of the imported context.
+    pub fn environment(mut self, env: Environment) -> Self {
+        self.env = Some(env);
+        self
+    }
+
+    /// The identity (the "token") the exporter handed over: the import fails with
+    /// `SEC_E_WRONG_PRINCIPAL` unless the blob is an established context of that identity.
+    pub fn identity(mut self, identity: PeerIdentity) -> Self {
+        self.identity = Some(identity);
+        self
+    }
+}
+
+/// The authenticated party of an established context, handed out on export in place of
+/// Windows' token handle: on an acceptor the client, on an initiator its own user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerIdentity {
+    /// The package that authenticated it (`"NTLM"`).
+    pub package: String,
+    /// User name as authenticated.
+    pub user: String,
+    /// Domain name as authenticated.
+    pub domain: String,
+    /// The client's workstation, if it named one.
+    pub workstation: String,
+    /// When the handshake completed.
+    pub logon_time: FileTime,
+}
+
+impl PeerIdentity {
+    /// `DOMAIN\user`.
+    pub fn name(&self) -> String {
+        if self.domain.is_empty() {
+            self.user.clone()
+        } else {
+            format!("{}\\{}", self.domain, self.user)
+        }
+    }
+}
+
+/// A packed context. Zeroized on drop; its `Debug` shows only the length.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PackedContext(Zeroizing<Vec<u8>>);
+
+impl PackedContext {
+    /// The bytes of the blob.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// Takes a blob received from elsewhere.
+    pub fn from_bytes(bytes: Vec<u8>) -> Self {
+        Self(Zeroizing::new(bytes))
+    }
+}
+
+impl core::fmt::Debug for PackedContext {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "PackedContext({} bytes)", self.0.len())
+    }
+}
+
+/// What [`crate::SecurityContext::export`] returns.
+#[derive(Debug)]
+pub struct Exported {
+    /// The blob.
+    pub packed: PackedContext,
+    /// The authenticated identity, for an established context.
+    pub identity: Option<PeerIdentity>,
+}
+
+/// Checks the export flags: unknown bits and `TO_KERNEL` are refused.
+pub(crate) fn check_flags(flags: u32) -> Result<()> {
+    let known = SECPKG_CONTEXT_EXPORT_RESET_NEW
+        | SECPKG_CONTEXT_EXPORT_DELETE_OLD
+        | SECPKG_CONTEXT_EXPORT_TO_KERNEL;
+    if flags & !known != 0 {
+        return Err(Error::InvalidParameter("unknown export flags"));
+    }
+    if flags & SECPKG_CONTEXT_EXPORT_TO_KERNEL != 0 {
+        return Err(Error::NotSupported("exporting a context to the kernel"));
+    }
+    Ok(())
+}
+
+/// Encodes `state` and seals it into a blob.
+pub(crate) fn pack(
+    package: PackageId,
+    state: &v1::Context,
+    options: &ExportOptions,
+) -> Result<PackedContext> {
+    let mut body = Zeroizing::new(
+        postcard::to_allocvec(state)
+            .map_err(|_| Error::InvalidParameter("context cannot be encoded"))?,
+    );
+    let key = options.protection.key()?;
+    let mut header = [0u8; HEADER_LEN];
+    header[..8].copy_from_slice(&MAGIC);
+    header[8..10].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    header[10] = package as u8;
+    let len =
+        u32::try_from(body.len()).map_err(|_| Error::InvalidParameter("context too large"))?;
+    header[44..48].copy_from_slice(&len.to_le_bytes());
+    let tag: [u8; TAG_LEN] = match &key {
+        Some(key) => {
+            header[11] = PROTECTION_XCHACHA;
+            header[12..20].copy_from_slice(&key.id());
+            let env = options.random.clone().unwrap_or_else(Environment::system);
+            let nonce: [u8; 24] = env.random()?;
+            header[20..44].copy_from_slice(&nonce);
+            key.cipher()
+                .encrypt_inout_detached(&XNonce::from(nonce), &header, (&mut body[..]).into())
+                .map_err(|_| Error::InvalidParameter("context too large"))?
+                .into()
+        }
+        None => checksum(&header, &body),
+    };
+    let mut out = Zeroizing::new(Vec::with_capacity(HEADER_LEN + body.len() + TAG_LEN));
+    out.extend_from_slice(&header);
+    out.extend_from_slice(&body);
+    out.extend_from_slice(&tag);
+    if out.len() > MAX_PACKED_SIZE {
+        return Err(Error::InvalidParameter("context larger than the largest importable blob"));
+    }
+    Ok(PackedContext(out))
+}
+
+fn checksum(header: &[u8], body: &[u8]) -> [u8; TAG_LEN] {
+    let digest = Sha256::new().chain_update(header).chain_update(body).finalize();
+    let mut out = [0u8; TAG_LEN];
+    out.copy_from_slice(&digest[..TAG_LEN]);
+    out
+}
+
+/// Checks and opens a blob; returns its format version and the decrypted state bytes.
+pub(crate) fn unpack(
+    package: PackageId,
+    packed: &[u8],
+    protection: &Protection,
+) -> Result<(u16, Zeroizing<Vec<u8>>)> {
+    if packed.len() > MAX_PACKED_SIZE {
+        return Err(Error::CorruptContext("larger than any packed context"));
+    }
+    let (header, rest) = packed
+        .split_first_chunk::<HEADER_LEN>()
+        .ok_or(Error::CorruptContext("truncated header"))?;
+    let (&magic, _) =
+        header.split_first_chunk::<8>().ok_or(Error::CorruptContext("truncated header"))?;
+    if magic != MAGIC {
+        return Err(Error::CorruptContext("not an sspi-emu packed context"));
+    }
+    let version = u16::from_le_bytes([header[8], header[9]]);
+    if version > FORMAT_VERSION {
+        return Err(Error::UnsupportedVersion { found: version, newest: FORMAT_VERSION });
+    }
+    if version == 0 {
+        return Err(Error::CorruptContext("format version 0"));
+    }
+    let found = PackageId::from_byte(header[10])?;
+    if found != package {
+        return Err(Error::WrongPackage { expected: package.name(), found: found.name() });
+    }
+    let len = usize::try_from(u32::from_le_bytes([header[44], header[45], header[46], header[47]]))
+        .map_err(|_| Error::CorruptContext("length"))?;
+    if rest.len() != len.checked_add(TAG_LEN).ok_or(Error::CorruptContext("length"))? {
+        return Err(Error::CorruptContext("length field does not match the blob"));
+    }
+    let (body, tag) = rest.split_at(len);
+    let mut body = Zeroizing::new(body.to_vec());
+    match (header[11], protection.key()) {
+        (PROTECTION_XCHACHA, Ok(Some(key))) => {
+            if header[12..20] != key.id() {
+                return Err(Error::WrongKey);
+            }
+            let nonce =
+                XNonce::try_from(&header[20..44]).map_err(|_| Error::CorruptContext("nonce"))?;
+            let tag: &[u8; TAG_LEN] = tag.try_into().map_err(|_| Error::CorruptContext("tag"))?;
+            key.cipher()
+                .decrypt_inout_detached(&nonce, header, (&mut body[..]).into(), tag.into())
+                .map_err(|_| Error::CorruptContext("authentication failed"))?;
+        }
+        (PROTECTION_XCHACHA, Ok(None)) => return Err(Error::WrongKey),
+        (PROTECTION_NONE, Ok(None)) => {
+            if !crate::crypto::ct_eq(&checksum(header, &body), tag) || header[12..44] != [0; 32] {
+                return Err(Error::CorruptContext("checksum mismatch"));
+            }
+        }
+        (PROTECTION_NONE, Ok(Some(_))) => {
+            return Err(Error::NotSupported(
+                "an unprotected context (importing one needs Protection::DangerousUnprotected)",
+            ));
+        }
+        (PROTECTION_XCHACHA | PROTECTION_NONE, Err(e)) => return Err(e),
+        _ => return Err(Error::CorruptContext("unknown protection mode")),
+    }
+    Ok((version, body))
+}
+
+/// Decodes the state of a version-1 blob; trailing bytes are an error.
+pub(crate) fn decode_v1(body: &[u8]) -> Result<v1::Context> {
+    let (state, rest) = postcard::take_from_bytes::<v1::Context>(body)
+        .map_err(|_| Error::CorruptContext("undecodable state"))?;
+    if !rest.is_empty() {
+        return Err(Error::CorruptContext("trailing bytes after the state"));
+    }
+    Ok(state)
+}

@@ -1,0 +1,250 @@
+//! NTLM contexts to and from the frozen export structs ([`crate::export::v1`]).
+
+use super::client::{Client, ClientConfig, ClientState, WaitChallenge};
+use super::flags::NegotiateFlags;
+use super::server::{Server, ServerConfig, ServerNames, ServerState, WaitAuthenticate};
+use super::session::{Direction, Session};
+use super::{Established, Identity, NtlmContext, Role, Version};
+use crate::bindings::ChannelBindings;
+use crate::crypto::{Key16, NtHash, Rc4};
+use crate::env::{Environment, FileTime};
+use crate::error::{Error, Result};
+use crate::export::{ImportOptions, PeerIdentity, v1};
+use crate::flags::{AscReq, IscReq};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn bindings_out(cb: &Option<ChannelBindings>) -> Option<v1::ChannelBindings> {
+    cb.as_ref().map(|cb| v1::ChannelBindings {
+        initiator_addrtype: cb.initiator_addrtype,
+        initiator_address: cb.initiator_address.clone(),
+        acceptor_addrtype: cb.acceptor_addrtype,
+        acceptor_address: cb.acceptor_address.clone(),
+        application_data: cb.application_data.clone(),
+    })
+}
+
+fn bindings_in(cb: &Option<v1::ChannelBindings>) -> Option<ChannelBindings> {
+    cb.as_ref().map(|cb| ChannelBindings {
+        initiator_addrtype: cb.initiator_addrtype,
+        initiator_address: cb.initiator_address.clone(),
+        acceptor_addrtype: cb.acceptor_addrtype,
+        acceptor_address: cb.acceptor_address.clone(),
+        application_data: cb.application_data.clone(),
+    })
+}
+
+fn direction_out(d: &Direction) -> v1::Direction {
+    let (s, i, j) = d.rc4.state();
+    v1::Direction {
+        sign_key: *d.sign_key.bytes(),
+        rc4_s: s.to_vec(),
+        rc4_i: i,
+        rc4_j: j,
+        seq: d.seq,
+    }
+}
+
+fn direction_in(d: &v1::Direction) -> Result<Direction> {
+    let s: [u8; 256] =
+        d.rc4_s[..].try_into().map_err(|_| Error::CorruptContext("RC4 state is not 256 bytes"))?;
+    Ok(Direction::resume(Key16::new(d.sign_key), Rc4::from_state(s, d.rc4_i, d.rc4_j), d.seq))
+}
+
+fn established_out(e: &Established) -> v1::Established {
+    let session = &e.session;
+    v1::Established {
+        flags: session.flags.0,
+        exported_session_key: *session.exported_session_key.bytes(),
+        detect_sequence: session.detect_sequence,
+        send: direction_out(&session.send),
+        recv: direction_out(&session.recv),
+        user: e.identity.user.clone(),
+        domain: e.identity.domain.clone(),
+        workstation: e.identity.workstation.clone(),
+        attributes: e.attributes,
+        logon_time: e.logon_time.0,
+    }
+}
+
+fn established_in(e: &v1::Established) -> Result<Box<Established>> {
+    let session = Session::resume(
+        Key16::new(e.exported_session_key),
+        NegotiateFlags(e.flags),
+        e.detect_sequence,
+        direction_in(&e.send)?,
+        direction_in(&e.recv)?,
+    );
+    Ok(Box::new(Established {
+        session,
+        identity: Identity {
+            user: e.user.clone(),
+            domain: e.domain.clone(),
+            workstation: e.workstation.clone(),
+        },
+        attributes: e.attributes,
+        logon_time: FileTime(e.logon_time),
+    }))
+}
+
+impl NtlmContext {
+    /// The frozen form of this context; with `reset`, of the context it was before its
+    /// first token (same role and options, nothing of the handshake).
+    pub(crate) fn to_v1(&self, reset: bool) -> Result<v1::Context> {
+        match &self.role {
+            Role::Client(Client { config, state }) => {
+                let state = match state {
+                    _ if reset => v1::ClientState::Initial,
+                    ClientState::Initial => v1::ClientState::Initial,
+                    ClientState::WaitChallenge(w) => v1::ClientState::WaitChallenge {
+                        negotiate: w.negotiate.clone(),
+                        flags: w.flags.0,
+                    },
+                    ClientState::Established(e) => v1::ClientState::Established(established_out(e)),
+                    ClientState::Failed => return Err(Error::WrongState("the handshake failed")),
+                };
+                let config = v1::ClientConfig {
+                    user: config.user.clone(),
+                    domain: config.domain.clone(),
+                    nt_hash: *config.nt_hash.0.bytes(),
+                    workstation: config.workstation.clone(),
+                    version: config.version.map(|v| v.0),
+                    target_name: config.target_name.clone(),
+                    channel_bindings: bindings_out(&config.channel_bindings),
+                    requested: config.requested.0,
+                };
+                Ok(v1::Context::NtlmClient { config, state })
+            }
+            Role::Server(Server { config, state }) => {
+                let state = match state {
+                    _ if reset => v1::ServerState::Initial,
+                    ServerState::Initial => v1::ServerState::Initial,
+                    ServerState::WaitAuthenticate(w) => v1::ServerState::WaitAuthenticate {
+                        negotiate: w.negotiate.clone(),
+                        challenge: w.challenge.clone(),
+                        server_challenge: w.server_challenge,
+                        flags: w.flags.0,
+                    },
+                    ServerState::Established(e) => v1::ServerState::Established(established_out(e)),
+                    ServerState::Failed => return Err(Error::WrongState("the handshake failed")),
+                };
+                let names = &config.names;
+                let config = v1::ServerConfig {
+                    nb_computer: names.nb_computer.clone(),
+                    nb_domain: names.nb_domain.clone(),
+                    dns_computer: names.dns_computer.clone(),
+                    dns_domain: names.dns_domain.clone(),
+                    version: config.version.map(|v| v.0),
+                    requested: config.requested.0,
+                    channel_bindings: bindings_out(&config.channel_bindings),
+                    accepted_targets: config.accepted_targets.clone(),
+                    max_clock_skew_ms: u64::try_from(config.max_clock_skew.as_millis())
+                        .unwrap_or(u64::MAX),
+                };
+                Ok(v1::Context::NtlmServer { config, state })
+            }
+        }
+    }
+
+    /// Rebuilds a context from its frozen form. Nothing exists until every field checked.
+    pub(crate) fn from_v1(state: &v1::Context, options: &ImportOptions) -> Result<Self> {
+        let env = options.env.clone().unwrap_or_else(Environment::system);
+        let role = match state {
+            v1::Context::NtlmClient { config, state } => {
+                if options.credentials.as_ref().is_some_and(|c| !c.is_initiator()) {
+                    return Err(Error::UnknownCredentials("acceptor credentials for an initiator"));
+                }
+                let state = match state {
+                    v1::ClientState::Initial => ClientState::Initial,
+                    v1::ClientState::WaitChallenge { negotiate, flags } => {
+                        ClientState::WaitChallenge(WaitChallenge {
+                            negotiate: negotiate.clone(),
+                            flags: NegotiateFlags(*flags),
+                        })
+                    }
+                    v1::ClientState::Established(e) => ClientState::Established(established_in(e)?),
+                };
+                let config = ClientConfig {
+                    user: config.user.clone(),
+                    domain: config.domain.clone(),
+                    nt_hash: NtHash::from_bytes(config.nt_hash),
+                    workstation: config.workstation.clone(),
+                    version: config.version.map(Version),
+                    target_name: config.target_name.clone(),
+                    channel_bindings: bindings_in(&config.channel_bindings),
+                    requested: IscReq(config.requested),
+                    env,
+                };
+                Role::Client(Client { config, state })
+            }
+            v1::Context::NtlmServer { config, state } => {
+                let state = match state {
+                    v1::ServerState::Initial => ServerState::Initial,
+                    v1::ServerState::WaitAuthenticate {
+                        negotiate,
+                        challenge,
+                        server_challenge,
+                        flags,
+                    } => ServerState::WaitAuthenticate(WaitAuthenticate {
+                        negotiate: negotiate.clone(),
+                        challenge: challenge.clone(),
+                        server_challenge: *server_challenge,
+                        flags: NegotiateFlags(*flags),
+                    }),
+                    v1::ServerState::Established(e) => ServerState::Established(established_in(e)?),
+                };
+                let users = match (&options.credentials, &state) {
+                    (Some(c), _) => c.user_store().ok_or(Error::UnknownCredentials(
+                        "initiator credentials for an acceptor",
+                    ))?,
+                    // An established acceptor never looks a user up again.
+                    (None, ServerState::Established(_)) => Arc::new(NoUsers),
+                    (None, _) => {
+                        return Err(Error::UnknownCredentials(
+                            "an acceptor imported before its handshake completed needs its \
+                             credentials (user store)",
+                        ));
+                    }
+                };
+                let config = ServerConfig {
+                    users,
+                    names: ServerNames {
+                        nb_computer: config.nb_computer.clone(),
+                        nb_domain: config.nb_domain.clone(),
+                        dns_computer: config.dns_computer.clone(),
+                        dns_domain: config.dns_domain.clone(),
+                    },
+                    version: config.version.map(Version),
+                    requested: AscReq(config.requested),
+                    channel_bindings: bindings_in(&config.channel_bindings),
+                    accepted_targets: config.accepted_targets.clone(),
+                    max_clock_skew: Duration::from_millis(config.max_clock_skew_ms),
+                    env,
+                };
+                Role::Server(Server { config, state })
+            }
+        };
+        Ok(NtlmContext { role })
+    }
+
+    /// The identity of an established context (the "token" of export).
+    pub(crate) fn peer_identity(&self) -> Option<PeerIdentity> {
+        self.established().map(|e| PeerIdentity {
+            package: super::PACKAGE_NAME.to_owned(),
+            user: e.identity.user.clone(),
+            domain: e.identity.domain.clone(),
+            workstation: e.identity.workstation.clone(),
+            logon_time: e.logon_time,
+        })
+    }
+}
+
+/// The store of an imported, established acceptor: it never looks anyone up, and if it
+/// were asked (it is not), it knows no one.
+struct NoUsers;
+
+impl super::users::UserStore for NoUsers {
+    fn nt_hash(&self, _: &str, _: &str) -> Option<NtHash> {
+        None
+    }
+}
