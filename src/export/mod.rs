@@ -195,7 +195,9 @@ impl ExportKey {
         let key = Self::generate()?;
         // Write a private temporary file, then link it into place: `hard_link` fails if the
         // key file appeared meanwhile, in which case the other process's key wins.
-        let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+        // The temporary name is unique per process and per call (threads race too).
+        let unique: [u8; 8] = Environment::system().random()?;
+        let tmp = path.with_extension(format!("tmp.{}.{}", std::process::id(), hex(&unique)));
         write_private(&tmp, &key.0[..]).map_err(|e| fail("cannot write", &e))?;
         let linked = std::fs::hard_link(&tmp, path);
         let _ = std::fs::remove_file(&tmp);

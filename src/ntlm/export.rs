@@ -151,9 +151,7 @@ impl NtlmContext {
         let env = options.env.clone().unwrap_or_else(Environment::system);
         let role = match state {
             v1::Context::NtlmClient { config, state } => {
-                if options.credentials.as_ref().is_some_and(|c| !c.is_initiator()) {
-                    return Err(Error::UnknownCredentials("acceptor credentials for an initiator"));
-                }
+                // An initiator's credentials travel in the blob; any given are not used.
                 let state = match state {
                     v1::ClientState::Initial => ClientState::Initial,
                     v1::ClientState::WaitChallenge { negotiate, flags } => {

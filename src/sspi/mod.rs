@@ -81,6 +81,7 @@ use crate::bindings::ChannelBindings;
 use crate::crypto::Key16;
 use crate::env::FileTime;
 use crate::error::{Error, Result};
+use crate::export::{ExportOptions, ImportOptions, PeerIdentity};
 use crate::flags::{AscReq, IscReq};
 use crate::ntlm::users::MemoryUserStore;
 use crate::ntlm::{Part, SIGNATURE_SIZE};
@@ -500,6 +501,93 @@ pub fn query_context_attributes(
         });
         Ok(SecurityStatus::SEC_E_OK)
     }))
+}
+
+/// `ExportSecurityContext`: packs the context into `packed` (free it with
+/// [`free_context_buffer`]) and, when `token` is given, writes the identity of an
+/// established context there (`None` before the handshake completed). The blob is protected
+/// with the per-host key; [`export_security_context_ex`] takes other options.
+///
+/// `flags`: `SECPKG_CONTEXT_EXPORT_RESET_NEW`, `SECPKG_CONTEXT_EXPORT_DELETE_OLD` (the handle
+/// is invalid afterwards), `SECPKG_CONTEXT_EXPORT_TO_KERNEL` (`SEC_E_NOT_SUPPORTED`); unknown
+/// bits are `SEC_E_INVALID_PARAMETER`. On failure nothing changes.
+pub fn export_security_context(
+    context: &SecHandle,
+    flags: u32,
+    packed: &mut Option<ContextBuffer>,
+    token: Option<&mut Option<PeerIdentity>>,
+) -> SecurityStatus {
+    export_security_context_ex(context, flags, &ExportOptions::new(), packed, token)
+}
+
+/// [`export_security_context`] with explicit [`ExportOptions`] (key, nonce randomness).
+pub fn export_security_context_ex(
+    context: &SecHandle,
+    flags: u32,
+    options: &ExportOptions,
+    packed: &mut Option<ContextBuffer>,
+    token: Option<&mut Option<PeerIdentity>>,
+) -> SecurityStatus {
+    status_of((|| {
+        let ctx = self::context(context)?;
+        let exported = {
+            let mut guard = ctx.lock().unwrap_or_else(|e| e.into_inner());
+            guard.export(flags & !crate::export::SECPKG_CONTEXT_EXPORT_DELETE_OLD, options)?
+        };
+        if flags & crate::export::SECPKG_CONTEXT_EXPORT_DELETE_OLD != 0 {
+            // Remove the handle only now that the export succeeded; a concurrent delete wins.
+            let removed =
+                TABLE.contexts.write().unwrap_or_else(|e| e.into_inner()).remove(&context.lower);
+            if removed.is_none() {
+                return Err(Error::InvalidHandle);
+            }
+        }
+        *packed = Some(ContextBuffer(exported.packed.as_bytes().to_vec()));
+        if let Some(token) = token {
+            *token = exported.identity;
+        }
+        Ok(SecurityStatus::SEC_E_OK)
+    })())
+}
+
+/// `ImportSecurityContext`: a new context handle from a packed context, protected with the
+/// per-host key. An acceptor packed before its handshake completed gets its user store from
+/// the file named by [`NTLM_USER_FILE`]; [`import_security_context_ex`] takes credentials,
+/// a key and an environment directly. `token`, when given, must be the identity the
+/// exporter handed out. On failure no handle is created.
+pub fn import_security_context(
+    package: &str,
+    packed: &[u8],
+    token: Option<&PeerIdentity>,
+    context: &mut SecHandle,
+) -> SecurityStatus {
+    let mut options = ImportOptions::new();
+    if let Some(path) = std::env::var_os(NTLM_USER_FILE) {
+        match MemoryUserStore::from_file(path) {
+            Ok(users) => options = options.credentials(Credentials::acceptor(users)),
+            Err(e) => return SecurityStatus::from(&e),
+        }
+    }
+    import_security_context_ex(package, packed, token, &options, context)
+}
+
+/// [`import_security_context`] with explicit [`ImportOptions`].
+pub fn import_security_context_ex(
+    package: &str,
+    packed: &[u8],
+    token: Option<&PeerIdentity>,
+    options: &ImportOptions,
+    context: &mut SecHandle,
+) -> SecurityStatus {
+    status_of((|| {
+        let options = match token {
+            Some(identity) => options.clone().identity(identity.clone()),
+            None => options.clone(),
+        };
+        let ctx = SecurityContext::import(package, packed, &options)?;
+        *context = insert_context(ctx);
+        Ok(SecurityStatus::SEC_E_OK)
+    })())
 }
 
 /// `FreeContextBuffer`: releases (and zeroizes) memory the provider allocated.

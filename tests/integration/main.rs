@@ -2,6 +2,7 @@
 #![allow(unreachable_pub)]
 
 mod driver;
+mod export;
 mod gss_ntlmssp;
 mod handshake;
 mod sspi_crate;

@@ -1,0 +1,538 @@
+//! ExportSecurityContext / ImportSecurityContext: equivalence at every stage, flags, errors,
+//! the key file, and golden blobs that must import forever.
+
+use super::driver::*;
+use sspi_emu::env::{ManualClock, SeededRandom};
+use sspi_emu::export::*;
+use sspi_emu::flags::{AscReq, IscReq};
+use sspi_emu::{
+    AcceptorOptions, Environment, Error, InitiatorOptions, SecurityContext, SecurityStatus,
+};
+
+/// The key of the tests' blobs (and of the golden blobs: never change it).
+pub fn test_key() -> Protection {
+    Protection::Key(ExportKey::from_bytes([0x42; 32]))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Client,
+    Server,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum At {
+    BeforeFirstToken,
+    AfterFirstLeg,
+    Established(usize),
+}
+
+const MESSAGES: usize = 5;
+
+/// One conversation: handshake then MESSAGES rounds of sealed, wrapped and signed messages
+/// both ways. With `moved`, that side's context is exported and replaced by the import at
+/// that point. Returns everything that went over the wire and every plaintext that came out.
+fn conversation(moved: Option<(Side, At)>, flags: u32) -> Vec<Vec<u8>> {
+    let clock = ManualClock::new(T0);
+    let cenv = Environment::new(SeededRandom::new(11), clock.clone());
+    let senv = Environment::new(SeededRandom::new(22), clock.clone());
+    let mut client = SecurityContext::initiator(
+        &client_creds(),
+        InitiatorOptions::new()
+            .flags(IscReq::CONFIDENTIALITY | IscReq::INTEGRITY | IscReq::REPLAY_DETECT)
+            .target_name("HTTP/server")
+            .environment(cenv.clone()),
+    )
+    .unwrap();
+    let mut server = SecurityContext::acceptor(
+        &server_creds(),
+        AcceptorOptions::new()
+            .flags(AscReq::CONFIDENTIALITY | AscReq::REPLAY_DETECT)
+            .accepted_target_names(["HTTP/server".to_owned()])
+            .environment(senv.clone()),
+    )
+    .unwrap();
+    let mut moves = 0;
+    let mut maybe_move = |side: Side, at: At, c: &mut SecurityContext, s: &mut SecurityContext| {
+        if moved != Some((side, at)) {
+            return;
+        }
+        let (ctx, env) = match side {
+            Side::Client => (c, cenv.clone()),
+            Side::Server => (s, senv.clone()),
+        };
+        let exported = ctx.export(flags, &ExportOptions::new().protection(test_key())).unwrap();
+        let options = ImportOptions::new()
+            .protection(test_key())
+            .environment(env)
+            .credentials(server_creds());
+        let imported =
+            SecurityContext::import("NTLM", exported.packed.as_bytes(), &options).unwrap();
+        if flags & SECPKG_CONTEXT_EXPORT_DELETE_OLD != 0 {
+            assert_eq!(ctx.sign(b"x"), Err(Error::InvalidHandle));
+        }
+        *ctx = imported;
+        moves += 1;
+    };
+    let mut wire = Vec::new();
+    maybe_move(Side::Client, At::BeforeFirstToken, &mut client, &mut server);
+    maybe_move(Side::Server, At::BeforeFirstToken, &mut client, &mut server);
+    let negotiate = client.step(None).unwrap().token;
+    maybe_move(Side::Client, At::AfterFirstLeg, &mut client, &mut server);
+    let challenge = server.step(Some(&negotiate)).unwrap().token;
+    maybe_move(Side::Server, At::AfterFirstLeg, &mut client, &mut server);
+    clock.advance(std::time::Duration::from_secs(3));
+    let authenticate = client.step(Some(&challenge)).unwrap().token;
+    assert!(server.step(Some(&authenticate)).unwrap().complete);
+    wire.extend([negotiate, challenge, authenticate]);
+    for i in 0..MESSAGES {
+        maybe_move(Side::Client, At::Established(i), &mut client, &mut server);
+        maybe_move(Side::Server, At::Established(i), &mut client, &mut server);
+        let mut data = format!("request {i}").repeat(i + 1).into_bytes();
+        let sig = client.seal(&mut data).unwrap();
+        wire.extend([data.clone(), sig.to_vec()]);
+        server.unseal(&mut data, &sig).unwrap();
+        wire.push(data);
+        let token = server.wrap(format!("reply {i}").as_bytes()).unwrap();
+        wire.push(client.unwrap(&token).unwrap());
+        wire.push(token);
+        let sig = client.sign(b"signed").unwrap();
+        server.verify(b"signed", &sig).unwrap();
+        wire.push(sig.to_vec());
+    }
+    assert_eq!(moves, usize::from(moved.is_some()), "the move at {moved:?} happened");
+    wire
+}
+
+#[test]
+fn export_import_at_every_stage_is_byte_identical() {
+    let reference = conversation(None, 0);
+    let mut stages = vec![At::BeforeFirstToken, At::AfterFirstLeg];
+    stages.extend((0..MESSAGES).map(At::Established));
+    for side in [Side::Client, Side::Server] {
+        for &at in &stages {
+            for flags in [0, SECPKG_CONTEXT_EXPORT_DELETE_OLD] {
+                assert_eq!(
+                    conversation(Some((side, at)), flags),
+                    reference,
+                    "{side:?} {at:?} {flags}"
+                );
+            }
+        }
+    }
+}
+
+fn established_pair() -> (SecurityContext, SecurityContext) {
+    established(40)
+}
+
+#[test]
+fn without_delete_old_both_copies_live() {
+    let (mut client, mut server) = established_pair();
+    let exported = server.export(0, &ExportOptions::new().protection(test_key())).unwrap();
+    let mut copy = SecurityContext::import(
+        "NTLM",
+        exported.packed.as_bytes(),
+        &ImportOptions::new().protection(test_key()),
+    )
+    .unwrap();
+    // Each copy is where the original was: both unseal the same next message.
+    let mut a = *b"to both";
+    let sig = client.seal(&mut a).unwrap();
+    let mut b = a;
+    server.unseal(&mut a, &sig).unwrap();
+    copy.unseal(&mut b, &sig).unwrap();
+    assert_eq!((&a, &b), (b"to both", b"to both"));
+    // A second export of the original works too.
+    server.export(0, &ExportOptions::new().protection(test_key())).unwrap();
+}
+
+#[test]
+fn delete_old_invalidates_the_exported_context() {
+    let (_, mut server) = established_pair();
+    server
+        .export(SECPKG_CONTEXT_EXPORT_DELETE_OLD, &ExportOptions::new().protection(test_key()))
+        .unwrap();
+    assert_eq!(server.sign(b"x"), Err(Error::InvalidHandle));
+    assert_eq!(server.step(Some(b"x")).unwrap_err(), Error::InvalidHandle);
+    assert_eq!(server.peer_name(), Err(Error::InvalidHandle));
+    assert!(!server.is_established());
+    let again = server.export(0, &ExportOptions::new().protection(test_key()));
+    assert_eq!(again.unwrap_err(), Error::InvalidHandle, "a second export");
+}
+
+#[test]
+fn to_kernel_and_unknown_flags_are_refused_and_change_nothing() {
+    let (mut client, mut server) = established_pair();
+    let options = ExportOptions::new().protection(test_key());
+    let err = server.export(SECPKG_CONTEXT_EXPORT_TO_KERNEL, &options).unwrap_err();
+    assert_eq!(SecurityStatus::from(&err), SecurityStatus::SEC_E_NOT_SUPPORTED);
+    let err = server.export(SECPKG_CONTEXT_EXPORT_DELETE_OLD | 8, &options).unwrap_err();
+    assert_eq!(SecurityStatus::from(&err), SecurityStatus::SEC_E_INVALID_PARAMETER);
+    let sig = client.sign(b"still here").unwrap();
+    server.verify(b"still here", &sig).unwrap();
+}
+
+#[test]
+fn reset_new_starts_over_with_the_same_options() {
+    // An established acceptor exported with RESET_NEW imports as a fresh acceptor with the
+    // same options: it authenticates a new client from scratch.
+    let (_, mut server) = established_pair();
+    let exported = server
+        .export(SECPKG_CONTEXT_EXPORT_RESET_NEW, &ExportOptions::new().protection(test_key()))
+        .unwrap();
+    assert!(server.is_established(), "the original is untouched");
+    let options = ImportOptions::new()
+        .protection(test_key())
+        .credentials(server_creds())
+        .environment(env(5).0);
+    let mut fresh = SecurityContext::import("NTLM", exported.packed.as_bytes(), &options).unwrap();
+    assert!(!fresh.is_established());
+    let mut client = SecurityContext::initiator(&client_creds(), client_options(6)).unwrap();
+    handshake_with(&mut client, &mut fresh, |_, _| {}).unwrap();
+    assert_eq!(fresh.peer_name().unwrap(), "EXAMPLE\\alice");
+    // The blob holds no keys of the old session: it is smaller than a full one.
+    let full = server.export(0, &ExportOptions::new().protection(test_key())).unwrap();
+    assert!(exported.packed.as_bytes().len() < full.packed.as_bytes().len());
+
+    // An initiator likewise: a new handshake, new keys.
+    let (mut client, _) = established_pair();
+    let old_key = client.dangerous_session_key().unwrap();
+    let exported = client
+        .export(SECPKG_CONTEXT_EXPORT_RESET_NEW, &ExportOptions::new().protection(test_key()))
+        .unwrap();
+    assert!(exported.identity.is_some());
+    let options = ImportOptions::new().protection(test_key()).environment(env(7).0);
+    let mut fresh = SecurityContext::import("NTLM", exported.packed.as_bytes(), &options).unwrap();
+    let mut server = SecurityContext::acceptor(&server_creds(), server_options(8)).unwrap();
+    handshake_with(&mut fresh, &mut server, |_, _| {}).unwrap();
+    assert!(!fresh.dangerous_session_key().unwrap().ct_eq(&old_key));
+}
+
+#[test]
+fn identity_token() {
+    let (_, mut server) = established_pair();
+    let exported = server.export(0, &ExportOptions::new().protection(test_key())).unwrap();
+    let identity = exported.identity.clone().unwrap();
+    assert_eq!((identity.package.as_str(), identity.name().as_str()), ("NTLM", "EXAMPLE\\alice"));
+    assert_eq!(identity.logon_time, T0);
+    let with = |id: PeerIdentity| {
+        SecurityContext::import(
+            "NTLM",
+            exported.packed.as_bytes(),
+            &ImportOptions::new().protection(test_key()).identity(id),
+        )
+    };
+    let imported = with(identity.clone()).unwrap();
+    assert_eq!(imported.peer_name().unwrap(), "EXAMPLE\\alice");
+    let mut other = identity.clone();
+    other.user = "mallory".into();
+    assert_eq!(with(other).unwrap_err(), Error::WrongPrincipal);
+    // Before the handshake completes there is no identity, and none can be expected.
+    let mut fresh = SecurityContext::acceptor(&server_creds(), server_options(1)).unwrap();
+    let early = fresh.export(0, &ExportOptions::new().protection(test_key())).unwrap();
+    assert!(early.identity.is_none());
+    let err = SecurityContext::import(
+        "NTLM",
+        early.packed.as_bytes(),
+        &ImportOptions::new().protection(test_key()).credentials(server_creds()).identity(identity),
+    )
+    .unwrap_err();
+    assert_eq!(err, Error::WrongPrincipal);
+}
+
+#[test]
+fn import_errors_are_clear_and_create_nothing() {
+    let (_, mut server) = established_pair();
+    let packed = server.export(0, &ExportOptions::new().protection(test_key())).unwrap().packed;
+    let blob = packed.as_bytes();
+    let import = |package: &str, bytes: &[u8], protection: Protection| {
+        SecurityContext::import(package, bytes, &ImportOptions::new().protection(protection))
+            .map(|_| ())
+    };
+    assert_eq!(
+        import("Kerberoz", blob, test_key()),
+        Err(Error::PackageNotFound("Kerberoz".into()))
+    );
+    let other_key = Protection::Key(ExportKey::from_bytes([7; 32]));
+    assert_eq!(import("NTLM", blob, other_key), Err(Error::WrongKey));
+    assert_eq!(
+        SecurityStatus::from(&Error::WrongKey),
+        SecurityStatus::SEC_E_DECRYPT_FAILURE,
+        "a wrong key is told apart from damage"
+    );
+    assert_eq!(import("NTLM", blob, Protection::DangerousUnprotected), Err(Error::WrongKey));
+    // A newer format version: named, with the newest this build reads.
+    let mut newer = blob.to_vec();
+    newer[8] = 2;
+    let err = import("NTLM", &newer, test_key()).unwrap_err();
+    assert_eq!(err, Error::UnsupportedVersion { found: 2, newest: 1 });
+    assert!(err.to_string().contains("version 2") && err.to_string().contains("newest 1"));
+    // Another package's blob (Kerberos is reserved as package 2).
+    let mut kerberos = blob.to_vec();
+    kerberos[10] = 2;
+    assert!(matches!(import("NTLM", &kerberos, test_key()), Err(Error::NotSupported(_))));
+    // Too large: refused before anything is read.
+    let huge = vec![0u8; MAX_PACKED_SIZE + 1];
+    assert_eq!(
+        import("NTLM", &huge, test_key()),
+        Err(Error::CorruptContext("larger than any packed context"))
+    );
+    // An acceptor mid-handshake needs its credentials.
+    let mut fresh = SecurityContext::acceptor(&server_creds(), server_options(1)).unwrap();
+    let negotiate = SecurityContext::initiator(&client_creds(), client_options(2))
+        .unwrap()
+        .step(None)
+        .unwrap()
+        .token;
+    fresh.step(Some(&negotiate)).unwrap();
+    let mid = fresh.export(0, &ExportOptions::new().protection(test_key())).unwrap().packed;
+    assert!(matches!(
+        import("NTLM", mid.as_bytes(), test_key()),
+        Err(Error::UnknownCredentials(_))
+    ));
+    let wrong = ImportOptions::new().protection(test_key()).credentials(client_creds());
+    assert!(matches!(
+        SecurityContext::import("NTLM", mid.as_bytes(), &wrong),
+        Err(Error::UnknownCredentials(_))
+    ));
+    // A failed handshake cannot be exported.
+    let mut failed = SecurityContext::acceptor(&server_creds(), server_options(1)).unwrap();
+    assert!(failed.step(Some(b"garbage")).is_err());
+    assert!(matches!(
+        failed.export(0, &ExportOptions::new().protection(test_key())),
+        Err(Error::WrongState(_))
+    ));
+}
+
+#[test]
+fn unprotected_blobs_need_the_dangerous_option_on_both_sides() {
+    let (mut client, mut server) = established_pair();
+    let packed = server
+        .export(0, &ExportOptions::new().protection(Protection::DangerousUnprotected))
+        .unwrap()
+        .packed;
+    assert!(matches!(
+        SecurityContext::import(
+            "NTLM",
+            packed.as_bytes(),
+            &ImportOptions::new().protection(test_key())
+        ),
+        Err(Error::NotSupported(_))
+    ));
+    let mut imported = SecurityContext::import(
+        "NTLM",
+        packed.as_bytes(),
+        &ImportOptions::new().protection(Protection::DangerousUnprotected),
+    )
+    .unwrap();
+    let sig = client.sign(b"m").unwrap();
+    imported.verify(b"m", &sig).unwrap();
+    // Damage is still caught.
+    flips_and_truncations_are_rejected(packed.as_bytes(), Protection::DangerousUnprotected);
+}
+
+fn flips_and_truncations_are_rejected(blob: &[u8], protection: Protection) {
+    let options = ImportOptions::new().protection(protection).credentials(server_creds());
+    for bit in 0..blob.len() * 8 {
+        let mut bad = blob.to_vec();
+        bad[bit / 8] ^= 1 << (bit % 8);
+        assert!(SecurityContext::import("NTLM", &bad, &options).is_err(), "bit {bit} flipped");
+    }
+    for len in 0..blob.len() {
+        assert!(SecurityContext::import("NTLM", &blob[..len], &options).is_err(), "cut at {len}");
+    }
+    let mut longer = blob.to_vec();
+    longer.push(0);
+    assert!(SecurityContext::import("NTLM", &longer, &options).is_err(), "extended");
+    assert!(SecurityContext::import("NTLM", blob, &options).is_ok());
+}
+
+#[test]
+fn every_bit_flip_and_truncation_of_a_blob_is_rejected() {
+    let (_, mut server) = established_pair();
+    let packed = server.export(0, &ExportOptions::new().protection(test_key())).unwrap().packed;
+    flips_and_truncations_are_rejected(packed.as_bytes(), test_key());
+    let mut client = SecurityContext::initiator(&client_creds(), client_options(3)).unwrap();
+    client.step(None).unwrap();
+    let packed = client.export(0, &ExportOptions::new().protection(test_key())).unwrap().packed;
+    flips_and_truncations_are_rejected(packed.as_bytes(), test_key());
+}
+
+#[test]
+fn host_key_file() {
+    let dir = std::env::temp_dir().join(format!("sspi-emu-key-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let path = dir.join("nested").join("export.key");
+    // Many threads race to create it: all end up with the same key.
+    let keys: Vec<_> = (0..8)
+        .map(|_| {
+            let path = path.clone();
+            std::thread::spawn(move || ExportKey::load_or_create(&path).unwrap().id())
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .collect();
+    assert!(keys.windows(2).all(|w| w[0] == w[1]));
+    assert_eq!(std::fs::read(&path).unwrap().len(), 32);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = ExportKey::load_or_create(&path).unwrap_err();
+        assert!(matches!(&err, Error::KeyFile(m) if m.contains("600")), "{err}");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    std::fs::write(&path, [1u8; 31]).unwrap();
+    assert!(matches!(ExportKey::load_or_create(&path), Err(Error::KeyFile(_))));
+    // Debug shows the id, never the key.
+    let key = ExportKey::from_bytes([0x42; 32]);
+    assert!(!format!("{key:?}").contains("4242"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+// ---- Golden blobs ---------------------------------------------------------------------
+
+const GOLDEN_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/v1");
+const GOLDEN_MESSAGE: &[u8] = b"golden message";
+
+/// The conversation the golden blobs were cut from: fixed seeds, clock and nonce source.
+struct Golden {
+    blobs: Vec<(&'static str, Vec<u8>)>,
+    transcript: Vec<(&'static str, Vec<u8>)>,
+}
+
+fn golden_env(seed: u64) -> Environment {
+    Environment::new(SeededRandom::new(seed), ManualClock::new(T0))
+}
+
+fn make_golden() -> Golden {
+    let nonces = golden_env(99);
+    let options = ExportOptions::new().protection(test_key()).environment(nonces);
+    let mut client = SecurityContext::initiator(
+        &client_creds(),
+        InitiatorOptions::new()
+            .flags(IscReq::CONFIDENTIALITY | IscReq::INTEGRITY | IscReq::SEQUENCE_DETECT)
+            .target_name("HTTP/golden")
+            .workstation("WS")
+            .environment(golden_env(1)),
+    )
+    .unwrap();
+    let mut server = SecurityContext::acceptor(
+        &server_creds(),
+        AcceptorOptions::new().flags(AscReq::CONFIDENTIALITY).environment(golden_env(2)),
+    )
+    .unwrap();
+    let mut blobs = Vec::new();
+    let mut snap = |name, ctx: &mut SecurityContext| {
+        blobs.push((name, ctx.export(0, &options).unwrap().packed.as_bytes().to_vec()));
+    };
+    snap("ntlm-client-initial", &mut client);
+    snap("ntlm-server-initial", &mut server);
+    let negotiate = client.step(None).unwrap().token;
+    snap("ntlm-client-wait-challenge", &mut client);
+    let challenge = server.step(Some(&negotiate)).unwrap().token;
+    snap("ntlm-server-wait-authenticate", &mut server);
+    let authenticate = client.step(Some(&challenge)).unwrap().token;
+    server.step(Some(&authenticate)).unwrap();
+    let mut data = b"first".to_vec();
+    let sig = client.seal(&mut data).unwrap();
+    server.unseal(&mut data, &sig).unwrap();
+    snap("ntlm-client-established", &mut client);
+    snap("ntlm-server-established", &mut server);
+    let mut to_server = GOLDEN_MESSAGE.to_vec();
+    let to_server_sig = client.seal(&mut to_server).unwrap();
+    let to_client = server.wrap(GOLDEN_MESSAGE).unwrap();
+    Golden {
+        blobs,
+        transcript: vec![
+            ("negotiate", negotiate),
+            ("challenge", challenge),
+            ("authenticate", authenticate),
+            ("sealed-to-server", to_server),
+            ("sealed-to-server-signature", to_server_sig.to_vec()),
+            ("wrapped-to-client", to_client),
+        ],
+    }
+}
+
+fn read_transcript() -> std::collections::HashMap<String, Vec<u8>> {
+    let text = std::fs::read_to_string(format!("{GOLDEN_DIR}/transcript.txt")).unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| {
+            let (k, v) = l.split_once(' ').unwrap();
+            (k.to_owned(), hex(v))
+        })
+        .collect()
+}
+
+fn golden(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{GOLDEN_DIR}/{name}.blob")).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// Rewrites the golden files when `SSPI_EMU_BLESS=1` (only ever for a new format version's
+/// directory: released blobs are never rewritten).
+#[test]
+fn golden_blobs_are_current() {
+    let g = make_golden();
+    if std::env::var_os("SSPI_EMU_BLESS").is_some_and(|v| v == "1") {
+        std::fs::create_dir_all(GOLDEN_DIR).unwrap();
+        for (name, blob) in &g.blobs {
+            std::fs::write(format!("{GOLDEN_DIR}/{name}.blob"), blob).unwrap();
+        }
+        let mut text =
+            String::from("# Wire tokens of the conversation the v1 golden blobs were cut from.\n");
+        for (k, v) in &g.transcript {
+            text.push_str(&format!("{k} {}\n", to_hex(v)));
+        }
+        std::fs::write(format!("{GOLDEN_DIR}/transcript.txt"), text).unwrap();
+    }
+    // This build still writes format 1 byte for byte as when the files were made.
+    for (name, blob) in &g.blobs {
+        assert_eq!(&golden(name), blob, "{name}");
+    }
+}
+
+/// The released blobs import and carry on exactly as recorded.
+#[test]
+fn golden_blobs_import_forever() {
+    let t = read_transcript();
+    let options = |seed| {
+        ImportOptions::new()
+            .protection(test_key())
+            .credentials(server_creds())
+            .environment(golden_env(seed))
+    };
+    let import =
+        |name: &str, seed| SecurityContext::import("NTLM", &golden(name), &options(seed)).unwrap();
+
+    // Before the first token: the same NEGOTIATE / CHALLENGE.
+    assert_eq!(import("ntlm-client-initial", 1).step(None).unwrap().token, t["negotiate"]);
+    assert_eq!(
+        import("ntlm-server-initial", 2).step(Some(&t["negotiate"])).unwrap().token,
+        t["challenge"]
+    );
+    // Between legs: the same AUTHENTICATE, and it is accepted.
+    let step = import("ntlm-client-wait-challenge", 1).step(Some(&t["challenge"])).unwrap();
+    assert_eq!(step.token, t["authenticate"]);
+    let mut server = import("ntlm-server-wait-authenticate", 3);
+    assert!(server.step(Some(&t["authenticate"])).unwrap().complete);
+    assert_eq!(server.peer_name().unwrap(), "EXAMPLE\\alice");
+    // Established, after traffic: the same sealed bytes both ways.
+    let mut client = import("ntlm-client-established", 4);
+    let mut data = GOLDEN_MESSAGE.to_vec();
+    let sig = client.seal(&mut data).unwrap();
+    assert_eq!(
+        (data, sig.to_vec()),
+        (t["sealed-to-server"].clone(), t["sealed-to-server-signature"].clone())
+    );
+    let mut server = import("ntlm-server-established", 5);
+    let mut data = t["sealed-to-server"].clone();
+    server.unseal(&mut data, &t["sealed-to-server-signature"]).unwrap();
+    assert_eq!(data, GOLDEN_MESSAGE);
+    assert_eq!(client.unwrap(&t["wrapped-to-client"]).unwrap(), GOLDEN_MESSAGE);
+}
