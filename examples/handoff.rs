@@ -1,100 +1,254 @@
-//! The main job: a full NTLM exchange between a client and a server, then signed and sealed
-//! messages both ways, printed as a transcript.
+//! The main job: an NTLM context handed from one process to another.
 //!
-//! Both sides run in this one process for now; the export/import work turns this into the
-//! cross-process hand-off (the server passes its context to a worker process).
+//! A client and a server authenticate with NTLM. The server process exports its context and
+//! passes it over a pipe to a separate worker process (this same program, started with
+//! `worker`), which imports it and carries on the conversation: it exchanges sealed
+//! messages with the client, which never notices. Then a second hand-off happens in the
+//! middle of the handshake: the server process sends CHALLENGE, and the worker accepts
+//! AUTHENTICATE (the multi-worker web-server case, with the worker's own user store).
+//!
+//! Both processes find the export key in a per-host key file (owner-only permissions): the
+//! parent creates it, the worker reads it through `SSPI_EMU_EXPORT_KEY_FILE`.
 //!
 //! Run with `cargo run --example handoff`.
 
+use sspi_emu::export::{ExportKey, ExportOptions, ImportOptions, KEY_FILE_ENV, Protection};
 use sspi_emu::flags::{AscReq, IscReq};
-use sspi_emu::ntlm::flags::NegotiateFlags;
 use sspi_emu::ntlm::users::MemoryUserStore;
 use sspi_emu::{AcceptorOptions, Credentials, InitiatorOptions, Password, SecurityContext};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
-fn describe(token: &[u8]) -> String {
-    let kind = match token.get(8) {
-        Some(1) => "NEGOTIATE",
-        Some(2) => "CHALLENGE",
-        Some(3) => "AUTHENTICATE",
-        _ => "(none)",
-    };
-    let head: String = token.iter().take(16).map(|b| format!("{b:02x}")).collect();
-    format!("{kind:<12} {:>4} bytes  {head}…", token.len())
-}
+type Error = Box<dyn std::error::Error>;
 
-fn main() -> Result<(), sspi_emu::Error> {
-    let mut users = MemoryUserStore::new();
-    users.add_password("EXAMPLE", "alice", &Password::new("Correct horse 1"));
-
-    let mut client = SecurityContext::initiator(
-        &Credentials::initiator("alice", "EXAMPLE", Password::new("Correct horse 1")),
-        InitiatorOptions::new()
-            .flags(IscReq::CONFIDENTIALITY | IscReq::INTEGRITY | IscReq::SEQUENCE_DETECT)
-            .target_name("HTTP/web.example.com"),
-    )?;
-    let mut server = SecurityContext::acceptor(
-        &Credentials::acceptor(users),
-        AcceptorOptions::new()
-            .flags(AscReq::CONFIDENTIALITY | AscReq::INTEGRITY | AscReq::SEQUENCE_DETECT)
-            .accepted_target_names(["HTTP/web.example.com".to_owned()]),
-    )?;
-
-    println!("== NTLM handshake");
-    let negotiate = client.step(None)?;
-    println!("client -> server  {}", describe(&negotiate.token));
-    let challenge = server.step(Some(&negotiate.token))?;
-    println!("server -> client  {}", describe(&challenge.token));
-    let authenticate = client.step(Some(&challenge.token))?;
-    println!("client -> server  {}", describe(&authenticate.token));
-    let done = server.step(Some(&authenticate.token))?;
-    assert!(done.complete && client.is_established());
-    println!("server: authenticated {}", server.peer_name()?);
-    let flags = server.negotiated_flags()?;
-    println!(
-        "negotiated: NTLMv2, extended session security {}, key exchange {}, 128-bit {}, seal {}",
-        flags.contains(NegotiateFlags::EXTENDED_SESSION_SECURITY),
-        flags.contains(NegotiateFlags::KEY_EXCH),
-        flags.contains(NegotiateFlags::NEGOTIATE_128),
-        flags.contains(NegotiateFlags::SEAL),
-    );
-
-    println!("\n== sealed messages (EncryptMessage / DecryptMessage, in place)");
-    for (from_client, text) in [
-        (true, "GET /payroll HTTP/1.1"),
-        (false, "HTTP/1.1 200 OK"),
-        (true, "POST /payroll/raise"),
-        (false, "HTTP/1.1 204 No Content"),
-    ] {
-        let (sender, receiver, arrow) = if from_client {
-            (&mut client, &mut server, "client -> server")
-        } else {
-            (&mut server, &mut client, "server -> client")
-        };
-        let mut buffer = text.as_bytes().to_vec();
-        let signature = sender.seal(&mut buffer)?;
-        let wire: String = buffer.iter().take(12).map(|b| format!("{b:02x}")).collect();
-        receiver.unseal(&mut buffer, &signature)?;
-        println!("{arrow}  sealed {wire}…  -> {:?}", String::from_utf8_lossy(&buffer));
-    }
-
-    println!("\n== signed messages (MakeSignature / VerifySignature)");
-    let signature = client.sign(b"audit record 1")?;
-    server.verify(b"audit record 1", &signature)?;
-    println!("client -> server  signature {} verified", hex(&signature));
-    let signature = server.sign(b"ack 1")?;
-    client.verify(b"ack 1", &signature)?;
-    println!("server -> client  signature {} verified", hex(&signature));
-    let signature = client.sign(b"audit record 2")?;
-    let forged = server.verify(b"audit record 3", &signature);
-    println!("server: an altered message is refused: {}", forged.unwrap_err());
-    server.verify(b"audit record 2", &signature)?;
-    println!("server: and the genuine one still verifies afterwards");
-
-    let (sent, received) = server.sequence_numbers()?;
-    println!("\nserver sequence numbers: sent {sent}, received {received}. Done.");
-    Ok(())
-}
+const USER: &str = "alice";
+const DOMAIN: &str = "EXAMPLE";
+const PASSWORD: &str = "Correct horse 1";
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Result<Vec<u8>, Error> {
+    if s.len() % 2 != 0 {
+        return Err("odd hex".into());
+    }
+    (0..s.len()).step_by(2).map(|i| Ok(u8::from_str_radix(&s[i..i + 2], 16)?)).collect()
+}
+
+fn short(b: &[u8]) -> String {
+    let h = hex(b);
+    if h.len() > 24 { format!("{}… ({} bytes)", &h[..24], b.len()) } else { h }
+}
+
+fn main() -> Result<(), Error> {
+    match std::env::args().nth(1).as_deref() {
+        Some("worker") => worker(),
+        _ => parent(),
+    }
+}
+
+// ---- the parent: the client and the front server -------------------------------------
+
+struct Worker {
+    child: Child,
+    to: ChildStdin,
+    from: BufReader<ChildStdout>,
+}
+
+impl Worker {
+    fn spawn(dir: &std::path::Path) -> Result<Self, Error> {
+        let mut child = Command::new(std::env::current_exe()?)
+            .arg("worker")
+            .env(KEY_FILE_ENV, dir.join("export.key"))
+            .env("NTLM_USER_FILE", dir.join("users"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        let to = child.stdin.take().ok_or("no stdin")?;
+        let from = BufReader::new(child.stdout.take().ok_or("no stdout")?);
+        Ok(Self { child, to, from })
+    }
+
+    fn ask(&mut self, line: &str) -> Result<Vec<String>, Error> {
+        writeln!(self.to, "{line}")?;
+        self.to.flush()?;
+        let mut reply = String::new();
+        if self.from.read_line(&mut reply)? == 0 {
+            return Err("the worker hung up".into());
+        }
+        let words: Vec<String> = reply.split_whitespace().map(str::to_owned).collect();
+        match words.first().map(String::as_str) {
+            Some("ERR") => Err(format!("worker: {}", words[1..].join(" ")).into()),
+            _ => Ok(words),
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = writeln!(self.to, "QUIT");
+        let _ = self.to.flush();
+        if self.child.wait().is_err() {
+            let _ = self.child.kill();
+        }
+    }
+}
+
+fn client_context() -> Result<SecurityContext, Error> {
+    Ok(SecurityContext::initiator(
+        &Credentials::initiator(USER, DOMAIN, Password::new(PASSWORD)),
+        InitiatorOptions::new()
+            .flags(IscReq::CONFIDENTIALITY | IscReq::INTEGRITY | IscReq::SEQUENCE_DETECT)
+            .target_name("HTTP/web.example.com"),
+    )?)
+}
+
+fn server_context(users_file: &std::path::Path) -> Result<SecurityContext, Error> {
+    Ok(SecurityContext::acceptor(
+        &Credentials::acceptor(MemoryUserStore::from_file(users_file)?),
+        AcceptorOptions::new()
+            .flags(AscReq::CONFIDENTIALITY | AscReq::INTEGRITY | AscReq::SEQUENCE_DETECT)
+            .accepted_target_names(["HTTP/web.example.com".to_owned()]),
+    )?)
+}
+
+/// The client talks to whoever now holds the server context: a few sealed round trips.
+fn converse(
+    client: &mut SecurityContext,
+    worker: &mut Worker,
+    lines: &[&str],
+) -> Result<(), Error> {
+    for text in lines {
+        let mut data = text.as_bytes().to_vec();
+        let sig = client.seal(&mut data)?;
+        println!("[client]          sends sealed {:?} as {}", text, short(&data));
+        let reply = worker.ask(&format!("SEALED {} {}", hex(&sig), hex(&data)))?;
+        let (sig, mut data) = (unhex(&reply[1])?, unhex(&reply[2])?);
+        client.unseal(&mut data, &sig)?;
+        println!("[client]          unsealed reply {:?}", String::from_utf8_lossy(&data));
+    }
+    Ok(())
+}
+
+fn parent() -> Result<(), Error> {
+    let pid = std::process::id();
+    let dir = std::env::temp_dir().join(format!("sspi-emu-handoff-{pid}"));
+    std::fs::create_dir_all(&dir)?;
+    let result = run_parent(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+fn run_parent(dir: &std::path::Path) -> Result<(), Error> {
+    let pid = std::process::id();
+    std::fs::write(dir.join("users"), format!("{DOMAIN}:{USER}:{PASSWORD}\n"))?;
+    let key = ExportKey::load_or_create(dir.join("export.key"))?;
+    println!("[server pid {pid}] per-host export key {key:?} in {}", dir.display());
+    let export = ExportOptions::new().protection(Protection::Key(key));
+    let delete_old = sspi_emu::export::SECPKG_CONTEXT_EXPORT_DELETE_OLD;
+
+    println!("\n== 1. hand-off of an established context");
+    let mut client = client_context()?;
+    let mut server = server_context(&dir.join("users"))?;
+    let negotiate = client.step(None)?.token;
+    println!("[client]          NEGOTIATE    {}", short(&negotiate));
+    let challenge = server.step(Some(&negotiate))?.token;
+    println!("[server pid {pid}] CHALLENGE    {}", short(&challenge));
+    let authenticate = client.step(Some(&challenge))?.token;
+    println!("[client]          AUTHENTICATE {}", short(&authenticate));
+    server.step(Some(&authenticate))?;
+    println!("[server pid {pid}] authenticated {}", server.peer_name()?);
+    let mut data = b"hello from the client".to_vec();
+    let sig = client.seal(&mut data)?;
+    server.unseal(&mut data, &sig)?;
+    println!("[server pid {pid}] unsealed {:?}", String::from_utf8_lossy(&data));
+    let exported = server.export(delete_old, &export)?;
+    let identity = exported.identity.ok_or("no identity")?;
+    println!(
+        "[server pid {pid}] exported the context ({} bytes, DELETE_OLD) for {}; the old one now says: {}",
+        exported.packed.as_bytes().len(),
+        identity.name(),
+        server.sign(b"x").unwrap_err()
+    );
+    let mut worker = Worker::spawn(dir)?;
+    let reply = worker.ask(&format!("IMPORT {}", hex(exported.packed.as_bytes())))?;
+    println!("[server pid {pid}] handed it to worker pid {}", reply[1]);
+    converse(&mut client, &mut worker, &["GET /payroll HTTP/1.1", "POST /payroll/raise"])?;
+    drop(worker);
+
+    println!("\n== 2. hand-off in the middle of the handshake");
+    let mut client = client_context()?;
+    let mut server = server_context(&dir.join("users"))?;
+    let negotiate = client.step(None)?.token;
+    println!("[client]          NEGOTIATE    {}", short(&negotiate));
+    let challenge = server.step(Some(&negotiate))?.token;
+    println!("[server pid {pid}] CHALLENGE    {}", short(&challenge));
+    let exported = server.export(delete_old, &export)?;
+    println!(
+        "[server pid {pid}] exported the half-done context ({} bytes)",
+        exported.packed.as_bytes().len()
+    );
+    let mut worker = Worker::spawn(dir)?;
+    let reply = worker.ask(&format!("IMPORT {}", hex(exported.packed.as_bytes())))?;
+    println!("[server pid {pid}] handed it to worker pid {}", reply[1]);
+    let authenticate = client.step(Some(&challenge))?.token;
+    println!("[client]          AUTHENTICATE {} (to the worker)", short(&authenticate));
+    worker.ask(&format!("AUTH {}", hex(&authenticate)))?;
+    converse(&mut client, &mut worker, &["GET /inbox HTTP/1.1"])?;
+    drop(worker);
+    println!("\nDone: the client never noticed either move.");
+    Ok(())
+}
+
+// ---- the worker ----------------------------------------------------------------------
+
+fn worker() -> Result<(), Error> {
+    let pid = std::process::id();
+    let stdin = std::io::stdin();
+    let mut out = std::io::stdout();
+    let mut context: Option<SecurityContext> = None;
+    for line in stdin.lock().lines() {
+        let line = line?;
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let reply = match (words.as_slice(), context.as_mut()) {
+            (["IMPORT", blob], _) => {
+                // The per-host key comes from SSPI_EMU_EXPORT_KEY_FILE; the user store (needed
+                // only mid-handshake) from NTLM_USER_FILE.
+                let users = MemoryUserStore::from_file(
+                    std::env::var_os("NTLM_USER_FILE").ok_or("NTLM_USER_FILE")?,
+                )?;
+                let options = ImportOptions::new().credentials(Credentials::acceptor(users));
+                let ctx = SecurityContext::import("NTLM", &unhex(blob)?, &options)?;
+                let who = ctx.peer_name().unwrap_or_else(|_| "(handshake in progress)".into());
+                eprintln!("[worker pid {pid}] imported the context: {who}");
+                context = Some(ctx);
+                format!("IMPORTED {pid}")
+            }
+            (["AUTH", token], Some(ctx)) => {
+                ctx.step(Some(&unhex(token)?))?;
+                eprintln!(
+                    "[worker pid {pid}] accepted AUTHENTICATE: authenticated {}",
+                    ctx.peer_name()?
+                );
+                "OK".to_owned()
+            }
+            (["SEALED", sig, data], Some(ctx)) => {
+                let mut data = unhex(data)?;
+                ctx.unseal(&mut data, &unhex(sig)?)?;
+                let text = String::from_utf8_lossy(&data).into_owned();
+                eprintln!("[worker pid {pid}] unsealed {text:?}");
+                let mut reply = format!("200 OK for {text}").into_bytes();
+                let sig = ctx.seal(&mut reply)?;
+                eprintln!("[worker pid {pid}] sends sealed reply {}", short(&reply));
+                format!("REPLY {} {}", hex(&sig), hex(&reply))
+            }
+            (["QUIT"], _) => break,
+            _ => format!("ERR unexpected {line:?}"),
+        };
+        writeln!(out, "{reply}")?;
+        out.flush()?;
+    }
+    Ok(())
 }

@@ -174,3 +174,38 @@ pub fn session(data: &[u8]) {
         }
     }
 }
+
+/// Import: the first byte picks raw blob bytes (header checks, key id, AEAD), or arbitrary
+/// state bytes inside a valid unprotected envelope (the postcard decoder and the checks that
+/// rebuild a context). Whatever imports must work and export again.
+pub fn import(data: &[u8]) {
+    use crate::export::{ExportOptions, ImportOptions, PackageId, Protection, pack_body};
+    let Some((&mode, rest)) = data.split_first() else { return };
+    let mut users = MemoryUserStore::new();
+    users.add_password("EXAMPLE", "alice", &Password::new("pw"));
+    let unprotected = Protection::DangerousUnprotected;
+    let options = ImportOptions::new()
+        .protection(unprotected.clone())
+        .credentials(Credentials::acceptor(users))
+        .environment(env(3));
+    let blob = if mode & 1 == 0 {
+        rest.to_vec()
+    } else {
+        let body = zeroize::Zeroizing::new(rest.to_vec());
+        let exp = ExportOptions::new().protection(unprotected.clone());
+        match pack_body(PackageId::Ntlm, body, &exp) {
+            Ok(p) => p.as_bytes().to_vec(),
+            Err(_) => return,
+        }
+    };
+    let Ok(mut ctx) = SecurityContext::import("NTLM", &blob, &options) else { return };
+    let again = ctx
+        .export(0, &ExportOptions::new().protection(unprotected))
+        .expect("an imported context exports again");
+    SecurityContext::import("NTLM", again.packed.as_bytes(), &options).expect("and imports again");
+    let _ = ctx.sign(b"message");
+    let mut data = *b"sealed";
+    let _ = ctx.seal(&mut data);
+    let _ = ctx.step(Some(rest));
+    let _ = ctx.step(None);
+}

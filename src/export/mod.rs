@@ -432,10 +432,20 @@ pub(crate) fn pack(
     state: &v1::Context,
     options: &ExportOptions,
 ) -> Result<PackedContext> {
-    let mut body = Zeroizing::new(
+    let body = Zeroizing::new(
         postcard::to_allocvec(state)
             .map_err(|_| Error::InvalidParameter("context cannot be encoded"))?,
     );
+    pack_body(package, body, options)
+}
+
+/// Seals already-encoded state bytes into a blob (also used by the fuzz targets to wrap
+/// arbitrary state bytes in a valid envelope).
+pub(crate) fn pack_body(
+    package: PackageId,
+    mut body: Zeroizing<Vec<u8>>,
+    options: &ExportOptions,
+) -> Result<PackedContext> {
     let key = options.protection.key()?;
     let mut header = [0u8; HEADER_LEN];
     header[..8].copy_from_slice(&MAGIC);

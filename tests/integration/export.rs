@@ -490,6 +490,7 @@ fn golden_blobs_are_current() {
             text.push_str(&format!("{k} {}\n", to_hex(v)));
         }
         std::fs::write(format!("{GOLDEN_DIR}/transcript.txt"), text).unwrap();
+        write_fuzz_seeds();
     }
     // This build still writes format 1 byte for byte as when the files were made.
     for (name, blob) in &g.blobs {
@@ -535,4 +536,29 @@ fn golden_blobs_import_forever() {
     server.unseal(&mut data, &t["sealed-to-server-signature"]).unwrap();
     assert_eq!(data, GOLDEN_MESSAGE);
     assert_eq!(client.unwrap(&t["wrapped-to-client"]).unwrap(), GOLDEN_MESSAGE);
+}
+
+/// Seeds of the `import` fuzz target: every golden state as an unprotected blob (mode 0) and
+/// as bare state bytes (mode 1), so the fuzzer starts from deep inside the decoder.
+fn write_fuzz_seeds() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/seeds/import");
+    std::fs::create_dir_all(dir).unwrap();
+    for (name, blob) in make_golden().blobs {
+        let ctx = SecurityContext::import(
+            "NTLM",
+            &blob,
+            &ImportOptions::new().protection(test_key()).credentials(server_creds()),
+        );
+        let mut ctx = ctx.unwrap();
+        let plain = ctx
+            .export(0, &ExportOptions::new().protection(Protection::DangerousUnprotected))
+            .unwrap();
+        let bytes = plain.packed.as_bytes();
+        let mut raw = vec![0u8];
+        raw.extend_from_slice(bytes);
+        std::fs::write(format!("{dir}/{name}-blob"), raw).unwrap();
+        let mut state = vec![1u8];
+        state.extend_from_slice(&bytes[48..bytes.len() - 16]);
+        std::fs::write(format!("{dir}/{name}-state"), state).unwrap();
+    }
 }

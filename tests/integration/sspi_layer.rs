@@ -487,3 +487,167 @@ fn password_with_unicode_and_colons() {
     handshake_with(&mut c, &mut s, |_, _| {}).unwrap();
     assert_eq!(s.peer_name().unwrap(), "DÖMAIN\\Jürgen");
 }
+
+fn key_options() -> (sspi_emu::export::ExportOptions, sspi_emu::export::ImportOptions) {
+    let key = super::export::test_key();
+    (
+        sspi_emu::export::ExportOptions::new().protection(key.clone()),
+        sspi_emu::export::ImportOptions::new().protection(key).credentials(server_creds()),
+    )
+}
+
+#[test]
+fn export_and_import_over_handles() {
+    use sspi_emu::export::*;
+    let (export_opts, import_opts) = key_options();
+    let (c, s) = established_handles(None);
+    // Without DELETE_OLD the old handle keeps working.
+    let (mut packed, mut token) = (None, None);
+    assert_eq!(
+        export_security_context_ex(&s, 0, &export_opts, &mut packed, Some(&mut token)),
+        S::SEC_E_OK
+    );
+    let blob = packed.take().unwrap();
+    let identity = token.take().unwrap();
+    assert_eq!(identity.name(), "EXAMPLE\\alice");
+    let mut v = None;
+    assert_eq!(query_context_attributes(&s, SECPKG_ATTR_NAMES, &mut v), S::SEC_E_OK);
+    // With DELETE_OLD it is gone: every use, a second export included.
+    assert_eq!(
+        export_security_context_ex(
+            &s,
+            SECPKG_CONTEXT_EXPORT_DELETE_OLD,
+            &export_opts,
+            &mut packed,
+            None
+        ),
+        S::SEC_E_OK
+    );
+    assert!(packed.is_some());
+    assert_eq!(
+        export_security_context_ex(&s, 0, &export_opts, &mut packed, None),
+        S::SEC_E_INVALID_HANDLE
+    );
+    assert_eq!(query_context_attributes(&s, SECPKG_ATTR_NAMES, &mut v), S::SEC_E_INVALID_HANDLE);
+    assert_eq!(delete_security_context(&s), S::SEC_E_INVALID_HANDLE);
+    // TO_KERNEL and unknown flags.
+    assert_eq!(
+        export_security_context_ex(
+            &c,
+            SECPKG_CONTEXT_EXPORT_TO_KERNEL,
+            &export_opts,
+            &mut packed,
+            None
+        ),
+        S::SEC_E_NOT_SUPPORTED
+    );
+    assert_eq!(
+        export_security_context_ex(&c, 0x10, &export_opts, &mut packed, None),
+        S::SEC_E_INVALID_PARAMETER
+    );
+    assert_eq!(
+        export_security_context_ex(&SecHandle::default(), 0, &export_opts, &mut packed, None),
+        S::SEC_E_INVALID_HANDLE
+    );
+
+    // Import: a new handle that carries on.
+    let mut imported = SecHandle::default();
+    assert_eq!(
+        import_security_context_ex(
+            "NTLM",
+            blob.as_slice(),
+            Some(&identity),
+            &import_opts,
+            &mut imported
+        ),
+        S::SEC_E_OK
+    );
+    let mut data = *b"after the move";
+    let sig = seal(&c, &mut data);
+    let mut sig_copy = sig;
+    let mut msg =
+        [SecBuffer::new(SECBUFFER_TOKEN, &mut sig_copy), SecBuffer::new(SECBUFFER_DATA, &mut data)];
+    let mut qop = 0;
+    assert_eq!(decrypt_message(&imported, &mut msg, 0, &mut qop), S::SEC_E_OK);
+    assert_eq!(msg[1].as_slice(), b"after the move");
+    assert_eq!(free_context_buffer(blob), S::SEC_E_OK);
+
+    // Failures create no handle.
+    let good = packed.take().unwrap();
+    for (package, bytes, status) in [
+        ("Kerberoz", good.as_slice().to_vec(), S::SEC_E_SECPKG_NOT_FOUND),
+        ("NTLM", good.as_slice()[..40].to_vec(), S::SEC_E_INVALID_TOKEN),
+        (
+            "NTLM",
+            {
+                let mut b = good.as_slice().to_vec();
+                b[60] ^= 1;
+                b
+            },
+            S::SEC_E_INVALID_TOKEN,
+        ),
+    ] {
+        let mut h = SecHandle::default();
+        assert_eq!(import_security_context_ex(package, &bytes, None, &import_opts, &mut h), status);
+        assert_eq!(h, SecHandle::default());
+    }
+    let mut h = SecHandle::default();
+    let other_key =
+        ImportOptions::new().protection(Protection::Key(ExportKey::from_bytes([1; 32])));
+    assert_eq!(
+        import_security_context_ex("NTLM", good.as_slice(), None, &other_key, &mut h),
+        S::SEC_E_DECRYPT_FAILURE
+    );
+    let mut wrong = identity.clone();
+    wrong.domain = "OTHER".into();
+    assert_eq!(
+        import_security_context_ex("NTLM", good.as_slice(), Some(&wrong), &import_opts, &mut h),
+        S::SEC_E_WRONG_PRINCIPAL
+    );
+    assert_eq!(h, SecHandle::default());
+    for handle in [c, imported] {
+        assert_eq!(delete_security_context(&handle), S::SEC_E_OK);
+    }
+}
+
+#[test]
+fn an_acceptor_moves_between_challenge_and_authenticate() {
+    use sspi_emu::export::*;
+    let (export_opts, import_opts) = key_options();
+    let (ccred, scred) = creds();
+    let (mut c, mut s) = (SecHandle::default(), SecHandle::default());
+    let (_, negotiate) = isc(&ccred, &mut c, true, None, None);
+    let (st, challenge) = asc(&scred, &mut s, true, &negotiate, None);
+    assert_eq!(st, S::SEC_I_CONTINUE_NEEDED);
+    let (mut packed, mut token) = (None, None);
+    let flags = SECPKG_CONTEXT_EXPORT_DELETE_OLD;
+    assert_eq!(
+        export_security_context_ex(&s, flags, &export_opts, &mut packed, Some(&mut token)),
+        S::SEC_E_OK
+    );
+    assert!(token.is_none(), "no identity before the handshake completes");
+    let packed = packed.unwrap();
+    // The "other worker": imports with its user store and accepts the AUTHENTICATE.
+    let mut worker = SecHandle::default();
+    let no_creds = ImportOptions::new().protection(super::export::test_key());
+    assert_eq!(
+        import_security_context_ex("NTLM", packed.as_slice(), None, &no_creds, &mut worker),
+        S::SEC_E_UNKNOWN_CREDENTIALS
+    );
+    assert_eq!(
+        import_security_context_ex("NTLM", packed.as_slice(), None, &import_opts, &mut worker),
+        S::SEC_E_OK
+    );
+    let (_, authenticate) = isc(&ccred, &mut c, false, Some(&challenge), None);
+    let (st, _) = asc(&scred, &mut worker, false, &authenticate, None);
+    assert_eq!(st, S::SEC_E_OK);
+    let mut v = None;
+    assert_eq!(query_context_attributes(&worker, SECPKG_ATTR_NAMES, &mut v), S::SEC_E_OK);
+    assert!(matches!(v, Some(ContextAttribute::Names(n)) if n == "EXAMPLE\\alice"));
+    free_context_buffer(packed);
+    for h in [c, worker] {
+        delete_security_context(&h);
+    }
+    free_credentials_handle(&ccred);
+    free_credentials_handle(&scred);
+}
