@@ -889,3 +889,64 @@ fn altered_gss_token_fails_and_context_survives() {
     let altered = flipped(&server.wrap(b"altered for the peer").unwrap(), 16);
     assert!(peer.unwrap(&altered).is_err(), "gss-ntlmssp must reject an altered token");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Cross-process hand-off against the peer
+// ---------------------------------------------------------------------------------------------
+
+/// gss-ntlmssp's client talks to "the server" throughout; behind it the acceptor context
+/// moves into another process twice: between CHALLENGE and AUTHENTICATE, and again once
+/// established. The peer never knows.
+#[test]
+fn handoff_to_another_process_is_invisible_to_gss_ntlmssp() {
+    use super::export::test_key;
+    use super::handoff::Worker;
+    use sspi_emu::export::{ExportOptions, SECPKG_CONTEXT_EXPORT_DELETE_OLD};
+    if !peer_ready("handoff_to_another_process_is_invisible_to_gss_ntlmssp") {
+        return;
+    }
+    let mut peer = Peer::client(USER, DOMAIN, PASSWORD, &[]);
+    let mut front = acceptor(acceptor_options());
+    let negotiate = peer.token();
+    let challenge = front.step(Some(&negotiate)).expect("our CHALLENGE").token;
+    peer.send_token(&challenge);
+    let authenticate = peer.token();
+    let info = peer.established();
+
+    // Worker 1 takes the half-done context and accepts the AUTHENTICATE.
+    let export = ExportOptions::new().protection(test_key());
+    let blob = front.export(SECPKG_CONTEXT_EXPORT_DELETE_OLD, &export).expect("export");
+    let mut first = Worker::spawn();
+    first.pid();
+    first.ask(&format!("IMPORT {}", driver::to_hex(blob.packed.as_bytes()))).expect("import");
+    let answer = first.ask(&format!("STEP {}", driver::to_hex(&authenticate))).expect("accept");
+    assert_eq!(answer[0], format!("{DOMAIN}\\{USER}"));
+    let token = peer.wrap(b"first worker");
+    assert_eq!(
+        driver::hex(&first.ask(&format!("UNWRAP {}", driver::to_hex(&token))).unwrap()[0]),
+        b"first worker"
+    );
+    let token = first.ask(&format!("WRAP {}", driver::to_hex(b"from worker 1"))).unwrap();
+    assert_eq!(peer.unwrap(&driver::hex(&token[0])).expect("peer unwraps"), b"from worker 1");
+
+    // Worker 2 takes the established context from worker 1.
+    let blob = first.ask("EXPORT").expect("export from worker 1");
+    drop(first);
+    let mut second = Worker::spawn();
+    second.ask(&format!("IMPORT {}", blob[0])).expect("import into worker 2");
+    for msg in messages() {
+        let token = peer.wrap(&msg);
+        let plain = second.ask(&format!("UNWRAP {}", driver::to_hex(&token))).unwrap();
+        assert_eq!(driver::hex(plain.first().map_or("", String::as_str)), msg);
+        let token = second.ask(&format!("WRAP {}", driver::to_hex(&msg))).unwrap();
+        assert_eq!(peer.unwrap(&driver::hex(&token[0])).expect("peer unwraps"), msg);
+    }
+    let mic = second.ask(&format!("SIGN {}", driver::to_hex(b"signed by worker 2"))).unwrap();
+    peer.verify(&driver::hex(&mic[0]), b"signed by worker 2").expect("peer verifies");
+    let mic = peer.mic(b"signed by gss");
+    second
+        .ask(&format!("VERIFY {} {}", driver::to_hex(&mic), driver::to_hex(b"signed by gss")))
+        .expect("worker verifies");
+    // The session key never changed hands in the clear: the peer's is the one we agreed.
+    assert!(!info.str("session_key").is_empty());
+}

@@ -4,6 +4,7 @@
 mod driver;
 mod export;
 mod gss_ntlmssp;
+mod handoff;
 mod handshake;
 mod sspi_crate;
 mod sspi_layer;
