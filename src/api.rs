@@ -307,6 +307,9 @@ pub struct PackageInfo {
     pub comment: &'static str,
 }
 
+/// `cbMaxToken` of the NTLM package: no handshake token is larger.
+pub const MAX_TOKEN_SIZE: usize = 2888;
+
 impl PackageInfo {
     /// The NTLM package.
     pub fn ntlm() -> Self {
@@ -316,8 +319,8 @@ impl PackageInfo {
         Self {
             capabilities: 0x0008_2B37,
             version: 1,
-            rpc_id: 10, // RPC_C_AUTHN_WINNT
-            max_token: 2888,
+            rpc_id: 10,      // RPC_C_AUTHN_WINNT
+            max_token: 2888, // MAX_TOKEN_SIZE
             name: ntlm::PACKAGE_NAME,
             comment: "NTLM Security Package",
         }

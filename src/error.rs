@@ -71,6 +71,9 @@ pub enum Error {
     /// The operating system's random source failed.
     #[error("random source failed")]
     RandomSource,
+    /// A quality of protection other than 0 was asked for.
+    #[error("quality of protection not supported")]
+    QopNotSupported,
     /// A packed context was written by a newer sspi-emu whose format this build cannot read.
     #[error(
         "packed context format version {found} is newer than this build reads (newest {newest})"

@@ -124,6 +124,7 @@ impl From<&Error> for SecurityStatus {
             Error::UserFile(_) => Self::SEC_E_NO_CREDENTIALS,
             Error::UnsupportedVersion { .. } => Self::SEC_E_UNSUPPORTED_FUNCTION,
             Error::WrongKey => Self::SEC_E_DECRYPT_FAILURE,
+            Error::QopNotSupported => Self::SEC_E_QOP_NOT_SUPPORTED,
             Error::CorruptContext(_) | Error::WrongPackage { .. } => Self::SEC_E_INVALID_TOKEN,
             Error::KeyFile(_) => Self::SEC_E_NO_CREDENTIALS,
         }

@@ -14,6 +14,7 @@ use super::messages::{
 };
 use super::session::Session;
 use super::{Established, Identity, Output};
+use crate::api::MAX_TOKEN_SIZE;
 use crate::bindings::ChannelBindings;
 use crate::crypto::{Key16, NtHash, utf16le};
 use crate::env::Environment;
@@ -181,10 +182,16 @@ fn authenticate(
 
     let server_av = AvPairs::parse(challenge.target_info)?;
     let server_time = server_av.timestamp()?;
+    // Echo the server's names and timestamp, but never what only the client may say: a
+    // hostile server could otherwise plant a target name or channel bindings of its choice
+    // in the client's proof (and relay it to a server that checks them).
     let mut av = server_av.clone();
+    for id in [AvId::FLAGS, AvId::SINGLE_HOST, AvId::TARGET_NAME, AvId::CHANNEL_BINDINGS] {
+        av.remove(id);
+    }
     let av_flags;
     if server_time.is_some() {
-        av_flags = (server_av.flags()? | AV_FLAG_MIC_PRESENT).to_le_bytes();
+        av_flags = AV_FLAG_MIC_PRESENT.to_le_bytes();
         av.set(AvId::FLAGS, &av_flags);
     }
     let target_name = config.target_name.as_deref().map(utf16le);
@@ -238,6 +245,11 @@ fn authenticate(
         mic: with_mic.then_some([0u8; 16]),
     }
     .encode()?;
+    if token.len() > MAX_TOKEN_SIZE {
+        return Err(Error::InvalidToken(
+            "the CHALLENGE would make an AUTHENTICATE larger than cbMaxToken",
+        ));
+    }
     if with_mic {
         let (before, after) = super::messages::around_mic(&token)?;
         let code = mic(&exported, &negotiate, challenge_bytes, before, after);

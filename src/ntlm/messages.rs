@@ -32,6 +32,18 @@ fn header(r: &mut Reader<'_>, message_type: u32, what: &'static str) -> Result<(
     Ok(())
 }
 
+/// Where a message's payload starts: the lowest offset of a non-empty field that is in use,
+/// or the message's end. The optional VERSION (and MIC) sit in the gap before it.
+fn payload_start(msg: &[u8], fields: &[(bool, Field)]) -> usize {
+    fields
+        .iter()
+        .filter(|(used, f)| *used && f.len != 0)
+        .map(|(_, f)| usize::try_from(f.offset).unwrap_or(usize::MAX))
+        .min()
+        .unwrap_or(msg.len())
+        .min(msg.len())
+}
+
 /// The VERSION structure (MS-NLMP 2.2.2.10): product version and NTLM revision. Informational
 /// only; kept as its eight bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,7 +82,14 @@ impl<'a> Negotiate<'a> {
         let flags = NegotiateFlags(r.u32(WHAT)?);
         let domain_field = Field::read(&mut r, WHAT)?;
         let workstation_field = Field::read(&mut r, WHAT)?;
-        let version = if flags.contains(NegotiateFlags::VERSION) && r.remaining() >= 8 {
+        let payload = payload_start(
+            msg,
+            &[
+                (flags.contains(NegotiateFlags::OEM_DOMAIN_SUPPLIED), domain_field),
+                (flags.contains(NegotiateFlags::OEM_WORKSTATION_SUPPLIED), workstation_field),
+            ],
+        );
+        let version = if flags.contains(NegotiateFlags::VERSION) && payload >= Self::HEADER + 8 {
             Some(Version(r.array(WHAT)?))
         } else {
             None
@@ -126,7 +145,8 @@ impl<'a> Challenge<'a> {
         let server_challenge = r.array(WHAT)?;
         let _reserved = r.take(8, WHAT)?;
         let target_info_field = Field::read(&mut r, WHAT)?;
-        let version = if flags.contains(NegotiateFlags::VERSION) && r.remaining() >= 8 {
+        let payload = payload_start(msg, &[(true, target_name_field), (true, target_info_field)]);
+        let version = if flags.contains(NegotiateFlags::VERSION) && payload >= Self::HEADER + 8 {
             Some(Version(r.array(WHAT)?))
         } else {
             None
@@ -332,6 +352,8 @@ impl AvId {
     pub(crate) const TIMESTAMP: AvId = AvId(7);
     /// `MsvAvTargetName`.
     pub(crate) const TARGET_NAME: AvId = AvId(9);
+    /// `MsvAvSingleHost`.
+    pub(crate) const SINGLE_HOST: AvId = AvId(8);
     /// `MsvAvChannelBindings`.
     pub(crate) const CHANNEL_BINDINGS: AvId = AvId(10);
 }
@@ -346,13 +368,26 @@ pub(crate) struct AvPairs<'a> {
 }
 
 impl<'a> AvPairs<'a> {
+    /// MS-NLMP defines 10 ids; real lists carry fewer than 12 pairs.
+    pub(crate) const MAX_PAIRS: usize = 64;
+
+    /// Removes `id` if present.
+    pub(crate) fn remove(&mut self, id: AvId) {
+        self.pairs.retain(|(i, _)| *i != id);
+    }
+
     /// Parses a list that must end with `MsvAvEOL`; bytes after the EOL are ignored (an
-    /// NTLMv2 response is followed by padding). An id may not appear twice.
+    /// NTLMv2 response is followed by padding). An id may not appear twice, and a list has
+    /// at most [`AvPairs::MAX_PAIRS`] pairs (which keeps the repeat check cheap on hostile
+    /// input).
     pub(crate) fn parse(input: &'a [u8]) -> Result<Self> {
         const WHAT: &str = "malformed AV_PAIR list";
         let mut r = Reader::new(input);
         let mut pairs = Vec::new();
         loop {
+            if pairs.len() == Self::MAX_PAIRS {
+                return Err(Error::InvalidToken("too many AV_PAIRs"));
+            }
             let id = AvId(r.u16(WHAT)?);
             let len = r.u16(WHAT)?;
             let value = r.take(usize::from(len), WHAT)?;

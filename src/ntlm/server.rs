@@ -20,7 +20,7 @@ use super::session::Session;
 use super::users::UserStore;
 use super::{Established, Identity, Output};
 use crate::bindings::ChannelBindings;
-use crate::crypto::{Key16, ct_eq, utf16le};
+use crate::crypto::{Key16, NtHash, ct_eq, utf16le};
 use crate::env::Environment;
 use crate::error::{Error, Result};
 use crate::flags::{AscReq, AscRet};
@@ -157,6 +157,9 @@ fn challenge(config: &ServerConfig, negotiate: &[u8]) -> Result<(ServerState, Ou
     if config.requested.contains(AscReq::CONFIDENTIALITY) && !asked.contains(F::SEAL) {
         return Err(Error::NotSupported("the client did not offer confidentiality"));
     }
+    if config.requested.contains(AscReq::INTEGRITY) && !asked.contains(F::SIGN) {
+        return Err(Error::NotSupported("the client did not offer integrity"));
+    }
     let names = &config.names;
     let domain_member = !names.nb_domain.is_empty();
     let mut flags = (asked & GRANTABLE) | F::TARGET_INFO;
@@ -244,15 +247,26 @@ fn accept(
     if (flags & SECURITY & !offered).0 != 0 {
         return Err(Error::InvalidToken("AUTHENTICATE sets security flags the CHALLENGE did not"));
     }
+    // What the acceptor asked for must survive to the end, not only into the CHALLENGE.
+    if config.requested.contains(AscReq::CONFIDENTIALITY) && !flags.contains(F::SEAL) {
+        return Err(Error::NotSupported("the client dropped confidentiality"));
+    }
+    if config.requested.contains(AscReq::INTEGRITY) && !flags.contains(F::SIGN) {
+        return Err(Error::NotSupported("the client dropped integrity"));
+    }
     let user = utf16_string(auth.user, "user name is not valid UTF-16")?;
     let domain = utf16_string(auth.domain, "domain name is not valid UTF-16")?;
     let workstation = utf16_string(auth.workstation, "workstation name is not valid UTF-16")?;
 
     // The proof of the password, over the blob exactly as received.
-    let hash = config.users.nt_hash(&user, &domain).ok_or(Error::LogonDenied)?;
+    // An unknown user takes the same path as a wrong password (with a hash no password
+    // has), so the time taken does not tell the two apart.
+    let found = config.users.nt_hash(&user, &domain);
+    let known = found.is_some();
+    let hash = found.unwrap_or_else(|| NtHash::from_bytes([0; 16]));
     let key = ntowfv2(&hash, &user, &domain);
     let proof = nt_proof(&key, &server_challenge, blob);
-    if !ct_eq(&proof, proof_received) {
+    if !(ct_eq(&proof, proof_received) & known) {
         return Err(Error::LogonDenied);
     }
 

@@ -74,6 +74,7 @@ mod buffers;
 
 pub use buffers::*;
 
+use crate::api::MAX_TOKEN_SIZE;
 use crate::api::{
     AcceptorOptions, Credentials, InitiatorOptions, PackageInfo, SecurityContext, Sizes,
 };
@@ -315,13 +316,25 @@ fn output_token<'o, 'a>(output: &'o mut [SecBuffer<'a>]) -> Result<&'o mut SecBu
         .ok_or(Error::InvalidParameter("no SECBUFFER_TOKEN output buffer"))
 }
 
-/// Checks before any state changes that a caller-memory output can hold any token.
-fn check_output(output: &mut [SecBuffer<'_>], allocate: bool) -> Result<()> {
+/// Checks, before any state changes, that the output can take whatever the call produces:
+/// a `SECBUFFER_TOKEN` buffer exists and, unless the provider allocates, is writable caller
+/// memory of `cbMaxToken` bytes (`needs_room`) or at least writable (or empty) when the call
+/// writes no token. The initiator never produces a larger token (it refuses first).
+fn check_output(output: &mut [SecBuffer<'_>], allocate: bool, needs_room: bool) -> Result<()> {
     let out = output_token(output)?;
-    if !allocate && out.len() < crate::api::PackageInfo::ntlm().max_token as usize {
-        return Err(Error::BufferTooSmall { needed: PackageInfo::ntlm().max_token as usize });
+    if allocate {
+        return Ok(());
     }
-    Ok(())
+    match out.data {
+        SecBufferData::Borrowed(ref b) if !needs_room || b.len() >= MAX_TOKEN_SIZE => Ok(()),
+        SecBufferData::Empty if !needs_room => Ok(()),
+        SecBufferData::Borrowed(_) | SecBufferData::Empty => {
+            Err(Error::BufferTooSmall { needed: MAX_TOKEN_SIZE })
+        }
+        SecBufferData::ReadOnly(_) | SecBufferData::Allocated(_) => {
+            Err(Error::InvalidParameter("the output token buffer is not writable caller memory"))
+        }
+    }
 }
 
 fn finish_step(
@@ -365,7 +378,7 @@ pub fn initialize_security_context(
     let _ = target_data_rep;
     status_of((|| {
         let allocate = context_req.contains(IscReq::ALLOCATE_MEMORY);
-        check_output(output, allocate)?;
+        check_output(output, allocate, true)?;
         let (token, bindings) = parse_input(input)?;
         let (step, handle, attrs) = match context {
             None => {
@@ -427,9 +440,7 @@ pub fn accept_security_context(
         let allocate = context_req.contains(AscReq::ALLOCATE_MEMORY);
         // Only the first call answers with a token (CHALLENGE); the AUTHENTICATE leg
         // writes none, so its output buffer may be empty.
-        if context.is_none() {
-            check_output(output, allocate)?;
-        }
+        check_output(output, allocate, context.is_none())?;
         let (token, bindings) = parse_input(input)?;
         let (step, handle, attrs) = match context {
             None => {
@@ -530,17 +541,12 @@ pub fn export_security_context_ex(
 ) -> SecurityStatus {
     status_of((|| {
         let ctx = self::context(context)?;
-        let exported = {
-            let mut guard = ctx.lock().unwrap_or_else(|e| e.into_inner());
-            guard.export(flags & !crate::export::SECPKG_CONTEXT_EXPORT_DELETE_OLD, options)?
-        };
+        // With DELETE_OLD the context is marked deleted under its lock, in the same step as
+        // the export, so no call on another thread can slip in between and use a keystream
+        // the blob also carries. The handle is then dropped from the table.
+        let exported = ctx.lock().unwrap_or_else(|e| e.into_inner()).export(flags, options)?;
         if flags & crate::export::SECPKG_CONTEXT_EXPORT_DELETE_OLD != 0 {
-            // Remove the handle only now that the export succeeded; a concurrent delete wins.
-            let removed =
-                TABLE.contexts.write().unwrap_or_else(|e| e.into_inner()).remove(&context.lower);
-            if removed.is_none() {
-                return Err(Error::InvalidHandle);
-            }
+            TABLE.contexts.write().unwrap_or_else(|e| e.into_inner()).remove(&context.lower);
         }
         *packed = Some(ContextBuffer(exported.packed.as_bytes().to_vec()));
         if let Some(token) = token {
@@ -627,12 +633,13 @@ fn produce_signature(
 fn received_signature(message: &[SecBuffer<'_>]) -> Result<[u8; SIGNATURE_SIZE]> {
     let at = signature_index(message)?;
     let sig = message.get(at).map(SecBuffer::as_slice).unwrap_or_default();
-    sig.try_into().map_err(|_| Error::MessageAltered)
+    // A token buffer longer than a signature is accepted; its first 16 bytes are the signature.
+    sig.first_chunk::<SIGNATURE_SIZE>().copied().ok_or(Error::MessageAltered)
 }
 
 fn check_qop(qop: u32) -> Result<()> {
     if qop != 0 {
-        return Err(Error::NotSupported("a quality of protection other than 0"));
+        return Err(Error::QopNotSupported);
     }
     Ok(())
 }

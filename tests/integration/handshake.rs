@@ -436,3 +436,45 @@ fn secrets_stay_out_of_debug_output() {
     let key_hex: String = key.dangerous_bytes().iter().map(|b| format!("{b:02x}")).collect();
     assert!(!text.contains(&key_hex) && !text.contains(&format!("{:?}", key.dangerous_bytes())));
 }
+
+/// A hostile server plants a target name and channel bindings in its CHALLENGE's AV pairs:
+/// the client must not echo them into its proof (it would otherwise vouch for a service and a
+/// channel it never chose), and a server that checks them must refuse.
+#[test]
+fn a_client_never_echoes_server_planted_target_names_or_bindings() {
+    fn av(id: u16, value: &[u8]) -> Vec<u8> {
+        let mut v = id.to_le_bytes().to_vec();
+        v.extend(u16::try_from(value.len()).unwrap().to_le_bytes());
+        v.extend(value);
+        v
+    }
+    let spn: Vec<u8> = "HTTP/real".encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let tls = ChannelBindings::application(&b"tls-server-end-point:real"[..]);
+    let policy = || {
+        server_options(2)
+            .accepted_target_names(["HTTP/real".to_owned()])
+            .channel_bindings(tls.clone())
+    };
+    let (mut client, mut server) = pair_with(client_options(1), policy());
+    let negotiate = client.step(None).unwrap().token;
+    let challenge = server.step(Some(&negotiate)).unwrap().token;
+    // Rebuild the CHALLENGE with the planted pairs in front of the server's own.
+    let info_len = usize::from(u16::from_le_bytes([challenge[40], challenge[41]]));
+    let info_off = u32::from_le_bytes(challenge[44..48].try_into().unwrap()) as usize;
+    let mut info = av(9, &spn);
+    info.extend(av(10, &tls.md5().unwrap()));
+    info.extend(av(6, &0x0000_0004u32.to_le_bytes()));
+    info.extend(&challenge[info_off..info_off + info_len]);
+    let mut forged = challenge[..info_off].to_vec();
+    forged.extend(&info);
+    forged[40..42].copy_from_slice(&u16::try_from(info.len()).unwrap().to_le_bytes());
+    forged[42..44].copy_from_slice(&u16::try_from(info.len()).unwrap().to_le_bytes());
+    let authenticate = client.step(Some(&forged)).unwrap().token;
+    assert!(
+        authenticate.windows(spn.len()).all(|w| w != spn.as_slice()),
+        "the planted target name is not in the AUTHENTICATE"
+    );
+    assert!(authenticate.windows(16).all(|w| w != tls.md5().unwrap()), "nor the bindings");
+    // The real server sees an altered CHALLENGE (MIC) before any relay could help.
+    assert!(server.step(Some(&authenticate)).is_err());
+}

@@ -183,7 +183,7 @@ fn full_exchange_over_handles_with_every_message_call() {
     assert_eq!(make_signature(&s, 0, &mut msg, 0), S::SEC_E_OK);
     assert_eq!(verify_signature(&c, &mut msg, 0, &mut qop), S::SEC_E_OK);
     assert_eq!(verify_signature(&c, &mut msg, 0, &mut qop), S::SEC_E_OUT_OF_SEQUENCE, "replay");
-    assert_eq!(make_signature(&s, 1, &mut msg, 0), S::SEC_E_UNSUPPORTED_FUNCTION, "QOP");
+    assert_eq!(make_signature(&s, 1, &mut msg, 0), S::SEC_E_QOP_NOT_SUPPORTED, "QOP");
     let mut small = [0u8; 8];
     let mut msg = [
         SecBuffer::read_only(SECBUFFER_DATA, &payload),
@@ -242,11 +242,13 @@ fn invalid_handles_everywhere() {
             query_context_attributes(&bad, SECPKG_ATTR_SIZES, &mut v),
             S::SEC_E_INVALID_HANDLE
         );
-        let mut next = SecHandle::default();
+        // As the context of a later handshake call, on either side.
+        let mut next = bad;
         let (st, _) = isc(&ccred, &mut next, false, Some(b"x"), None);
-        if bad != ccred {
-            assert_eq!(st, S::SEC_E_INVALID_HANDLE);
-        }
+        assert_eq!(st, S::SEC_E_INVALID_HANDLE, "{bad:?} as an initiator context");
+        let mut next = bad;
+        let (st, _) = asc(&scred, &mut next, false, b"x", None);
+        assert_eq!(st, S::SEC_E_INVALID_HANDLE, "{bad:?} as an acceptor context");
         if bad != ccred {
             let mut next = bad;
             let (st, _) = isc(&bad, &mut next, true, None, None);
@@ -646,6 +648,58 @@ fn an_acceptor_moves_between_challenge_and_authenticate() {
     assert!(matches!(v, Some(ContextAttribute::Names(n)) if n == "EXAMPLE\\alice"));
     free_context_buffer(packed);
     for h in [c, worker] {
+        delete_security_context(&h);
+    }
+    free_credentials_handle(&ccred);
+    free_credentials_handle(&scred);
+}
+
+#[test]
+fn output_buffers_are_checked_before_anything_happens() {
+    let (ccred, scred) = creds();
+    let (mut attrs, mut t) = (0, FileTime::default());
+    // A read-only output buffer on the first call: refused, no handle.
+    let memory = [0u8; 2888];
+    let mut out = [SecBuffer::read_only(SECBUFFER_TOKEN, &memory)];
+    let mut ctx = SecHandle::default();
+    let st = initialize_security_context(
+        Some(&ccred),
+        None,
+        None,
+        ISC,
+        0,
+        None,
+        &mut ctx,
+        &mut out,
+        &mut attrs,
+        &mut t,
+    );
+    assert_eq!(st, S::SEC_E_INVALID_PARAMETER);
+    assert_eq!(ctx, SecHandle::default());
+    // No token buffer at all on the acceptor's last call: refused, and the context did not
+    // move on (a retry with a proper buffer completes it).
+    let (mut c, mut s) = (SecHandle::default(), SecHandle::default());
+    let (_, negotiate) = isc(&ccred, &mut c, true, None, None);
+    let (_, challenge) = asc(&scred, &mut s, true, &negotiate, None);
+    let (_, authenticate) = isc(&ccred, &mut c, false, Some(&challenge), None);
+    let mut input = [SecBuffer::read_only(SECBUFFER_TOKEN, &authenticate)];
+    let mut no_token: [SecBuffer<'_>; 0] = [];
+    let st = accept_security_context(
+        Some(&scred),
+        Some(s),
+        Some(&mut input),
+        ASC,
+        0,
+        &mut s,
+        &mut no_token,
+        &mut attrs,
+        &mut t,
+    );
+    assert_eq!(st, S::SEC_E_INVALID_PARAMETER);
+    let mut v = None;
+    assert_eq!(query_context_attributes(&s, SECPKG_ATTR_NAMES, &mut v), S::SEC_E_OUT_OF_SEQUENCE);
+    assert_eq!(asc(&scred, &mut s, false, &authenticate, None).0, S::SEC_E_OK);
+    for h in [c, s] {
         delete_security_context(&h);
     }
     free_credentials_handle(&ccred);
