@@ -197,5 +197,39 @@ fn sign_verify(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, handshake, seal_unseal, sign_verify);
+/// Export and import of an established context, protected with XChaCha20-Poly1305 under a
+/// caller key (the host key file is read once per call otherwise, which measures the disk).
+/// The `sspi` crate cannot export a context, so there is no rival in this group.
+fn export_import(c: &mut Criterion) {
+    use sspi_emu::export::{ExportKey, ExportOptions, ImportOptions, Protection};
+    let key = Protection::Key(ExportKey::from_bytes([7; 32]));
+    let export = ExportOptions::new().protection(key.clone());
+    let import = ImportOptions::new().protection(key);
+    let (mut client, mut server) = emu_handshake();
+    // Some traffic behind it, as a real context has.
+    for _ in 0..3 {
+        let mut data = vec![1u8; 100];
+        let sig = client.seal(&mut data).unwrap();
+        server.unseal(&mut data, &sig).unwrap();
+    }
+    let blob = server.export(0, &export).unwrap().packed;
+    eprintln!(
+        "export_import: an established NTLM acceptor packs into {} bytes",
+        blob.as_bytes().len()
+    );
+    let mut group = c.benchmark_group("export_import");
+    group.bench_function("export", |b| b.iter(|| server.export(0, &export).unwrap()));
+    group.bench_function("import", |b| {
+        b.iter(|| SecurityContext::import("NTLM", blob.as_bytes(), &import).unwrap())
+    });
+    group.bench_function("export+import", |b| {
+        b.iter(|| {
+            let packed = server.export(0, &export).unwrap().packed;
+            SecurityContext::import("NTLM", packed.as_bytes(), &import).unwrap()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, handshake, seal_unseal, sign_verify, export_import);
 criterion_main!(benches);
