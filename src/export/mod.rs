@@ -37,7 +37,7 @@
 //! file from forging a context. A key can also be given directly ([`Protection::Key`]).
 //! An unprotected blob needs [`Protection::DangerousUnprotected`] on both sides.
 
-pub(crate) mod v1;
+pub mod v1;
 
 use crate::api::Credentials;
 use crate::env::{Environment, FileTime};
