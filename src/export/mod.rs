@@ -28,6 +28,13 @@
 //! and the tag ([`Error::CorruptContext`]). Only then is the state decoded, and then
 //! checked field by field; nothing of the context exists until all of that passed.
 //!
+//! # Other packages and later versions
+//!
+//! The package byte selects the state's schema: Kerberos and Negotiate contexts get their own
+//! frozen structs under their own package numbers, so adding them changes nothing for NTLM
+//! blobs. A change to a package's state is a new format version with a new module (`v2.rs`);
+//! import keeps a decoder for every version ever released.
+//!
 //! # Protection
 //!
 //! By default blobs are sealed under the per-host key ([`ExportKey::host`]): 32 random bytes

@@ -32,6 +32,10 @@
 //! Direction = sign_key: [u8; 16]; rc4_s: bytes (exactly 256); rc4_i, rc4_j: u8; seq: u32
 //! ```
 //!
+//! Byte strings are (de)serialized as postcard byte arrays (`serde_bytes`): the same bytes on
+//! the wire as a sequence of `u8`, but the decoder checks the length against the input before
+//! it allocates.
+//!
 //! Every secret (NT hash, keys, RC4 states) is zeroized when these values are dropped.
 
 use serde::{Deserialize, Serialize};
@@ -71,16 +75,23 @@ pub(crate) struct ServerConfig {
 #[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
 pub(crate) struct ChannelBindings {
     pub(crate) initiator_addrtype: u32,
+    #[serde(with = "serde_bytes")]
     pub(crate) initiator_address: Vec<u8>,
     pub(crate) acceptor_addrtype: u32,
+    #[serde(with = "serde_bytes")]
     pub(crate) acceptor_address: Vec<u8>,
+    #[serde(with = "serde_bytes")]
     pub(crate) application_data: Vec<u8>,
 }
 
 #[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
 pub(crate) enum ClientState {
     Initial,
-    WaitChallenge { negotiate: Vec<u8>, flags: u32 },
+    WaitChallenge {
+        #[serde(with = "serde_bytes")]
+        negotiate: Vec<u8>,
+        flags: u32,
+    },
     Established(Established),
 }
 
@@ -88,7 +99,9 @@ pub(crate) enum ClientState {
 pub(crate) enum ServerState {
     Initial,
     WaitAuthenticate {
+        #[serde(with = "serde_bytes")]
         negotiate: Vec<u8>,
+        #[serde(with = "serde_bytes")]
         challenge: Vec<u8>,
         server_challenge: [u8; 8],
         flags: u32,
@@ -113,6 +126,7 @@ pub(crate) struct Established {
 #[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
 pub(crate) struct Direction {
     pub(crate) sign_key: [u8; 16],
+    #[serde(with = "serde_bytes")]
     pub(crate) rc4_s: Vec<u8>,
     pub(crate) rc4_i: u8,
     pub(crate) rc4_j: u8,

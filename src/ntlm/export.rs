@@ -46,9 +46,10 @@ fn direction_out(d: &Direction) -> v1::Direction {
 }
 
 fn direction_in(d: &v1::Direction) -> Result<Direction> {
-    let s: [u8; 256] =
-        d.rc4_s[..].try_into().map_err(|_| Error::CorruptContext("RC4 state is not 256 bytes"))?;
-    Ok(Direction::resume(Key16::new(d.sign_key), Rc4::from_state(s, d.rc4_i, d.rc4_j), d.seq))
+    let s: zeroize::Zeroizing<[u8; 256]> = zeroize::Zeroizing::new(
+        d.rc4_s[..].try_into().map_err(|_| Error::CorruptContext("RC4 state is not 256 bytes"))?,
+    );
+    Ok(Direction::resume(Key16::new(d.sign_key), Rc4::from_state(*s, d.rc4_i, d.rc4_j), d.seq))
 }
 
 fn established_out(e: &Established) -> v1::Established {
