@@ -18,6 +18,16 @@ pub mod status;
 #[doc(hidden)]
 pub mod fuzzing;
 
+/// The raw primitives, for the benchmarks' "floor" (what an ideal implementation must
+/// compute). Not part of the API.
+#[doc(hidden)]
+pub mod primitives {
+    pub use crate::crypto::{HmacMd5, Rc4};
+    pub use hmac::{KeyInit, Mac};
+    pub use md4::Md4;
+    pub use md5::{Digest, Md5};
+}
+
 pub use api::{
     AcceptorOptions, Credentials, InitiatorOptions, PackageInfo, SecurityContext, Sizes, Step,
 };

@@ -224,3 +224,33 @@ fn sspi_message_calls_allocate_nothing() {
 fn the_counter_counts() {
     assert_eq!(allocations(|| drop(std::hint::black_box(vec![1u8; 10]))), 1);
 }
+
+#[test]
+fn report_handshake_and_export_allocations() {
+    use sspi_emu::export::{ExportKey, ExportOptions, ImportOptions, Protection};
+    let mut users = MemoryUserStore::new();
+    users.add_password("D", "u", &Password::new("p"));
+    let server_creds = Credentials::acceptor(users);
+    let client_creds = Credentials::initiator("u", "D", Password::new("p"));
+    let mut client = None;
+    let mut server = None;
+    let n = allocations(|| {
+        let mut c = SecurityContext::initiator(&client_creds, InitiatorOptions::new().flags(IscReq::CONFIDENTIALITY)).unwrap();
+        let mut s = SecurityContext::acceptor(&server_creds, AcceptorOptions::new().flags(AscReq::CONFIDENTIALITY)).unwrap();
+        let n = c.step(None).unwrap().token;
+        let ch = s.step(Some(&n)).unwrap().token;
+        let a = c.step(Some(&ch)).unwrap().token;
+        s.step(Some(&a)).unwrap();
+        client = Some(c);
+        server = Some(s);
+    });
+    println!("handshake (both sides): {n} allocations");
+    let key = Protection::Key(ExportKey::from_bytes([1; 32]));
+    let mut server = server.unwrap();
+    let mut blob = None;
+    let n = allocations(|| blob = Some(server.export(0, &ExportOptions::new().protection(key.clone())).unwrap()));
+    println!("export: {n} allocations");
+    let blob = blob.unwrap();
+    let n = allocations(|| drop(SecurityContext::import("NTLM", blob.packed.as_bytes(), &ImportOptions::new().protection(key.clone())).unwrap()));
+    println!("import: {n} allocations");
+}

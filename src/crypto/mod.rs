@@ -5,7 +5,7 @@
 
 mod rc4;
 
-pub(crate) use rc4::Rc4;
+pub use rc4::Rc4;
 
 use core::fmt;
 use hmac::{Hmac, KeyInit, Mac};
@@ -15,7 +15,7 @@ use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 /// HMAC-MD5, keyed.
-pub(crate) type HmacMd5 = Hmac<Md5>;
+pub type HmacMd5 = Hmac<Md5>;
 
 /// A 16-byte secret key (an NT hash, a session key, a signing or sealing key).
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]

@@ -9,7 +9,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 /// An RC4 keystream in progress. Zeroized on drop, never printed.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
-pub(crate) struct Rc4 {
+pub struct Rc4 {
     s: [u8; 256],
     i: u8,
     j: u8,
@@ -17,7 +17,7 @@ pub(crate) struct Rc4 {
 
 impl Rc4 {
     /// Key scheduling. `key` must be 1 to 256 bytes (NTLM uses 16).
-    pub(crate) fn new(key: &[u8]) -> Self {
+    pub fn new(key: &[u8]) -> Self {
         debug_assert!(!key.is_empty() && key.len() <= 256);
         let mut s = [0u8; 256];
         for (v, n) in s.iter_mut().zip(0u8..=255) {
@@ -33,7 +33,7 @@ impl Rc4 {
 
     /// XORs the next `data.len()` keystream bytes into `data` (encrypts or decrypts).
     #[inline]
-    pub(crate) fn apply(&mut self, data: &mut [u8]) {
+    pub fn apply(&mut self, data: &mut [u8]) {
         let (mut i, mut j) = (self.i, self.j);
         let s = &mut self.s;
         for byte in data {
