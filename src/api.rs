@@ -189,7 +189,7 @@ impl InitiatorOptions {
 #[derive(Debug, Clone)]
 pub struct AcceptorOptions {
     flags: AscReq,
-    names: ServerNames,
+    names: Arc<ServerNames>,
     channel_bindings: Option<ChannelBindings>,
     accepted_targets: Vec<String>,
     max_clock_skew: Duration,
@@ -201,7 +201,7 @@ impl Default for AcceptorOptions {
     fn default() -> Self {
         Self {
             flags: AscReq::EMPTY,
-            names: ServerNames::default(),
+            names: default_names(),
             channel_bindings: None,
             accepted_targets: Vec::new(),
             max_clock_skew: Self::DEFAULT_MAX_CLOCK_SKEW,
@@ -209,6 +209,13 @@ impl Default for AcceptorOptions {
             env: Environment::system(),
         }
     }
+}
+
+/// The default names, shared: making acceptors allocates no copy of them.
+fn default_names() -> Arc<ServerNames> {
+    static DEFAULT: std::sync::LazyLock<Arc<ServerNames>> =
+        std::sync::LazyLock::new(|| Arc::new(ServerNames::default()));
+    Arc::clone(&DEFAULT)
 }
 
 impl AcceptorOptions {
@@ -229,7 +236,7 @@ impl AcceptorOptions {
 
     /// The names announced in the CHALLENGE.
     pub fn names(mut self, names: ServerNames) -> Self {
-        self.names = names;
+        self.names = Arc::new(names);
         self
     }
 

@@ -62,23 +62,29 @@ impl<'a> Reader<'a> {
 /// `(length, max length, offset)` fields point into (the layout of every NTLM message).
 #[derive(Debug)]
 pub(crate) struct PayloadWriter {
-    header: Vec<u8>,
-    payload: Vec<u8>,
+    /// The whole message: the header (zeros until written) then the payload. One allocation.
+    buf: Vec<u8>,
+    /// Where the next header bytes go.
+    cursor: usize,
     header_len: usize,
 }
 
 impl PayloadWriter {
     /// `header_len` is the full size of the fixed part; payload offsets start there.
+    /// `capacity` is the payload size, so that the message is allocated once.
     pub(crate) fn new(header_len: usize, capacity: usize) -> Self {
-        Self {
-            header: Vec::with_capacity(header_len + capacity),
-            payload: Vec::with_capacity(capacity),
-            header_len,
-        }
+        let mut buf = Vec::with_capacity(header_len + capacity);
+        buf.resize(header_len, 0);
+        Self { buf, cursor: 0, header_len }
     }
 
     pub(crate) fn bytes(&mut self, bytes: &[u8]) {
-        self.header.extend_from_slice(bytes);
+        let end = self.cursor + bytes.len();
+        debug_assert!(end <= self.header_len, "header overflow");
+        if let Some(dst) = self.buf.get_mut(self.cursor..end) {
+            dst.copy_from_slice(bytes);
+        }
+        self.cursor = end;
     }
 
     pub(crate) fn u16(&mut self, value: u16) {
@@ -94,20 +100,20 @@ impl PayloadWriter {
     pub(crate) fn field(&mut self, data: &[u8]) -> Result<()> {
         let len = u16::try_from(data.len())
             .map_err(|_| Error::InvalidParameter("a message field is longer than 65535 bytes"))?;
-        let offset = u32::try_from(self.header_len + self.payload.len())
+        let offset = u32::try_from(self.buf.len())
             .map_err(|_| Error::InvalidParameter("message too large"))?;
         self.u16(len);
         self.u16(len);
         self.u32(offset);
-        self.payload.extend_from_slice(data);
+        self.buf.extend_from_slice(data);
         Ok(())
     }
 
-    /// Joins header and payload. The header must have been written to exactly `header_len`.
-    pub(crate) fn finish(mut self) -> Vec<u8> {
-        debug_assert_eq!(self.header.len(), self.header_len);
-        self.header.append(&mut self.payload);
-        self.header
+    /// The message. The header must have been written to exactly `header_len`; payload can
+    /// still be appended to the returned vector in place.
+    pub(crate) fn finish(self) -> Vec<u8> {
+        debug_assert_eq!(self.cursor, self.header_len);
+        self.buf
     }
 }
 

@@ -165,9 +165,13 @@ pub struct Environment {
 }
 
 impl Environment {
-    /// The operating system's random source and clock.
+    /// The operating system's random source and clock. (One shared instance: cloning it
+    /// allocates nothing.)
     pub fn system() -> Self {
-        Self { random: Arc::new(OsRandom), clock: Arc::new(SystemClock) }
+        static SYSTEM: std::sync::LazyLock<Environment> = std::sync::LazyLock::new(|| {
+            Environment { random: Arc::new(OsRandom), clock: Arc::new(SystemClock) }
+        });
+        SYSTEM.clone()
     }
 
     /// Any random source and clock.

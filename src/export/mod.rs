@@ -108,7 +108,11 @@ impl PackageId {
 
 /// The 32-byte key that protects exported contexts. Zeroized on drop, never printed.
 #[derive(Clone)]
-pub struct ExportKey(Zeroizing<[u8; 32]>);
+pub struct ExportKey {
+    key: Zeroizing<[u8; 32]>,
+    /// Computed once: every blob carries it.
+    id: [u8; 8],
+}
 
 impl core::fmt::Debug for ExportKey {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -123,7 +127,14 @@ fn hex(bytes: &[u8]) -> String {
 impl ExportKey {
     /// A key given as its bytes.
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
-        Self(Zeroizing::new(bytes))
+        let key = Zeroizing::new(bytes);
+        let digest = Sha256::new()
+            .chain_update(b"sspi-emu export key id\0")
+            .chain_update(&key[..])
+            .finalize();
+        let mut id = [0u8; 8];
+        id.copy_from_slice(&digest[..8]);
+        Self { key, id }
     }
 
     /// A new random key from the operating system.
@@ -137,13 +148,7 @@ impl ExportKey {
     /// The key's public identifier, written in every blob it seals: the first 8 bytes of
     /// SHA-256(`"sspi-emu export key id\0"` ‖ key).
     pub fn id(&self) -> [u8; 8] {
-        let digest = Sha256::new()
-            .chain_update(b"sspi-emu export key id\0")
-            .chain_update(&self.0[..])
-            .finalize();
-        let mut id = [0u8; 8];
-        id.copy_from_slice(&digest[..8]);
-        id
+        self.id
     }
 
     /// Where the per-host key lives: `$SSPI_EMU_EXPORT_KEY_FILE` if set; otherwise
@@ -205,7 +210,7 @@ impl ExportKey {
         // The temporary name is unique per process and per call (threads race too).
         let unique: [u8; 8] = Environment::system().random()?;
         let tmp = path.with_extension(format!("tmp.{}.{}", std::process::id(), hex(&unique)));
-        write_private(&tmp, &key.0[..]).map_err(|e| fail("cannot write", &e))?;
+        write_private(&tmp, &key.key[..]).map_err(|e| fail("cannot write", &e))?;
         let linked = std::fs::hard_link(&tmp, path);
         let _ = std::fs::remove_file(&tmp);
         match linked {
@@ -240,7 +245,7 @@ impl ExportKey {
     }
 
     fn cipher(&self) -> XChaCha20Poly1305 {
-        XChaCha20Poly1305::new((&*self.0).into())
+        XChaCha20Poly1305::new((&*self.key).into())
     }
 }
 

@@ -192,15 +192,15 @@ fn authenticate(
     let av_flags;
     if server_time.is_some() {
         av_flags = AV_FLAG_MIC_PRESENT.to_le_bytes();
-        av.set(AvId::FLAGS, &av_flags);
+        av.set(AvId::FLAGS, &av_flags)?;
     }
     let target_name = config.target_name.as_deref().map(utf16le);
     if let Some(name) = &target_name {
-        av.set(AvId::TARGET_NAME, name);
+        av.set(AvId::TARGET_NAME, name)?;
     }
     let bindings = config.channel_bindings.as_ref().map(ChannelBindings::md5).transpose()?;
     if let Some(hash) = &bindings {
-        av.set(AvId::CHANNEL_BINDINGS, hash);
+        av.set(AvId::CHANNEL_BINDINGS, hash)?;
     }
 
     let env = &config.env;
@@ -209,13 +209,15 @@ fn authenticate(
         timestamp: server_time.unwrap_or_else(|| env.now().0),
         client_challenge,
         av_pairs: av,
-    }
-    .encode()?;
+    };
+    // NTProofStr || temp, built in place: temp first, then its proof in front.
+    let mut nt_response = Vec::with_capacity(16 + blob.encoded_len());
+    nt_response.extend_from_slice(&[0; 16]);
+    blob.encode_into(&mut nt_response)?;
     let key = ntowfv2(&config.nt_hash, &config.user, &config.domain);
-    let proof = nt_proof(&key, &challenge.server_challenge, &blob);
-    let mut nt_response = Zeroizing::new(Vec::with_capacity(16 + blob.len()));
-    nt_response.extend_from_slice(&proof);
-    nt_response.extend_from_slice(&blob);
+    let (proof_slot, temp) = nt_response.split_at_mut(16);
+    let proof = nt_proof(&key, &challenge.server_challenge, temp);
+    proof_slot.copy_from_slice(&proof);
     // MS-NLMP 3.1.5.1.2: with a server timestamp the LM response is Z(24).
     let lm_response = match server_time {
         Some(_) => [0u8; 24],
@@ -229,16 +231,26 @@ fn authenticate(
         (base, None)
     };
 
-    let domain = utf16le(&config.domain);
-    let user = utf16le(&config.user);
-    let workstation = utf16le(&config.workstation);
+    // The three names in UTF-16, in one buffer.
+    let mut names = Vec::with_capacity(
+        2 * (config.domain.len() + config.user.len() + config.workstation.len()),
+    );
+    let mut ends = [0usize; 3];
+    for (end, text) in ends.iter_mut().zip([&config.domain, &config.user, &config.workstation]) {
+        for unit in text.encode_utf16() {
+            names.extend_from_slice(&unit.to_le_bytes());
+        }
+        *end = names.len();
+    }
+    let (domain, rest) = names.split_at(ends[0]);
+    let (user, workstation) = rest.split_at(ends[1] - ends[0]);
     let with_mic = server_time.is_some();
     let mut token = Authenticate {
         lm_response: &lm_response,
         nt_response: &nt_response,
-        domain: &domain,
-        user: &user,
-        workstation: &workstation,
+        domain,
+        user,
+        workstation,
         encrypted_session_key: encrypted.as_ref().map_or(&[][..], |k| &k.bytes()[..]),
         flags,
         version: if flags.contains(F::VERSION) { config.version } else { None },

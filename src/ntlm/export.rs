@@ -121,8 +121,8 @@ impl NtlmContext {
                     _ if reset => v1::ServerState::Initial,
                     ServerState::Initial => v1::ServerState::Initial,
                     ServerState::WaitAuthenticate(w) => v1::ServerState::WaitAuthenticate {
-                        negotiate: w.negotiate.clone(),
-                        challenge: w.challenge.clone(),
+                        negotiate: w.transcript.get(..w.negotiate_len).unwrap_or_default().to_vec(),
+                        challenge: w.transcript.get(w.negotiate_len..).unwrap_or_default().to_vec(),
                         server_challenge: w.server_challenge,
                         flags: w.flags.0,
                     },
@@ -185,8 +185,8 @@ impl NtlmContext {
                         server_challenge,
                         flags,
                     } => ServerState::WaitAuthenticate(WaitAuthenticate {
-                        negotiate: negotiate.clone(),
-                        challenge: challenge.clone(),
+                        transcript: [&negotiate[..], &challenge[..]].concat(),
+                        negotiate_len: negotiate.len(),
                         server_challenge: *server_challenge,
                         flags: NegotiateFlags(*flags),
                     }),
@@ -207,12 +207,12 @@ impl NtlmContext {
                 };
                 let config = ServerConfig {
                     users,
-                    names: ServerNames {
+                    names: Arc::new(ServerNames {
                         nb_computer: config.nb_computer.clone(),
                         nb_domain: config.nb_domain.clone(),
                         dns_computer: config.dns_computer.clone(),
                         dns_domain: config.dns_domain.clone(),
-                    },
+                    }),
                     version: config.version.map(Version),
                     requested: AscReq(config.requested),
                     channel_bindings: bindings_in(&config.channel_bindings),

@@ -1,29 +1,43 @@
 //! NTLMv2 computations (MS-NLMP 3.3.2) and session key derivation (3.4.5).
 
-use crate::crypto::{Key16, NtHash, Rc4, hmac_md5, md5, utf16le};
+use crate::crypto::{HmacMd5, Key16, NtHash, Rc4, hmac_md5, md5};
+use hmac::{KeyInit, Mac};
 use zeroize::Zeroizing;
 
 /// Uppercases the way Windows does for NTOWFv2 (`RtlUpcaseUnicodeString`): character by
 /// character with the simple (one-to-one) mapping, so the length never changes. Characters
 /// whose uppercase form is several characters (for example `ß`) stay as they are.
+#[cfg(test)]
 pub(crate) fn upcase(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            let mut up = c.to_uppercase();
-            match (up.next(), up.next()) {
-                (Some(u), None) => u,
-                _ => c,
-            }
-        })
-        .collect()
+    upcase_chars(s).collect()
+}
+
+pub(crate) fn upcase_chars(s: &str) -> impl Iterator<Item = char> + '_ {
+    s.chars().map(|c| {
+        let mut up = c.to_uppercase();
+        match (up.next(), up.next()) {
+            (Some(u), None) => u,
+            _ => c,
+        }
+    })
 }
 
 /// NTOWFv2 (MS-NLMP 3.3.2): `HMAC_MD5(NT hash, UNICODE(Uppercase(User) || UserDom))`. The
-/// response key for both the NT and LM responses.
+/// response key for both the NT and LM responses. The UTF-16 goes straight into the HMAC,
+/// a code unit at a time: no copy of the names is made.
 pub(crate) fn ntowfv2(nt_hash: &NtHash, user: &str, domain: &str) -> Key16 {
-    let mut who = Zeroizing::new(utf16le(&upcase(user)));
-    who.extend_from_slice(&utf16le(domain));
-    Key16::new(hmac_md5(nt_hash.0.bytes(), &[&who]))
+    let mut mac = HmacMd5::new_from_slice(nt_hash.0.bytes()).expect("HMAC takes any key length");
+    for unit in upcase_chars(user).flat_map(|c| {
+        let mut buf = [0u16; 2];
+        let len = c.encode_utf16(&mut buf).len();
+        buf.into_iter().take(len)
+    }) {
+        mac.update(&unit.to_le_bytes());
+    }
+    for unit in domain.encode_utf16() {
+        mac.update(&unit.to_le_bytes());
+    }
+    Key16::new(mac.finalize().into_bytes().into())
 }
 
 /// NTProofStr = `HMAC_MD5(ResponseKeyNT, ServerChallenge || temp)`.

@@ -361,48 +361,83 @@ impl AvId {
 /// `MsvAvFlags` bit: the client provides a MIC (MS-NLMP 2.2.2.1).
 pub(crate) const AV_FLAG_MIC_PRESENT: u32 = 0x0000_0002;
 
-/// A parsed AV_PAIR list, borrowing the values. The terminating `MsvAvEOL` is implied.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The most AV pairs a list may hold. MS-NLMP defines 10 ids; real lists carry fewer than 12.
+const MAX_AV_PAIRS: usize = 32;
+
+/// A parsed AV_PAIR list, borrowing the values. The terminating `MsvAvEOL` is implied. Held
+/// in a fixed array: parsing and building a list allocates nothing.
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct AvPairs<'a> {
-    pairs: Vec<(AvId, &'a [u8])>,
+    pairs: [(AvId, &'a [u8]); MAX_AV_PAIRS],
+    len: usize,
 }
 
+impl Default for AvPairs<'_> {
+    fn default() -> Self {
+        Self { pairs: [(AvId::EOL, &[]); MAX_AV_PAIRS], len: 0 }
+    }
+}
+
+impl PartialEq for AvPairs<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for AvPairs<'_> {}
+
 impl<'a> AvPairs<'a> {
-    /// MS-NLMP defines 10 ids; real lists carry fewer than 12 pairs.
-    pub(crate) const MAX_PAIRS: usize = 64;
+    fn as_slice(&self) -> &[(AvId, &'a [u8])] {
+        self.pairs.get(..self.len).unwrap_or_default()
+    }
+
+    fn push(&mut self, id: AvId, value: &'a [u8]) -> Result<()> {
+        let slot = self.pairs.get_mut(self.len).ok_or(Error::InvalidToken("too many AV_PAIRs"))?;
+        *slot = (id, value);
+        self.len += 1;
+        Ok(())
+    }
 
     /// Removes `id` if present.
     pub(crate) fn remove(&mut self, id: AvId) {
-        self.pairs.retain(|(i, _)| *i != id);
+        let mut kept = 0;
+        for n in 0..self.len {
+            if let Some(&pair) = self.pairs.get(n) {
+                if pair.0 != id {
+                    if let Some(slot) = self.pairs.get_mut(kept) {
+                        *slot = pair;
+                    }
+                    kept += 1;
+                }
+            }
+        }
+        self.len = kept;
     }
 
     /// Parses a list that must end with `MsvAvEOL`; bytes after the EOL are ignored (an
     /// NTLMv2 response is followed by padding). An id may not appear twice, and a list has
-    /// at most [`AvPairs::MAX_PAIRS`] pairs (which keeps the repeat check cheap on hostile
+    /// at most 32 pairs (which keeps the repeat check cheap on hostile
     /// input).
     pub(crate) fn parse(input: &'a [u8]) -> Result<Self> {
         const WHAT: &str = "malformed AV_PAIR list";
         let mut r = Reader::new(input);
-        let mut pairs = Vec::new();
+        let mut list = Self::default();
         loop {
-            if pairs.len() == Self::MAX_PAIRS {
-                return Err(Error::InvalidToken("too many AV_PAIRs"));
-            }
             let id = AvId(r.u16(WHAT)?);
             let len = r.u16(WHAT)?;
             let value = r.take(usize::from(len), WHAT)?;
             if id == AvId::EOL {
-                return Ok(Self { pairs });
+                return Ok(list);
             }
-            if pairs.iter().any(|(seen, _)| *seen == id) {
+            if list.as_slice().iter().any(|(seen, _)| *seen == id) {
                 return Err(Error::InvalidToken("AV_PAIR list repeats an id"));
             }
-            pairs.push((id, value));
+            list.push(id, value)?;
         }
     }
 
     pub(crate) fn get(&self, id: AvId) -> Option<&'a [u8]> {
-        self.pairs.iter().find(|(i, _)| *i == id).map(|(_, v)| *v)
+        self.as_slice().iter().find(|(i, _)| *i == id).map(|(_, v)| *v)
     }
 
     pub(crate) fn timestamp(&self) -> Result<Option<u64>> {
@@ -424,17 +459,29 @@ impl<'a> AvPairs<'a> {
     }
 
     /// Sets `id` to `value`, replacing an existing value in place or appending.
-    pub(crate) fn set(&mut self, id: AvId, value: &'a [u8]) {
-        match self.pairs.iter_mut().find(|(i, _)| *i == id) {
+    pub(crate) fn set(&mut self, id: AvId, value: &'a [u8]) -> Result<()> {
+        let len = self.len;
+        match self.pairs.get_mut(..len).unwrap_or_default().iter_mut().find(|(i, _)| *i == id) {
             Some(pair) => pair.1 = value,
-            None => self.pairs.push((id, value)),
+            None => self.push(id, value)?,
         }
+        Ok(())
+    }
+
+    /// The encoded size, EOL included.
+    pub(crate) fn encoded_len(&self) -> usize {
+        self.as_slice().iter().map(|(_, v)| v.len() + 4).sum::<usize>() + 4
     }
 
     pub(crate) fn encode(&self) -> Result<Vec<u8>> {
-        let mut out =
-            Vec::with_capacity(self.pairs.iter().map(|(_, v)| v.len() + 4).sum::<usize>() + 4);
-        for (id, value) in &self.pairs {
+        let mut out = Vec::with_capacity(self.encoded_len());
+        self.encode_into(&mut out)?;
+        Ok(out)
+    }
+
+    /// Appends the encoded list, EOL included, to `out`.
+    pub(crate) fn encode_into(&self, out: &mut Vec<u8>) -> Result<()> {
+        for (id, value) in self.as_slice() {
             let len = u16::try_from(value.len())
                 .map_err(|_| Error::InvalidParameter("AV_PAIR value longer than 65535 bytes"))?;
             out.extend_from_slice(&id.0.to_le_bytes());
@@ -442,7 +489,7 @@ impl<'a> AvPairs<'a> {
             out.extend_from_slice(value);
         }
         out.extend_from_slice(&[0; 4]);
-        Ok(out)
+        Ok(())
     }
 }
 
@@ -475,15 +522,24 @@ impl<'a> ClientBlob<'a> {
 
     /// `temp`: RespType, HiRespType, Z(6), Time, ClientChallenge, Z(4), AV pairs, Z(4).
     pub(crate) fn encode(&self) -> Result<Vec<u8>> {
-        let av = self.av_pairs.encode()?;
-        let mut out = Vec::with_capacity(Self::FIXED + av.len() + 4);
+        let mut out = Vec::with_capacity(self.encoded_len());
+        self.encode_into(&mut out)?;
+        Ok(out)
+    }
+
+    pub(crate) fn encoded_len(&self) -> usize {
+        Self::FIXED + self.av_pairs.encoded_len() + 4
+    }
+
+    /// Appends `temp` to `out`.
+    pub(crate) fn encode_into(&self, out: &mut Vec<u8>) -> Result<()> {
         out.extend_from_slice(&[1, 1, 0, 0, 0, 0, 0, 0]);
         out.extend_from_slice(&self.timestamp.to_le_bytes());
         out.extend_from_slice(&self.client_challenge);
         out.extend_from_slice(&[0; 4]);
-        out.extend_from_slice(&av);
+        self.av_pairs.encode_into(out)?;
         out.extend_from_slice(&[0; 4]);
-        Ok(out)
+        Ok(())
     }
 }
 

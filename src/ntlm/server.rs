@@ -20,7 +20,7 @@ use super::session::Session;
 use super::users::UserStore;
 use super::{Established, Identity, Output};
 use crate::bindings::ChannelBindings;
-use crate::crypto::{Key16, NtHash, ct_eq, utf16le};
+use crate::crypto::{Key16, NtHash, ct_eq};
 use crate::env::Environment;
 use crate::error::{Error, Result};
 use crate::flags::{AscReq, AscRet};
@@ -56,7 +56,7 @@ impl Default for ServerNames {
 #[derive(Clone)]
 pub(crate) struct ServerConfig {
     pub(crate) users: Arc<dyn UserStore>,
-    pub(crate) names: ServerNames,
+    pub(crate) names: Arc<ServerNames>,
     pub(crate) version: Option<Version>,
     pub(crate) requested: AscReq,
     pub(crate) channel_bindings: Option<ChannelBindings>,
@@ -80,9 +80,10 @@ pub(crate) enum ServerState {
 }
 
 pub(crate) struct WaitAuthenticate {
-    /// The NEGOTIATE and CHALLENGE messages, for the MIC.
-    pub(crate) negotiate: Vec<u8>,
-    pub(crate) challenge: Vec<u8>,
+    /// The NEGOTIATE and CHALLENGE messages, one after the other, for the MIC.
+    pub(crate) transcript: Vec<u8>,
+    /// Where the CHALLENGE starts in `transcript`.
+    pub(crate) negotiate_len: usize,
     pub(crate) server_challenge: [u8; 8],
     pub(crate) flags: F,
 }
@@ -164,48 +165,57 @@ fn challenge(config: &ServerConfig, negotiate: &[u8]) -> Result<(ServerState, Ou
     let domain_member = !names.nb_domain.is_empty();
     let mut flags = (asked & GRANTABLE) | F::TARGET_INFO;
     flags |= if domain_member { F::TARGET_TYPE_DOMAIN } else { F::TARGET_TYPE_SERVER };
-    let target_name = if asked.contains(F::REQUEST_TARGET) {
+    if asked.contains(F::REQUEST_TARGET) {
         flags |= F::REQUEST_TARGET;
-        utf16le(if domain_member { &names.nb_domain } else { &names.nb_computer })
-    } else {
-        Vec::new()
-    };
+    }
     if config.version.is_some() {
         flags |= F::VERSION;
     }
+    // The four names in UTF-16, in one buffer: domain, computer, DNS domain, DNS computer.
+    let texts = [&names.nb_domain, &names.nb_computer, &names.dns_domain, &names.dns_computer];
+    let mut utf16 = Vec::with_capacity(2 * texts.iter().map(|t| t.len()).sum::<usize>());
+    let mut ranges = [(0usize, 0usize); 4];
+    for (range, text) in ranges.iter_mut().zip(texts) {
+        let start = utf16.len();
+        for unit in text.encode_utf16() {
+            utf16.extend_from_slice(&unit.to_le_bytes());
+        }
+        *range = (start, utf16.len());
+    }
+    let text = |n: usize| ranges.get(n).and_then(|&(a, b)| utf16.get(a..b)).unwrap_or_default();
+    let target_name = match (asked.contains(F::REQUEST_TARGET), domain_member) {
+        (false, _) => &[][..],
+        (true, true) => text(0),
+        (true, false) => text(1),
+    };
 
-    let strings = [
-        (AvId::NB_DOMAIN_NAME, utf16le(&names.nb_domain)),
-        (AvId::NB_COMPUTER_NAME, utf16le(&names.nb_computer)),
-        (AvId::DNS_DOMAIN_NAME, utf16le(&names.dns_domain)),
-        (AvId::DNS_COMPUTER_NAME, utf16le(&names.dns_computer)),
-    ];
     let timestamp = config.env.now().0.to_le_bytes();
     let mut av = AvPairs::default();
-    for (id, value) in &strings {
-        // NbComputerName and NbDomainName are mandatory (MS-NLMP 2.2.2.1); DNS names optional.
-        if !value.is_empty() || *id == AvId::NB_DOMAIN_NAME || *id == AvId::NB_COMPUTER_NAME {
-            av.set(*id, value);
+    // NbDomainName and NbComputerName are mandatory (MS-NLMP 2.2.2.1); DNS names optional.
+    av.set(AvId::NB_DOMAIN_NAME, text(0))?;
+    av.set(AvId::NB_COMPUTER_NAME, text(1))?;
+    for (n, id) in [(2, AvId::DNS_DOMAIN_NAME), (3, AvId::DNS_COMPUTER_NAME)] {
+        if !text(n).is_empty() {
+            av.set(id, text(n))?;
         }
     }
-    av.set(AvId::TIMESTAMP, &timestamp);
+    av.set(AvId::TIMESTAMP, &timestamp)?;
     let target_info = av.encode()?;
 
     let server_challenge: [u8; 8] = config.env.random()?;
     let token = Challenge {
-        target_name: &target_name,
+        target_name,
         flags,
         server_challenge,
         target_info: &target_info,
         version: config.version,
     }
     .encode()?;
-    let wait = WaitAuthenticate {
-        negotiate: negotiate.to_vec(),
-        challenge: token.clone(),
-        server_challenge,
-        flags,
-    };
+    let mut transcript = Vec::with_capacity(negotiate.len() + token.len());
+    transcript.extend_from_slice(negotiate);
+    transcript.extend_from_slice(&token);
+    let wait =
+        WaitAuthenticate { transcript, negotiate_len: negotiate.len(), server_challenge, flags };
     Ok((ServerState::WaitAuthenticate(wait), Output { token, complete: false }))
 }
 
@@ -222,7 +232,9 @@ fn accept(
     wait: WaitAuthenticate,
     message: &[u8],
 ) -> Result<(ServerState, Output)> {
-    let WaitAuthenticate { negotiate, challenge, server_challenge, flags: offered } = wait;
+    let WaitAuthenticate { transcript, negotiate_len, server_challenge, flags: offered } = wait;
+    let (negotiate, challenge) =
+        transcript.split_at_checked(negotiate_len).ok_or(Error::WrongState("transcript"))?;
     let auth = Authenticate::parse(message)?;
 
     // What kind of response is this? Refuse everything but NTLMv2.
@@ -289,7 +301,7 @@ fn accept(
     }
     let received_mic = auth.mic.ok_or(Error::InvalidToken("MIC announced but missing"))?;
     let (before, after) = around_mic(message)?;
-    let expected_mic = mic(&exported, &negotiate, &challenge, before, after);
+    let expected_mic = mic(&exported, negotiate, challenge, before, after);
     if !ct_eq(&expected_mic, &received_mic) {
         return Err(Error::MessageAltered);
     }

@@ -2,7 +2,7 @@
 
 use crate::crypto::{NtHash, Password};
 use crate::error::{Error, Result};
-use crate::ntlm::keys::upcase;
+use crate::ntlm::keys::upcase_chars;
 use std::collections::HashMap;
 use std::path::Path;
 use zeroize::Zeroizing;
@@ -30,7 +30,16 @@ where
 /// matches a user of that name in any domain (as gss-ntlmssp's user file does).
 #[derive(Debug, Default, Clone)]
 pub struct MemoryUserStore {
-    users: HashMap<(String, String), NtHash>,
+    /// Keyed by `upcase(domain) NUL upcase(user)`: one string, so a lookup allocates once.
+    users: HashMap<String, NtHash>,
+}
+
+fn key(domain: &str, user: &str) -> String {
+    let mut k = String::with_capacity(domain.len() + user.len() + 1);
+    k.extend(upcase_chars(domain));
+    k.push('\0');
+    k.extend(upcase_chars(user));
+    k
 }
 
 impl MemoryUserStore {
@@ -46,7 +55,7 @@ impl MemoryUserStore {
 
     /// Adds (or replaces) a user by NT hash.
     pub fn add_nt_hash(&mut self, domain: &str, user: &str, hash: NtHash) -> &mut Self {
-        self.users.insert((upcase(domain), upcase(user)), hash);
+        self.users.insert(key(domain, user), hash);
         self
     }
 
@@ -107,11 +116,7 @@ impl MemoryUserStore {
 
 impl UserStore for MemoryUserStore {
     fn nt_hash(&self, user: &str, domain: &str) -> Option<NtHash> {
-        let user = upcase(user);
-        self.users
-            .get(&(upcase(domain), user.clone()))
-            .or_else(|| self.users.get(&(String::new(), user)))
-            .cloned()
+        self.users.get(&key(domain, user)).or_else(|| self.users.get(&key("", user))).cloned()
     }
 }
 
