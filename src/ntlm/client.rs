@@ -185,7 +185,7 @@ fn authenticate(
     // Echo the server's names and timestamp, but never what only the client may say: a
     // hostile server could otherwise plant a target name or channel bindings of its choice
     // in the client's proof (and relay it to a server that checks them).
-    let mut av = server_av.clone();
+    let mut av = server_av;
     for id in [AvId::FLAGS, AvId::SINGLE_HOST, AvId::TARGET_NAME, AvId::CHANNEL_BINDINGS] {
         av.remove(id);
     }
