@@ -505,11 +505,11 @@ impl SecurityContext {
     pub fn import(package: &str, packed: &[u8], options: &ImportOptions) -> Result<Self> {
         let id = PackageId::from_name(package)?;
         let (version, body) = export::unpack(id, packed, &options.protection)?;
-        let state = match version {
+        let mut state = match version {
             1 => export::decode_v1(&body)?,
             _ => return Err(Error::CorruptContext("format version")),
         };
-        let ntlm = NtlmContext::from_v1(&state, options)?;
+        let ntlm = NtlmContext::from_v1(&mut state, options)?;
         if let Some(expected) = &options.identity {
             if ntlm.peer_identity().as_ref() != Some(expected) {
                 return Err(Error::WrongPrincipal);

@@ -444,22 +444,60 @@ pub(crate) fn pack(
     state: &v1::Context,
     options: &ExportOptions,
 ) -> Result<PackedContext> {
-    let body = Zeroizing::new(
-        postcard::to_allocvec(state)
-            .map_err(|_| Error::InvalidParameter("context cannot be encoded"))?,
-    );
-    pack_body(package, body, options)
+    // One buffer for the whole blob: header space, the state serialized straight after it
+    // (then encrypted in place), then the tag.
+    let mut buf = WipedVec(Vec::with_capacity(1024));
+    buf.0.resize(HEADER_LEN, 0);
+    let buf = postcard::to_extend(state, buf)
+        .map_err(|_| Error::InvalidParameter("context cannot be encoded"))?;
+    seal(package, Zeroizing::new(core::mem::take(&mut { buf }.0)), options)
+}
+
+/// A byte vector that postcard can extend and that is wiped when dropped.
+struct WipedVec(Vec<u8>);
+
+impl Extend<u8> for WipedVec {
+    fn extend<T: IntoIterator<Item = u8>>(&mut self, iter: T) {
+        self.0.extend(iter);
+    }
+}
+
+impl<'a> Extend<&'a u8> for WipedVec {
+    fn extend<T: IntoIterator<Item = &'a u8>>(&mut self, iter: T) {
+        self.0.extend(iter);
+    }
+}
+
+impl Drop for WipedVec {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
 }
 
 /// Seals already-encoded state bytes into a blob (also used by the fuzz targets to wrap
 /// arbitrary state bytes in a valid envelope).
 pub(crate) fn pack_body(
     package: PackageId,
-    mut body: Zeroizing<Vec<u8>>,
+    body: Zeroizing<Vec<u8>>,
+    options: &ExportOptions,
+) -> Result<PackedContext> {
+    let mut buf = Zeroizing::new(Vec::with_capacity(HEADER_LEN + body.len() + TAG_LEN));
+    buf.resize(HEADER_LEN, 0);
+    buf.extend_from_slice(&body);
+    seal(package, buf, options)
+}
+
+/// Writes the header into `buf[..48]`, protects the state in `buf[48..]` in place and
+/// appends the tag.
+fn seal(
+    package: PackageId,
+    mut buf: Zeroizing<Vec<u8>>,
     options: &ExportOptions,
 ) -> Result<PackedContext> {
     let key = options.protection.key()?;
-    let mut header = [0u8; HEADER_LEN];
+    let (header, body) = buf
+        .split_first_chunk_mut::<HEADER_LEN>()
+        .ok_or(Error::InvalidParameter("context cannot be encoded"))?;
     header[..8].copy_from_slice(&MAGIC);
     header[8..10].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
     header[10] = package as u8;
@@ -474,20 +512,17 @@ pub(crate) fn pack_body(
             let nonce: [u8; 24] = env.random()?;
             header[20..44].copy_from_slice(&nonce);
             key.cipher()
-                .encrypt_inout_detached(&XNonce::from(nonce), &header, (&mut body[..]).into())
+                .encrypt_inout_detached(&XNonce::from(nonce), &header[..], body.into())
                 .map_err(|_| Error::InvalidParameter("context too large"))?
                 .into()
         }
-        None => checksum(&header, &body),
+        None => checksum(&header[..], body),
     };
-    let mut out = Zeroizing::new(Vec::with_capacity(HEADER_LEN + body.len() + TAG_LEN));
-    out.extend_from_slice(&header);
-    out.extend_from_slice(&body);
-    out.extend_from_slice(&tag);
-    if out.len() > MAX_PACKED_SIZE {
+    buf.extend_from_slice(&tag);
+    if buf.len() > MAX_PACKED_SIZE {
         return Err(Error::InvalidParameter("context larger than the largest importable blob"));
     }
-    Ok(PackedContext(out))
+    Ok(PackedContext(buf))
 }
 
 fn checksum(header: &[u8], body: &[u8]) -> [u8; TAG_LEN] {

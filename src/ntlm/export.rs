@@ -11,6 +11,7 @@ use crate::env::{Environment, FileTime};
 use crate::error::{Error, Result};
 use crate::export::{ImportOptions, PeerIdentity, v1};
 use crate::flags::{AscReq, IscReq};
+use core::mem::take;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,13 +25,13 @@ fn bindings_out(cb: &Option<ChannelBindings>) -> Option<v1::ChannelBindings> {
     })
 }
 
-fn bindings_in(cb: &Option<v1::ChannelBindings>) -> Option<ChannelBindings> {
-    cb.as_ref().map(|cb| ChannelBindings {
+fn bindings_in(cb: &mut Option<v1::ChannelBindings>) -> Option<ChannelBindings> {
+    cb.as_mut().map(|cb| ChannelBindings {
         initiator_addrtype: cb.initiator_addrtype,
-        initiator_address: cb.initiator_address.clone(),
+        initiator_address: take(&mut cb.initiator_address),
         acceptor_addrtype: cb.acceptor_addrtype,
-        acceptor_address: cb.acceptor_address.clone(),
-        application_data: cb.application_data.clone(),
+        acceptor_address: take(&mut cb.acceptor_address),
+        application_data: take(&mut cb.application_data),
     })
 }
 
@@ -68,7 +69,7 @@ fn established_out(e: &Established) -> v1::Established {
     }
 }
 
-fn established_in(e: &v1::Established) -> Result<Box<Established>> {
+fn established_in(e: &mut v1::Established) -> Result<Box<Established>> {
     let session = Session::resume(
         Key16::new(e.exported_session_key),
         NegotiateFlags(e.flags),
@@ -79,9 +80,9 @@ fn established_in(e: &v1::Established) -> Result<Box<Established>> {
     Ok(Box::new(Established {
         session,
         identity: Identity {
-            user: e.user.clone(),
-            domain: e.domain.clone(),
-            workstation: e.workstation.clone(),
+            user: take(&mut e.user),
+            domain: take(&mut e.domain),
+            workstation: take(&mut e.workstation),
         },
         attributes: e.attributes,
         logon_time: FileTime(e.logon_time),
@@ -148,7 +149,7 @@ impl NtlmContext {
     }
 
     /// Rebuilds a context from its frozen form. Nothing exists until every field checked.
-    pub(crate) fn from_v1(state: &v1::Context, options: &ImportOptions) -> Result<Self> {
+    pub(crate) fn from_v1(state: &mut v1::Context, options: &ImportOptions) -> Result<Self> {
         let env = options.env.clone().unwrap_or_else(Environment::system);
         let role = match state {
             v1::Context::NtlmClient { config, state } => {
@@ -157,20 +158,20 @@ impl NtlmContext {
                     v1::ClientState::Initial => ClientState::Initial,
                     v1::ClientState::WaitChallenge { negotiate, flags } => {
                         ClientState::WaitChallenge(WaitChallenge {
-                            negotiate: negotiate.clone(),
+                            negotiate: take(negotiate),
                             flags: NegotiateFlags(*flags),
                         })
                     }
                     v1::ClientState::Established(e) => ClientState::Established(established_in(e)?),
                 };
                 let config = ClientConfig {
-                    user: config.user.clone(),
-                    domain: config.domain.clone(),
+                    user: take(&mut config.user),
+                    domain: take(&mut config.domain),
                     nt_hash: NtHash::from_bytes(config.nt_hash),
-                    workstation: config.workstation.clone(),
+                    workstation: take(&mut config.workstation),
                     version: config.version.map(Version),
-                    target_name: config.target_name.clone(),
-                    channel_bindings: bindings_in(&config.channel_bindings),
+                    target_name: take(&mut config.target_name),
+                    channel_bindings: bindings_in(&mut config.channel_bindings),
                     requested: IscReq(config.requested),
                     env,
                 };
@@ -208,15 +209,15 @@ impl NtlmContext {
                 let config = ServerConfig {
                     users,
                     names: Arc::new(ServerNames {
-                        nb_computer: config.nb_computer.clone(),
-                        nb_domain: config.nb_domain.clone(),
-                        dns_computer: config.dns_computer.clone(),
-                        dns_domain: config.dns_domain.clone(),
+                        nb_computer: take(&mut config.nb_computer),
+                        nb_domain: take(&mut config.nb_domain),
+                        dns_computer: take(&mut config.dns_computer),
+                        dns_domain: take(&mut config.dns_domain),
                     }),
                     version: config.version.map(Version),
                     requested: AscReq(config.requested),
-                    channel_bindings: bindings_in(&config.channel_bindings),
-                    accepted_targets: config.accepted_targets.clone(),
+                    channel_bindings: bindings_in(&mut config.channel_bindings),
+                    accepted_targets: take(&mut config.accepted_targets),
                     max_clock_skew: Duration::from_millis(config.max_clock_skew_ms),
                     env,
                 };
