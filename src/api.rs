@@ -96,10 +96,9 @@ impl Credentials {
     /// The initiator's `DOMAIN\user`, if these are initiator credentials.
     pub fn user_name(&self) -> Option<String> {
         match &self.kind {
-            CredentialKind::Initiator { user, domain, .. } => Some(
-                Identity { user: user.clone(), domain: domain.clone(), workstation: String::new() }
-                    .name(),
-            ),
+            CredentialKind::Initiator { user, domain, .. } => {
+                Some(ntlm::down_level_name(domain, user))
+            }
             CredentialKind::Acceptor(_) => None,
         }
     }

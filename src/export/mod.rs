@@ -385,11 +385,7 @@ pub struct PeerIdentity {
 impl PeerIdentity {
     /// `DOMAIN\user`.
     pub fn name(&self) -> String {
-        if self.domain.is_empty() {
-            self.user.clone()
-        } else {
-            format!("{}\\{}", self.domain, self.user)
-        }
+        crate::ntlm::down_level_name(&self.domain, &self.user)
     }
 }
 

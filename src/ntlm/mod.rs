@@ -48,12 +48,13 @@ pub struct Identity {
 impl Identity {
     /// `DOMAIN\user` (or `user` with an empty domain), as `SECPKG_ATTR_NAMES` gives it.
     pub fn name(&self) -> String {
-        if self.domain.is_empty() {
-            self.user.clone()
-        } else {
-            format!("{}\\{}", self.domain, self.user)
-        }
+        down_level_name(&self.domain, &self.user)
     }
+}
+
+/// The down-level logon name: `DOMAIN\user`, or `user` when the domain is empty.
+pub(crate) fn down_level_name(domain: &str, user: &str) -> String {
+    if domain.is_empty() { user.to_owned() } else { format!("{domain}\\{user}") }
 }
 
 /// The established state, common to both roles.

@@ -681,7 +681,7 @@ pub fn verify_signature(
 
 /// `EncryptMessage`: encrypts every writable `SECBUFFER_DATA` buffer in place, signs them
 /// and the read-only ones, and writes the signature into the first `SECBUFFER_TOKEN`.
-/// A `qop` other than 0 gives `SEC_E_UNSUPPORTED_FUNCTION`.
+/// A `qop` other than 0 gives `SEC_E_QOP_NOT_SUPPORTED`.
 pub fn encrypt_message(
     context: &SecHandle,
     qop: u32,
