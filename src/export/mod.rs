@@ -168,12 +168,25 @@ impl ExportKey {
         Ok(base.join("sspi-emu").join("export.key"))
     }
 
-    /// The per-host key: [`ExportKey::load_or_create`] at [`ExportKey::default_path`].
+    /// The per-host key: [`ExportKey::load_or_create`] at [`ExportKey::default_path`]. The
+    /// file is read once per process and path; a process started after the file was
+    /// replaced sees the new key, one started before keeps the old (and its imports of new
+    /// blobs fail with `SEC_E_DECRYPT_FAILURE`).
     ///
     /// # Errors
     /// As [`ExportKey::load_or_create`].
     pub fn host() -> Result<Self> {
-        Self::load_or_create(Self::default_path()?)
+        static CACHE: std::sync::LazyLock<
+            std::sync::Mutex<std::collections::HashMap<PathBuf, ExportKey>>,
+        > = std::sync::LazyLock::new(Default::default);
+        let path = Self::default_path()?;
+        let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(key) = cache.get(&path) {
+            return Ok(key.clone());
+        }
+        let key = Self::load_or_create(&path)?;
+        cache.insert(path, key.clone());
+        Ok(key)
     }
 
     /// Reads the key file at `path`, creating it (and its directory) with a new random key
