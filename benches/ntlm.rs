@@ -1,16 +1,36 @@
-//! NTLM benchmarks: sspi-emu against Devolutions' `sspi` crate (`=0.23.1`) in the same
-//! criterion groups, so the ratio comes from one run on one machine.
+//! NTLM benchmarks: sspi-emu, Devolutions' `sspi` crate (`=0.23.1`) and the raw-primitive
+//! "floor" in the same criterion groups, so every ratio comes from one run on one machine.
 //!
-//! - `handshake`: a full in-process handshake, both sides, credentials included (sspi-emu with
-//!   the system environment; the `sspi` server's password check is in `complete_auth_token`).
+//! - `handshake`: a full in-process handshake, both sides. Credentials are made once, outside
+//!   the timed loop, as a long-running client or server does: sspi-emu's initiator credentials
+//!   hold the NT hash (MD4 paid at creation) and its acceptor's user store holds the NT hashes;
+//!   the `sspi` crate's credentials hold the password and hash it during the handshake. Each
+//!   iteration creates both contexts and runs the four legs (the `sspi` server's password check
+//!   is in `complete_auth_token`, included).
 //! - `seal_unseal`: one message sealed by the client and unsealed by the server, in place on a
 //!   reused buffer (seal then unseal restores the plaintext, so every iteration starts alike).
 //! - `sign_verify`: one signature made by the client and verified by the server.
+//! - `export_import`: export and import of an established context, and their parts.
+//! - `floor_parts`: the handshake floor's building blocks, one of each.
+//!
+//! In the first three groups `floor` is the cryptography an ideal implementation cannot avoid,
+//! computed with the same primitives sspi-emu uses (`sspi_emu::primitives`), keyed states
+//! prepared in advance and no allocation, so `sspi-emu / floor` is the protocol overhead.
+//! What each floor contains is documented on [`FloorPair`] and [`HandshakeFloor`].
 //!
 //! Both sides negotiate the same thing: NTLMv2, extended session security, 128-bit keys,
-//! KEY_EXCH, SIGN and SEAL (`ISC_REQ_CONFIDENTIALITY | ISC_REQ_INTEGRITY`).
+//! KEY_EXCH, SIGN and SEAL (`ISC_REQ_CONFIDENTIALITY | ISC_REQ_INTEGRITY`), with a MIC.
+//!
+//! Before the groups run, two reports are printed (stderr): heap allocations per operation,
+//! counted by the global allocator below, with peak / final heap for 10,000 sequential
+//! handshakes; and paired ratios (sspi-emu / floor from interleaved batches, see
+//! [`paired_ratio`]). Both are skipped under `--profile-time`.
 //!
 //! Run: `cargo bench --bench ntlm` (quick look: `cargo bench --bench ntlm -- --quick`).
+
+// `unsafe` is needed only to implement `GlobalAlloc` (the counting allocator below), which
+// forwards every call to the system allocator unchanged; the library forbids unsafe code.
+#![allow(unsafe_code)]
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use sspi::{
@@ -18,29 +38,136 @@ use sspi::{
     EncryptionFlags, Ntlm, SecurityBuffer, SecurityBufferRef, SecurityStatus, ServerRequestFlags,
     Sspi, SspiImpl, Username,
 };
+use sspi_emu::env::{OsRandom, RandomSource};
 use sspi_emu::flags::{AscReq, IscReq};
 use sspi_emu::ntlm::users::MemoryUserStore;
+use sspi_emu::primitives::{Digest, HmacMd5, KeyInit, Mac, Md4, Md5, Rc4};
 use sspi_emu::{AcceptorOptions, Credentials, InitiatorOptions, Password, SecurityContext};
 use std::hint::black_box;
+use subtle::ConstantTimeEq;
 
 const USER: &str = "alice";
 const DOMAIN: &str = "EXAMPLE";
 const PASSWORD: &str = "Correct horse 1";
 
+// ---- counting allocator ----
+
+/// Counts allocations and tracks live heap bytes while [`measure`] runs; otherwise costs one
+/// relaxed load per call, so the timed groups are not disturbed.
+mod counting {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering::Relaxed};
+
+    pub(crate) struct Counting;
+
+    static ON: AtomicBool = AtomicBool::new(false);
+    static ALLOCS: AtomicUsize = AtomicUsize::new(0);
+    static LIVE: AtomicIsize = AtomicIsize::new(0);
+    static PEAK: AtomicIsize = AtomicIsize::new(0);
+
+    fn grow(bytes: usize) {
+        let bytes = isize::try_from(bytes).unwrap_or(isize::MAX);
+        let now = LIVE.fetch_add(bytes, Relaxed) + bytes;
+        PEAK.fetch_max(now, Relaxed);
+    }
+
+    fn shrink(bytes: usize) {
+        LIVE.fetch_sub(isize::try_from(bytes).unwrap_or(isize::MAX), Relaxed);
+    }
+
+    // SAFETY: every call is forwarded unchanged to `System`; the bookkeeping touches only
+    // atomics and never allocates.
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            // SAFETY: same contract as ours.
+            let p = unsafe { System.alloc(layout) };
+            if ON.load(Relaxed) && !p.is_null() {
+                ALLOCS.fetch_add(1, Relaxed);
+                grow(layout.size());
+            }
+            p
+        }
+        unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+            // SAFETY: same contract as ours.
+            let p = unsafe { System.alloc_zeroed(layout) };
+            if ON.load(Relaxed) && !p.is_null() {
+                ALLOCS.fetch_add(1, Relaxed);
+                grow(layout.size());
+            }
+            p
+        }
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            if ON.load(Relaxed) {
+                shrink(layout.size());
+            }
+            // SAFETY: same contract as ours.
+            unsafe { System.dealloc(ptr, layout) }
+        }
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            // SAFETY: same contract as ours.
+            let p = unsafe { System.realloc(ptr, layout, new_size) };
+            if ON.load(Relaxed) && !p.is_null() {
+                ALLOCS.fetch_add(1, Relaxed);
+                shrink(layout.size());
+                grow(new_size);
+            }
+            p
+        }
+    }
+
+    /// What `f` did to the heap: allocations (a `realloc` counts as one), the highest live
+    /// byte count reached above the starting point, and the bytes still held at the end
+    /// (held by `f`'s result, or leaked). Single-threaded use only.
+    pub(crate) struct Usage {
+        pub(crate) allocs: usize,
+        pub(crate) peak: isize,
+        pub(crate) held: isize,
+    }
+
+    pub(crate) fn measure<T>(f: impl FnOnce() -> T) -> (T, Usage) {
+        ALLOCS.store(0, Relaxed);
+        LIVE.store(0, Relaxed);
+        PEAK.store(0, Relaxed);
+        ON.store(true, Relaxed);
+        let out = f();
+        ON.store(false, Relaxed);
+        let usage = Usage {
+            allocs: ALLOCS.load(Relaxed),
+            peak: PEAK.load(Relaxed),
+            held: LIVE.load(Relaxed),
+        };
+        (out, usage)
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: counting::Counting = counting::Counting;
+
 // ---- sspi-emu ----
 
-fn emu_handshake() -> (SecurityContext, SecurityContext) {
-    let client_creds = Credentials::initiator(USER, DOMAIN, Password::new(PASSWORD));
+struct EmuCreds {
+    client: Credentials,
+    server: Credentials,
+}
+
+fn emu_creds() -> EmuCreds {
     let mut users = MemoryUserStore::new();
     users.add_password(DOMAIN, USER, &Password::new(PASSWORD));
-    let server_creds = Credentials::acceptor(users);
+    EmuCreds {
+        client: Credentials::initiator(USER, DOMAIN, Password::new(PASSWORD)),
+        server: Credentials::acceptor(users),
+    }
+}
+
+/// A full handshake; returns the two established contexts and the three tokens.
+fn emu_handshake_tokens(creds: &EmuCreds) -> (SecurityContext, SecurityContext, [Vec<u8>; 3]) {
     let mut client = SecurityContext::initiator(
-        &client_creds,
+        &creds.client,
         InitiatorOptions::new().flags(IscReq::CONFIDENTIALITY | IscReq::INTEGRITY),
     )
     .unwrap();
     let mut server = SecurityContext::acceptor(
-        &server_creds,
+        &creds.server,
         AcceptorOptions::new().flags(AscReq::CONFIDENTIALITY | AscReq::INTEGRITY),
     )
     .unwrap();
@@ -49,6 +176,11 @@ fn emu_handshake() -> (SecurityContext, SecurityContext) {
     let authenticate = client.step(Some(&challenge.token)).unwrap();
     let done = server.step(Some(&authenticate.token)).unwrap();
     assert!(authenticate.complete && done.complete);
+    (client, server, [negotiate.token, challenge.token, authenticate.token])
+}
+
+fn emu_handshake(creds: &EmuCreds) -> (SecurityContext, SecurityContext) {
+    let (client, server, _) = emu_handshake_tokens(creds);
     (client, server)
 }
 
@@ -56,20 +188,31 @@ fn emu_handshake() -> (SecurityContext, SecurityContext) {
 
 type Cred = <Ntlm as SspiImpl>::CredentialsHandle;
 
-fn sspi_context(usage: CredentialUse) -> (Ntlm, Cred) {
+/// Credentials made once; each handshake uses them with fresh contexts.
+struct SspiCreds {
+    client: Cred,
+    server: Cred,
+}
+
+fn sspi_cred(usage: CredentialUse) -> Cred {
     let id = AuthIdentity {
         username: Username::new(USER, Some(DOMAIN)).unwrap(),
         password: PASSWORD.to_owned().into(),
     };
     let mut ctx = Ntlm::new();
-    let cred = ctx
-        .acquire_credentials_handle()
+    ctx.acquire_credentials_handle()
         .with_credential_use(usage)
         .with_auth_data(&id)
         .execute(&mut ctx)
         .unwrap()
-        .credentials_handle;
-    (ctx, cred)
+        .credentials_handle
+}
+
+fn sspi_creds() -> SspiCreds {
+    SspiCreds {
+        client: sspi_cred(CredentialUse::Outbound),
+        server: sspi_cred(CredentialUse::Inbound),
+    }
 }
 
 fn sspi_isc(ctx: &mut Ntlm, cred: &mut Cred, input: Option<Vec<u8>>) -> Vec<u8> {
@@ -108,34 +251,473 @@ fn sspi_asc(ctx: &mut Ntlm, cred: &mut Cred, input: Vec<u8>) -> (SecurityStatus,
     (result.status, std::mem::take(&mut out[0].buffer))
 }
 
-fn sspi_handshake() -> (Ntlm, Ntlm) {
-    let (mut client, mut ccred) = sspi_context(CredentialUse::Outbound);
-    let (mut server, mut scred) = sspi_context(CredentialUse::Inbound);
-    let negotiate = sspi_isc(&mut client, &mut ccred, None);
-    let (_, challenge) = sspi_asc(&mut server, &mut scred, negotiate);
-    let authenticate = sspi_isc(&mut client, &mut ccred, Some(challenge));
-    let (status, _) = sspi_asc(&mut server, &mut scred, authenticate);
+fn sspi_handshake(creds: &mut SspiCreds) -> (Ntlm, Ntlm) {
+    let (mut client, mut server) = (Ntlm::new(), Ntlm::new());
+    let negotiate = sspi_isc(&mut client, &mut creds.client, None);
+    let (_, challenge) = sspi_asc(&mut server, &mut creds.server, negotiate);
+    let authenticate = sspi_isc(&mut client, &mut creds.client, Some(challenge));
+    let (status, _) = sspi_asc(&mut server, &mut creds.server, authenticate);
     assert_eq!(status, SecurityStatus::CompleteNeeded);
     server.complete_auth_token(&mut []).unwrap();
     (client, server)
 }
 
+fn sspi_seal_unseal(client: &mut Ntlm, server: &mut Ntlm, data: &mut [u8]) {
+    let mut sig = [0u8; 16];
+    let mut bufs = [SecurityBufferRef::token_buf(&mut sig), SecurityBufferRef::data_buf(data)];
+    client.encrypt_message(EncryptionFlags::empty(), &mut bufs).unwrap();
+    server.decrypt_message(&mut bufs).unwrap();
+}
+
+/// The `sspi` crate takes the sequence number from the caller and does not advance its own:
+/// the caller counts, the same number on both sides.
+fn sspi_sign_verify(client: &mut Ntlm, server: &mut Ntlm, data: &mut [u8], seq: &mut u32) {
+    let mut sig = [0u8; 16];
+    let mut bufs = [SecurityBufferRef::token_buf(&mut sig), SecurityBufferRef::data_buf(data)];
+    client.make_signature(0, &mut bufs, *seq).unwrap();
+    server.verify_signature(&mut bufs, *seq).unwrap();
+    *seq = seq.wrapping_add(1);
+}
+
+// ---- floors ----
+
+fn first8(mac: HmacMd5) -> [u8; 8] {
+    let full: [u8; 16] = mac.finalize().into_bytes().into();
+    let mut out = [0u8; 8];
+    out.copy_from_slice(&full[..8]);
+    out
+}
+
+/// The per-message floor: one direction of an established context, both ends of it.
+///
+/// Seal + unseal of n bytes (MS-NLMP 3.4.3 with extended session security and KEY_EXCH):
+/// - sender: clone the pre-keyed HMAC-MD5 (the key schedule is paid once per context),
+///   `update(seq_le || data)`, RC4 the data in place, RC4 the 8-byte checksum;
+/// - receiver: RC4 the data in place, clone the keyed HMAC, `update(seq_le || data)`,
+///   finalize, RC4 the received 8-byte checksum, compare 8 bytes in constant time.
+///
+/// Sign + verify is the same without the RC4 of the data. Not included: building and parsing
+/// the 16-byte signature (version and sequence number), which is a few stores.
+struct FloorPair {
+    send_mac: HmacMd5,
+    recv_mac: HmacMd5,
+    send_rc4: Rc4,
+    recv_rc4: Rc4,
+    send_seq: u32,
+    recv_seq: u32,
+}
+
+impl FloorPair {
+    fn new() -> Self {
+        let (sign, seal) = ([0x11u8; 16], [0x22u8; 16]);
+        Self {
+            send_mac: HmacMd5::new_from_slice(&sign).unwrap(),
+            recv_mac: HmacMd5::new_from_slice(&sign).unwrap(),
+            send_rc4: Rc4::new(&seal),
+            recv_rc4: Rc4::new(&seal),
+            send_seq: 0,
+            recv_seq: 0,
+        }
+    }
+
+    fn seal_unseal(&mut self, data: &mut [u8]) -> bool {
+        // Sender.
+        let mut mac = self.send_mac.clone();
+        mac.update(&self.send_seq.to_le_bytes());
+        mac.update(data);
+        self.send_rc4.apply(data);
+        let mut checksum = first8(mac);
+        self.send_rc4.apply(&mut checksum);
+        self.send_seq = self.send_seq.wrapping_add(1);
+        // Receiver.
+        self.recv_rc4.apply(data);
+        let mut mac = self.recv_mac.clone();
+        mac.update(&self.recv_seq.to_le_bytes());
+        mac.update(data);
+        let expected = first8(mac);
+        self.recv_rc4.apply(&mut checksum);
+        self.recv_seq = self.recv_seq.wrapping_add(1);
+        checksum.ct_eq(&expected).into()
+    }
+
+    fn sign_verify(&mut self, data: &[u8]) -> bool {
+        let mut mac = self.send_mac.clone();
+        mac.update(&self.send_seq.to_le_bytes());
+        mac.update(data);
+        let mut checksum = first8(mac);
+        self.send_rc4.apply(&mut checksum);
+        self.send_seq = self.send_seq.wrapping_add(1);
+        let mut mac = self.recv_mac.clone();
+        mac.update(&self.recv_seq.to_le_bytes());
+        mac.update(data);
+        let expected = first8(mac);
+        self.recv_rc4.apply(&mut checksum);
+        self.recv_seq = self.recv_seq.wrapping_add(1);
+        checksum.ct_eq(&expected).into()
+    }
+}
+
+/// The handshake floor: the cryptography both sides of one NTLMv2 handshake with KEY_EXCH,
+/// a MIC and 128-bit keys must do, plus the randomness, at the real sizes of the messages of
+/// a real sspi-emu handshake (measured in setup).
+///
+/// Included:
+/// - randomness from the OS (`getrandom` through [`OsRandom`]): the server challenge (8 bytes),
+///   the client challenge (8) and the random session key (16), as three requests;
+/// - on each side: NTOWFv2 (HMAC-MD5 keyed with the NT hash over
+///   `UNICODE(Uppercase(user) || domain)`); NTProofStr (HMAC-MD5 over
+///   `server challenge || client blob`); the SessionBaseKey (HMAC-MD5 over NTProofStr, with the
+///   response-key HMAC state keyed once and cloned for both); RC4K (an RC4 key schedule and
+///   16 bytes: the client encrypts the session key, the server decrypts it); the MIC
+///   (HMAC-MD5 over NEGOTIATE || CHALLENGE || AUTHENTICATE, computed by the client, recomputed
+///   and compared by the server); the four MD5 key derivations (sign and seal keys of both
+///   directions), two RC4 key schedules and two HMAC key setups for the message keys.
+///
+/// Not included: MD4 of the password (sspi-emu's credentials hold the NT hash:
+/// the initiator computes it at credential creation, the acceptor's user store holds it);
+/// encoding and parsing the messages, UTF-16 conversion, clock reads; the LMv2 response (zero
+/// when the server sends a timestamp, MS-NLMP 3.1.5.1.2).
+struct HandshakeFloor {
+    nt_hash: [u8; 16],
+    /// `UNICODE(Uppercase(user) || domain)`, the NTOWFv2 input.
+    who: Vec<u8>,
+    /// The client's NTLMv2 blob (the NT response after NTProofStr), as sent.
+    blob: Vec<u8>,
+    /// NEGOTIATE, CHALLENGE and AUTHENTICATE as sent, for the MIC.
+    messages: [Vec<u8>; 3],
+}
+
+const CLIENT_SIGNING: &[u8] = b"session key to client-to-server signing key magic constant\0";
+const SERVER_SIGNING: &[u8] = b"session key to server-to-client signing key magic constant\0";
+const CLIENT_SEALING: &[u8] = b"session key to client-to-server sealing key magic constant\0";
+const SERVER_SEALING: &[u8] = b"session key to server-to-client sealing key magic constant\0";
+
+/// What an established side holds for messages: both directions' keyed HMAC and RC4.
+struct SessionFloor {
+    _macs: [HmacMd5; 2],
+    _rc4: [Rc4; 2],
+}
+
+fn md5_2(a: &[u8], b: &[u8]) -> [u8; 16] {
+    Md5::new().chain_update(a).chain_update(b).finalize().into()
+}
+
+fn hmac_of(key: &[u8], parts: &[&[u8]]) -> [u8; 16] {
+    let mut mac = HmacMd5::new_from_slice(key).unwrap();
+    for p in parts {
+        mac.update(p);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+impl HandshakeFloor {
+    fn new(creds: &EmuCreds) -> Self {
+        let (_, _, messages) = emu_handshake_tokens(creds);
+        let auth = &messages[2];
+        // NtChallengeResponseFields of the AUTHENTICATE_MESSAGE: length at 20, offset at 24.
+        let len = usize::from(u16::from_le_bytes([auth[20], auth[21]]));
+        let offset = usize::try_from(u32::from_le_bytes(auth[24..28].try_into().unwrap())).unwrap();
+        let blob = auth[offset + 16..offset + len].to_vec();
+        let utf16 = |s: &str| s.encode_utf16().flat_map(u16::to_le_bytes).collect::<Vec<u8>>();
+        let mut who = utf16(&USER.to_uppercase());
+        who.extend(utf16(DOMAIN));
+        let nt_hash: [u8; 16] = Md4::new().chain_update(utf16(PASSWORD)).finalize().into();
+        Self { nt_hash, who, blob, messages }
+    }
+
+    fn session(exported: &[u8; 16]) -> SessionFloor {
+        let sign_c = md5_2(exported, CLIENT_SIGNING);
+        let sign_s = md5_2(exported, SERVER_SIGNING);
+        let seal_c = md5_2(exported, CLIENT_SEALING);
+        let seal_s = md5_2(exported, SERVER_SEALING);
+        SessionFloor {
+            _macs: [
+                HmacMd5::new_from_slice(&sign_c).unwrap(),
+                HmacMd5::new_from_slice(&sign_s).unwrap(),
+            ],
+            _rc4: [Rc4::new(&seal_c), Rc4::new(&seal_s)],
+        }
+    }
+
+    /// NTOWFv2, then NTProofStr and SessionBaseKey from one keyed state.
+    fn proof_and_base(&self, server_challenge: &[u8; 8]) -> ([u8; 16], [u8; 16]) {
+        let response_key = hmac_of(&self.nt_hash, &[&self.who]);
+        let keyed = HmacMd5::new_from_slice(&response_key).unwrap();
+        let proof: [u8; 16] = keyed
+            .clone()
+            .chain_update(server_challenge)
+            .chain_update(&self.blob)
+            .finalize()
+            .into_bytes()
+            .into();
+        let base: [u8; 16] = keyed.chain_update(proof).finalize().into_bytes().into();
+        (proof, base)
+    }
+
+    fn mic(&self, key: &[u8; 16]) -> [u8; 16] {
+        let [n, c, a] = &self.messages;
+        hmac_of(key, &[n, c, a])
+    }
+
+    fn run(&self) -> (SessionFloor, SessionFloor, bool) {
+        let random = OsRandom;
+        // Server, CHALLENGE.
+        let mut server_challenge = [0u8; 8];
+        random.fill(&mut server_challenge).unwrap();
+        // Client, AUTHENTICATE.
+        let mut client_challenge = [0u8; 8];
+        random.fill(&mut client_challenge).unwrap();
+        black_box(&client_challenge);
+        let mut session_key = [0u8; 16];
+        random.fill(&mut session_key).unwrap();
+        let (proof, base) = self.proof_and_base(&server_challenge);
+        let mut encrypted = session_key;
+        Rc4::new(&base).apply(&mut encrypted);
+        let mic = self.mic(&session_key);
+        let client = Self::session(&session_key);
+        // Server, accepting.
+        let (proof2, base2) = self.proof_and_base(&server_challenge);
+        let mut exported = encrypted;
+        Rc4::new(&base2).apply(&mut exported);
+        let mic2 = self.mic(&exported);
+        let ok = bool::from(proof.ct_eq(&proof2)) & bool::from(mic.ct_eq(&mic2));
+        let server = Self::session(&exported);
+        (client, server, ok)
+    }
+}
+
+// ---- allocation report ----
+
+fn report_line(what: &str, u: &counting::Usage) {
+    eprintln!("  {what:<46} {:>7} {:>10} {:>10}", u.allocs, u.peak, u.held);
+}
+
+/// Prints allocation counts per operation and heap use for 10,000 sequential handshakes.
+/// Every operation runs once unmeasured first, so one-time lazy initialisation is not counted.
+fn allocation_report(_: &mut Criterion) {
+    use sspi_emu::export::{ExportKey, ExportOptions, ImportOptions, Protection};
+    if std::env::args().any(|a| a == "--profile-time") {
+        return; // profiling one benchmark: keep the report's handshakes out of the profile
+    }
+    let creds = emu_creds();
+    let mut s_creds = sspi_creds();
+    drop(emu_handshake(&creds));
+    drop(sspi_handshake(&mut s_creds));
+
+    eprintln!("\nallocation report (counting global allocator, one operation each)");
+    eprintln!("  {:<46} {:>7} {:>10} {:>10}", "operation", "allocs", "peak B", "held B");
+    let ((mut client, mut server), u) = counting::measure(|| emu_handshake(&creds));
+    report_line("handshake, both sides, sspi-emu", &u);
+    let ((mut s_client, mut s_server), u) = counting::measure(|| sspi_handshake(&mut s_creds));
+    report_line("handshake, both sides, sspi", &u);
+    let (_, u) = counting::measure(|| {
+        drop(Credentials::initiator(USER, DOMAIN, Password::new(PASSWORD)));
+    });
+    report_line("sspi-emu initiator credentials (made once)", &u);
+
+    for size in [64usize, 1024] {
+        let mut data = vec![0x5au8; size];
+        let (_, u) = counting::measure(|| {
+            let sig = client.seal(&mut data).unwrap();
+            server.unseal(&mut data, &sig).unwrap();
+        });
+        report_line(&format!("seal+unseal {size} B, sspi-emu"), &u);
+        let (_, u) =
+            counting::measure(|| sspi_seal_unseal(&mut s_client, &mut s_server, &mut data));
+        report_line(&format!("seal+unseal {size} B, sspi"), &u);
+        let (_, u) = counting::measure(|| {
+            let sig = client.sign(&data).unwrap();
+            server.verify(&data, &sig).unwrap();
+        });
+        report_line(&format!("sign+verify {size} B, sspi-emu"), &u);
+        let mut seq = 0;
+        let (_, u) = counting::measure(|| {
+            sspi_sign_verify(&mut s_client, &mut s_server, &mut data, &mut seq)
+        });
+        report_line(&format!("sign+verify {size} B, sspi"), &u);
+    }
+
+    let key = Protection::Key(ExportKey::from_bytes([7; 32]));
+    let export = ExportOptions::new().protection(key.clone());
+    let import = ImportOptions::new().protection(key);
+    drop(server.export(0, &export).unwrap());
+    let (exported, u) = counting::measure(|| server.export(0, &export).unwrap());
+    report_line("export (established acceptor, caller key)", &u);
+    let blob = exported.packed.as_bytes();
+    drop(SecurityContext::import("NTLM", blob, &import).unwrap());
+    let (_, u) = counting::measure(|| SecurityContext::import("NTLM", blob, &import).unwrap());
+    report_line("import (same blob)", &u);
+    eprintln!("  export blob: {} bytes", blob.len());
+
+    const N: usize = 10_000;
+    let (_, u) = counting::measure(|| {
+        for _ in 0..N {
+            black_box(emu_handshake(&creds));
+        }
+    });
+    report_line(&format!("{N} sequential handshakes, sspi-emu"), &u);
+    let (_, u) = counting::measure(|| {
+        for _ in 0..N {
+            black_box(sspi_handshake(&mut s_creds));
+        }
+    });
+    report_line(&format!("{N} sequential handshakes, sspi"), &u);
+    eprintln!(
+        "  (peak B: highest live heap above the start; held B: still held at the end, by the\n   \
+         result for one operation (the established pair, the blob) or leaked over the loops)\n"
+    );
+}
+
+// ---- paired ratios ----
+
+/// The median over `rounds` of time(`batch` × `a`) / time(`batch` × `b`), the two batches
+/// run back to back (alternating which goes first). On a shared or virtual machine the speed
+/// drifts between criterion's benchmarks, which are measured one after another; a ratio of
+/// interleaved batches does not drift, so it is the sharper check of a 1.05× target.
+fn paired_ratio(mut a: impl FnMut(), mut b: impl FnMut(), batch: usize, rounds: usize) -> f64 {
+    use std::time::Instant;
+    let time = |f: &mut dyn FnMut()| {
+        let start = Instant::now();
+        for _ in 0..batch {
+            f();
+        }
+        start.elapsed().as_secs_f64()
+    };
+    for _ in 0..batch.max(10) {
+        a();
+        b();
+    }
+    let mut ratios: Vec<f64> = (0..rounds)
+        .map(|r| {
+            if r % 2 == 0 {
+                let ta = time(&mut a);
+                ta / time(&mut b)
+            } else {
+                let tb = time(&mut b);
+                time(&mut a) / tb
+            }
+        })
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    ratios[rounds / 2]
+}
+
+/// Prints paired (interleaved) ratios for the targets that are ratios.
+fn paired_ratios(_: &mut Criterion) {
+    if std::env::args().any(|a| a == "--profile-time") {
+        return;
+    }
+    const ROUNDS: usize = 301;
+    let creds = emu_creds();
+    let mut s_creds = sspi_creds();
+    eprintln!("paired ratios (median of {ROUNDS} interleaved batches)");
+    let floor = HandshakeFloor::new(&creds);
+    let r = paired_ratio(
+        || drop(black_box(emu_handshake(&creds))),
+        || drop(black_box(floor.run())),
+        4,
+        ROUNDS,
+    );
+    eprintln!("  handshake          sspi-emu / floor {r:.3}");
+    let r = paired_ratio(
+        || drop(black_box(emu_handshake(&creds))),
+        || drop(black_box(sspi_handshake(&mut s_creds))),
+        4,
+        ROUNDS,
+    );
+    eprintln!("  handshake          sspi-emu / sspi  {r:.3}");
+    for (size, batch) in [(64usize, 64usize), (1024, 8), (16 * 1024, 1)] {
+        let (mut client, mut server) = emu_handshake(&creds);
+        let mut floor = FloorPair::new();
+        let mut data = vec![0x5au8; size];
+        let mut data2 = data.clone();
+        let r = paired_ratio(
+            || {
+                let sig = client.seal(black_box(&mut data)).unwrap();
+                server.unseal(black_box(&mut data), &sig).unwrap();
+            },
+            || assert!(floor.seal_unseal(black_box(&mut data2))),
+            batch,
+            ROUNDS,
+        );
+        eprintln!("  seal+unseal {size:>5} B sspi-emu / floor {r:.3}");
+        if size <= 1024 {
+            let r = paired_ratio(
+                || {
+                    let sig = client.sign(black_box(&data)).unwrap();
+                    server.verify(black_box(&data), &sig).unwrap();
+                },
+                || assert!(floor.sign_verify(black_box(&data2))),
+                batch,
+                ROUNDS,
+            );
+            eprintln!("  sign+verify {size:>5} B sspi-emu / floor {r:.3}");
+        }
+    }
+    eprintln!();
+}
+
 // ---- benches ----
 
 fn handshake(c: &mut Criterion) {
+    let creds = emu_creds();
+    let mut s_creds = sspi_creds();
+    let floor = HandshakeFloor::new(&creds);
+    let [n, ch, a] = &floor.messages;
+    eprintln!(
+        "handshake: NEGOTIATE {} B, CHALLENGE {} B, AUTHENTICATE {} B, client blob {} B",
+        n.len(),
+        ch.len(),
+        a.len(),
+        floor.blob.len()
+    );
+    assert!(floor.run().2);
     let mut group = c.benchmark_group("handshake");
-    group.bench_function("sspi-emu", |b| b.iter(|| black_box(emu_handshake())));
-    group.bench_function("sspi", |b| b.iter(|| black_box(sspi_handshake())));
+    group.bench_function("sspi-emu", |b| b.iter(|| emu_handshake(&creds)));
+    group.bench_function("sspi", |b| b.iter(|| sspi_handshake(&mut s_creds)));
+    group.bench_function("floor", |b| b.iter(|| floor.run()));
+    group.finish();
+}
+
+/// The handshake floor's building blocks, one of each, to see where the floor itself goes:
+/// per handshake it holds 3 `getrandom` requests (`getrandom_8_8_16` is all three), 6 RC4 key
+/// schedules, 10 HMAC-MD5 key setups, 8 MD5 key derivations (75 bytes each) and the keyed
+/// HMAC-MD5 computations over the messages.
+fn floor_parts(c: &mut Criterion) {
+    let mut group = c.benchmark_group("floor_parts");
+    group.bench_function("getrandom_8_8_16", |b| {
+        b.iter(|| {
+            let (mut x, mut y, mut z) = ([0u8; 8], [0u8; 8], [0u8; 16]);
+            OsRandom.fill(&mut x).unwrap();
+            OsRandom.fill(&mut y).unwrap();
+            OsRandom.fill(&mut z).unwrap();
+            (x, y, z)
+        })
+    });
+    let key = [0x42u8; 16];
+    group.bench_function("rc4_key_schedule", |b| b.iter(|| Rc4::new(black_box(&key))));
+    group.bench_function("hmac_md5_key_setup", |b| {
+        b.iter(|| HmacMd5::new_from_slice(black_box(&key)).unwrap())
+    });
+    group.bench_function("md5_key_derivation", |b| {
+        b.iter(|| md5_2(black_box(&key), CLIENT_SIGNING))
+    });
     group.finish();
 }
 
 fn seal_unseal(c: &mut Criterion) {
+    let creds = emu_creds();
+    let mut s_creds = sspi_creds();
     let mut group = c.benchmark_group("seal_unseal");
     for size in [64usize, 1024, 16 * 1024, 1024 * 1024] {
         group.throughput(Throughput::Bytes(u64::try_from(size).unwrap()));
+        if size >= 1024 * 1024 {
+            // About 10 ms per iteration: criterion's minimum sample count keeps this short.
+            group.sample_size(10);
+        }
         let plain = vec![0x5au8; size];
 
-        let (mut client, mut server) = emu_handshake();
+        let (mut client, mut server) = emu_handshake(&creds);
         let mut data = plain.clone();
         group.bench_function(BenchmarkId::new("sspi-emu", size), |b| {
             b.iter(|| {
@@ -145,18 +727,15 @@ fn seal_unseal(c: &mut Criterion) {
         });
         assert_eq!(data, plain);
 
-        let (mut client, mut server) = sspi_handshake();
-        let mut data = plain.clone();
+        let (mut client, mut server) = sspi_handshake(&mut s_creds);
         group.bench_function(BenchmarkId::new("sspi", size), |b| {
-            b.iter(|| {
-                let mut sig = [0u8; 16];
-                let mut bufs = [
-                    SecurityBufferRef::token_buf(&mut sig),
-                    SecurityBufferRef::data_buf(black_box(&mut data)),
-                ];
-                client.encrypt_message(EncryptionFlags::empty(), &mut bufs).unwrap();
-                server.decrypt_message(&mut bufs).unwrap();
-            })
+            b.iter(|| sspi_seal_unseal(&mut client, &mut server, black_box(&mut data)))
+        });
+        assert_eq!(data, plain);
+
+        let mut floor = FloorPair::new();
+        group.bench_function(BenchmarkId::new("floor", size), |b| {
+            b.iter(|| assert!(floor.seal_unseal(black_box(&mut data))))
         });
         assert_eq!(data, plain);
     }
@@ -164,12 +743,14 @@ fn seal_unseal(c: &mut Criterion) {
 }
 
 fn sign_verify(c: &mut Criterion) {
+    let creds = emu_creds();
+    let mut s_creds = sspi_creds();
     let mut group = c.benchmark_group("sign_verify");
     for size in [64usize, 1024] {
         group.throughput(Throughput::Bytes(u64::try_from(size).unwrap()));
         let mut data = vec![0x5au8; size];
 
-        let (mut client, mut server) = emu_handshake();
+        let (mut client, mut server) = emu_handshake(&creds);
         group.bench_function(BenchmarkId::new("sspi-emu", size), |b| {
             b.iter(|| {
                 let sig = client.sign(black_box(&data)).unwrap();
@@ -177,21 +758,15 @@ fn sign_verify(c: &mut Criterion) {
             })
         });
 
-        // The `sspi` crate takes the sequence number from the caller and does not advance
-        // its own: count here, the same number on both sides.
-        let (mut client, mut server) = sspi_handshake();
+        let (mut client, mut server) = sspi_handshake(&mut s_creds);
         let mut seq = 0u32;
         group.bench_function(BenchmarkId::new("sspi", size), |b| {
-            b.iter(|| {
-                let mut sig = [0u8; 16];
-                let mut bufs = [
-                    SecurityBufferRef::token_buf(&mut sig),
-                    SecurityBufferRef::data_buf(black_box(&mut data)),
-                ];
-                client.make_signature(0, &mut bufs, seq).unwrap();
-                server.verify_signature(&mut bufs, seq).unwrap();
-                seq = seq.wrapping_add(1);
-            })
+            b.iter(|| sspi_sign_verify(&mut client, &mut server, black_box(&mut data), &mut seq))
+        });
+
+        let mut floor = FloorPair::new();
+        group.bench_function(BenchmarkId::new("floor", size), |b| {
+            b.iter(|| assert!(floor.sign_verify(black_box(&data))))
         });
     }
     group.finish();
@@ -200,12 +775,27 @@ fn sign_verify(c: &mut Criterion) {
 /// Export and import of an established context, protected with XChaCha20-Poly1305 under a
 /// caller key (the host key file is read once per call otherwise, which measures the disk).
 /// The `sspi` crate cannot export a context, so there is no rival in this group.
+///
+/// The parts: `export/unprotected` and `import/unprotected` are encode (or decode) plus a
+/// SHA-256 checksum of the blob (`sha256`), so encode ≈ `export/unprotected` − `sha256`;
+/// `aead_seal` (24 random bytes for the nonce plus XChaCha20-Poly1305 over the state, the
+/// 48-byte header as associated data) and `aead_open` are the protection alone, at the real
+/// state size.
 fn export_import(c: &mut Criterion) {
+    use chacha20poly1305::aead::{AeadInOut, KeyInit as _};
+    use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+    use sha2::Sha256;
     use sspi_emu::export::{ExportKey, ExportOptions, ImportOptions, Protection};
+    const HEADER: usize = 48;
+    const TAG: usize = 16;
+
     let key = Protection::Key(ExportKey::from_bytes([7; 32]));
     let export = ExportOptions::new().protection(key.clone());
     let import = ImportOptions::new().protection(key);
-    let (mut client, mut server) = emu_handshake();
+    let plain = Protection::DangerousUnprotected;
+    let export_plain = ExportOptions::new().protection(plain.clone());
+    let import_plain = ImportOptions::new().protection(plain);
+    let (mut client, mut server) = emu_handshake(&emu_creds());
     // Some traffic behind it, as a real context has.
     for _ in 0..3 {
         let mut data = vec![1u8; 100];
@@ -213,8 +803,10 @@ fn export_import(c: &mut Criterion) {
         server.unseal(&mut data, &sig).unwrap();
     }
     let blob = server.export(0, &export).unwrap().packed;
+    let blob_plain = server.export(0, &export_plain).unwrap().packed;
+    let state_len = blob.as_bytes().len() - HEADER - TAG;
     eprintln!(
-        "export_import: an established NTLM acceptor packs into {} bytes",
+        "export_import: an established NTLM acceptor packs into {} bytes ({state_len} bytes of state)",
         blob.as_bytes().len()
     );
     let mut group = c.benchmark_group("export_import");
@@ -228,8 +820,52 @@ fn export_import(c: &mut Criterion) {
             SecurityContext::import("NTLM", packed.as_bytes(), &import).unwrap()
         })
     });
+    group.bench_function("export/unprotected", |b| {
+        b.iter(|| server.export(0, &export_plain).unwrap())
+    });
+    group.bench_function("import/unprotected", |b| {
+        b.iter(|| SecurityContext::import("NTLM", blob_plain.as_bytes(), &import_plain).unwrap())
+    });
+    let header = [0u8; HEADER];
+    let mut state = vec![0u8; state_len];
+    group.bench_function("sha256", |b| {
+        b.iter(|| Sha256::new().chain_update(header).chain_update(black_box(&state)).finalize())
+    });
+    let cipher = XChaCha20Poly1305::new(&[7u8; 32].into());
+    let mut tag = Default::default();
+    group.bench_function("aead_seal", |b| {
+        b.iter(|| {
+            let mut nonce = [0u8; 24];
+            OsRandom.fill(&mut nonce).unwrap();
+            tag = cipher
+                .encrypt_inout_detached(&XNonce::from(nonce), &header, (&mut state[..]).into())
+                .unwrap();
+        })
+    });
+    let nonce = XNonce::from([3u8; 24]);
+    let sealed_tag =
+        cipher.encrypt_inout_detached(&nonce, &header, (&mut state[..]).into()).unwrap();
+    let sealed = state.clone();
+    group.bench_function("aead_open", |b| {
+        b.iter(|| {
+            state.copy_from_slice(&sealed);
+            cipher
+                .decrypt_inout_detached(&nonce, &header, (&mut state[..]).into(), &sealed_tag)
+                .unwrap();
+        })
+    });
+    black_box(tag);
     group.finish();
 }
 
-criterion_group!(benches, handshake, seal_unseal, sign_verify, export_import);
+criterion_group!(
+    benches,
+    allocation_report,
+    paired_ratios,
+    handshake,
+    floor_parts,
+    seal_unseal,
+    sign_verify,
+    export_import
+);
 criterion_main!(benches);

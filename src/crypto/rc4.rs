@@ -23,9 +23,12 @@ impl Rc4 {
         for (v, n) in s.iter_mut().zip(0u8..=255) {
             *v = n;
         }
+        // A plain indexed loop: measurably faster than an iterator chain over `cycle()`, and
+        // the key schedule is six times per handshake.
+        let len = key.len().max(1);
         let mut j: u8 = 0;
-        for (n, k) in (0..256usize).zip(key.iter().cycle()) {
-            j = j.wrapping_add(s[n]).wrapping_add(*k);
+        for n in 0..256usize {
+            j = j.wrapping_add(s[n]).wrapping_add(key.get(n % len).copied().unwrap_or(0));
             s.swap(n, usize::from(j));
         }
         Self { s, i: 0, j: 0 }

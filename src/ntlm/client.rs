@@ -7,7 +7,7 @@
 //! ```
 
 use super::flags::NegotiateFlags as F;
-use super::keys::{lmv2_response, mic, nt_proof, ntowfv2, rc4k, session_base_key};
+use super::keys::{ResponseKey, lmv2_response, mic, nt_proof, ntowfv2, rc4k, session_base_key};
 use super::messages::Version;
 use super::messages::{
     AV_FLAG_MIC_PRESENT, Authenticate, AvId, AvPairs, Challenge, ClientBlob, Negotiate, set_mic,
@@ -214,7 +214,7 @@ fn authenticate(
     let mut nt_response = Vec::with_capacity(16 + blob.encoded_len());
     nt_response.extend_from_slice(&[0; 16]);
     blob.encode_into(&mut nt_response)?;
-    let key = ntowfv2(&config.nt_hash, &config.user, &config.domain);
+    let key = ResponseKey::new(&ntowfv2(&config.nt_hash, &config.user, &config.domain));
     let (proof_slot, temp) = nt_response.split_at_mut(16);
     let proof = nt_proof(&key, &challenge.server_challenge, temp);
     proof_slot.copy_from_slice(&proof);

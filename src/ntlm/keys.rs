@@ -40,29 +40,47 @@ pub(crate) fn ntowfv2(nt_hash: &NtHash, user: &str, domain: &str) -> Key16 {
     Key16::new(mac.finalize().into_bytes().into())
 }
 
+/// ResponseKeyNT (= ResponseKeyLM) as a keyed HMAC-MD5: every value made from it (NTProofStr,
+/// the LMv2 response, SessionBaseKey) clones the keyed state instead of keying again.
+pub(crate) struct ResponseKey(HmacMd5);
+
+impl ResponseKey {
+    pub(crate) fn new(ntowfv2: &Key16) -> Self {
+        Self(HmacMd5::new_from_slice(ntowfv2.bytes()).expect("HMAC takes any key length"))
+    }
+
+    fn mac(&self, parts: &[&[u8]]) -> [u8; 16] {
+        let mut mac = self.0.clone();
+        for p in parts {
+            mac.update(p);
+        }
+        mac.finalize().into_bytes().into()
+    }
+}
+
 /// NTProofStr = `HMAC_MD5(ResponseKeyNT, ServerChallenge || temp)`.
-pub(crate) fn nt_proof(key: &Key16, server_challenge: &[u8; 8], temp: &[u8]) -> [u8; 16] {
-    hmac_md5(key.bytes(), &[server_challenge, temp])
+pub(crate) fn nt_proof(key: &ResponseKey, server_challenge: &[u8; 8], temp: &[u8]) -> [u8; 16] {
+    key.mac(&[server_challenge, temp])
 }
 
 /// The LMv2 response: `HMAC_MD5(ResponseKeyLM, ServerChallenge || ClientChallenge) ||
 /// ClientChallenge`.
 pub(crate) fn lmv2_response(
-    key: &Key16,
+    key: &ResponseKey,
     server_challenge: &[u8; 8],
     client_challenge: &[u8; 8],
 ) -> [u8; 24] {
     let mut out = [0u8; 24];
     let (mac, chal) = out.split_at_mut(16);
-    mac.copy_from_slice(&hmac_md5(key.bytes(), &[server_challenge, client_challenge]));
+    mac.copy_from_slice(&key.mac(&[server_challenge, client_challenge]));
     chal.copy_from_slice(client_challenge);
     out
 }
 
 /// SessionBaseKey = `HMAC_MD5(ResponseKeyNT, NTProofStr)`; for NTLMv2 it is also the
 /// KeyExchangeKey (MS-NLMP 3.4.5.1).
-pub(crate) fn session_base_key(key: &Key16, nt_proof: &[u8; 16]) -> Key16 {
-    Key16::new(hmac_md5(key.bytes(), &[nt_proof]))
+pub(crate) fn session_base_key(key: &ResponseKey, nt_proof: &[u8; 16]) -> Key16 {
+    Key16::new(key.mac(&[nt_proof]))
 }
 
 /// `RC4K(KeyExchangeKey, key)`: encrypts (or decrypts) the random session key.
@@ -136,6 +154,10 @@ pub(crate) mod tests {
         ntowfv2(&NtHash::from_password("Password"), "User", "Domain")
     }
 
+    fn response_key() -> ResponseKey {
+        ResponseKey::new(&key())
+    }
+
     fn temp() -> Vec<u8> {
         let info = hex(TARGET_INFO);
         ClientBlob {
@@ -162,22 +184,22 @@ pub(crate) mod tests {
 
     #[test]
     fn lmv2_ms_nlmp_4_2_4_2_1() {
-        let lm = lmv2_response(&key(), &SERVER_CHALLENGE, &CLIENT_CHALLENGE);
+        let lm = lmv2_response(&response_key(), &SERVER_CHALLENGE, &CLIENT_CHALLENGE);
         assert_eq!(lm[..], hex("86c35097ac9cec102554764a57cccc19aaaaaaaaaaaaaaaa"));
     }
 
     #[test]
     fn ntproofstr_session_base_key_ms_nlmp_4_2_4_2_2_and_4_2_4_1_2() {
-        let proof = nt_proof(&key(), &SERVER_CHALLENGE, &temp());
+        let proof = nt_proof(&response_key(), &SERVER_CHALLENGE, &temp());
         assert_eq!(proof[..], hex("68cd0ab851e51c96aabc927bebef6a1c"));
-        let base = session_base_key(&key(), &proof);
+        let base = session_base_key(&response_key(), &proof);
         assert_eq!(base.bytes()[..], hex("8de40ccadbc14a82f15cb0ad0de95ca3"));
     }
 
     #[test]
     fn encrypted_session_key_ms_nlmp_4_2_4_2_3() {
-        let proof = nt_proof(&key(), &SERVER_CHALLENGE, &temp());
-        let base = session_base_key(&key(), &proof);
+        let proof = nt_proof(&response_key(), &SERVER_CHALLENGE, &temp());
+        let base = session_base_key(&response_key(), &proof);
         let encrypted = rc4k(&base, &RANDOM_SESSION_KEY);
         assert_eq!(encrypted.bytes()[..], hex("c5dad2544fc9799094ce1ce90bc9d03e"));
         assert_eq!(rc4k(&base, encrypted.bytes()).bytes(), &RANDOM_SESSION_KEY);

@@ -11,7 +11,7 @@
 //! the timestamp, the target name and the channel bindings.
 
 use super::flags::NegotiateFlags as F;
-use super::keys::{mic, nt_proof, ntowfv2, rc4k, session_base_key};
+use super::keys::{ResponseKey, mic, nt_proof, ntowfv2, rc4k, session_base_key};
 use super::messages::{
     AV_FLAG_MIC_PRESENT, Authenticate, AvId, AvPairs, Challenge, ClientBlob, Negotiate, Version,
     around_mic,
@@ -276,7 +276,7 @@ fn accept(
     let found = config.users.nt_hash(&user, &domain);
     let known = found.is_some();
     let hash = found.unwrap_or_else(|| NtHash::from_bytes([0; 16]));
-    let key = ntowfv2(&hash, &user, &domain);
+    let key = ResponseKey::new(&ntowfv2(&hash, &user, &domain));
     let proof = nt_proof(&key, &server_challenge, blob);
     if !(ct_eq(&proof, proof_received) & known) {
         return Err(Error::LogonDenied);
