@@ -27,16 +27,27 @@ pub(crate) fn upcase_chars(s: &str) -> impl Iterator<Item = char> + '_ {
 /// a code unit at a time: no copy of the names is made.
 pub(crate) fn ntowfv2(nt_hash: &NtHash, user: &str, domain: &str) -> Key16 {
     let mut mac = HmacMd5::new_from_slice(nt_hash.0.bytes()).expect("HMAC takes any key length");
-    for unit in upcase_chars(user).flat_map(|c| {
-        let mut buf = [0u16; 2];
-        let len = c.encode_utf16(&mut buf).len();
-        buf.into_iter().take(len)
-    }) {
-        mac.update(&unit.to_le_bytes());
+    // UTF-16LE through a small stack buffer, so the HMAC sees a few large updates.
+    let mut buf = [0u8; 64];
+    let mut len = 0;
+    let units = upcase_chars(user)
+        .flat_map(|c| {
+            let mut pair = [0u16; 2];
+            let n = c.encode_utf16(&mut pair).len();
+            pair.into_iter().take(n)
+        })
+        .chain(domain.encode_utf16());
+    for unit in units {
+        if len == buf.len() {
+            mac.update(&buf);
+            len = 0;
+        }
+        if let Some(slot) = buf.get_mut(len..len + 2) {
+            slot.copy_from_slice(&unit.to_le_bytes());
+        }
+        len += 2;
     }
-    for unit in domain.encode_utf16() {
-        mac.update(&unit.to_le_bytes());
-    }
+    mac.update(buf.get(..len).unwrap_or_default());
     Key16::new(mac.finalize().into_bytes().into())
 }
 
@@ -210,6 +221,19 @@ pub(crate) mod tests {
         let (c2s, _) = direction_keys(&Key16::new(RANDOM_SESSION_KEY));
         assert_eq!(c2s.seal.bytes()[..], hex("59f600973cc4960a25480a7c196e4c58"));
         assert_eq!(c2s.sign.bytes()[..], hex("4788dc861b4782f35d43fd98fe1a2d39"));
+    }
+
+    #[test]
+    fn ntowfv2_of_long_and_non_bmp_names_matches_the_definition() {
+        // Longer than the 64-byte staging buffer, with a character outside the BMP.
+        let user = "üser-𝔘-".repeat(9);
+        let domain = "Dömain".repeat(7);
+        let hash = NtHash::from_password("pw");
+        let mut who = crate::crypto::utf16le(&upcase(&user));
+        who.extend(crate::crypto::utf16le(&domain));
+        let expected = hmac_md5(hash.0.bytes(), &[&who]);
+        assert_eq!(ntowfv2(&hash, &user, &domain).bytes(), &expected);
+        assert_eq!(ntowfv2(&hash, "", "").bytes(), &hmac_md5(hash.0.bytes(), &[]));
     }
 
     #[test]

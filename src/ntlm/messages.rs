@@ -362,7 +362,7 @@ impl AvId {
 pub(crate) const AV_FLAG_MIC_PRESENT: u32 = 0x0000_0002;
 
 /// The most AV pairs a list may hold. MS-NLMP defines 10 ids; real lists carry fewer than 12.
-const MAX_AV_PAIRS: usize = 32;
+const MAX_AV_PAIRS: usize = 16;
 
 /// A parsed AV_PAIR list, borrowing the values. The terminating `MsvAvEOL` is implied. Held
 /// in a fixed array: parsing and building a list allocates nothing.
@@ -416,7 +416,7 @@ impl<'a> AvPairs<'a> {
 
     /// Parses a list that must end with `MsvAvEOL`; bytes after the EOL are ignored (an
     /// NTLMv2 response is followed by padding). An id may not appear twice, and a list has
-    /// at most 32 pairs (which keeps the repeat check cheap on hostile
+    /// at most 16 pairs (which keeps the repeat check cheap on hostile
     /// input).
     pub(crate) fn parse(input: &'a [u8]) -> Result<Self> {
         const WHAT: &str = "malformed AV_PAIR list";
