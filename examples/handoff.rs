@@ -33,7 +33,15 @@ fn unhex(s: &str) -> Result<Vec<u8>, Error> {
     if s.len() % 2 != 0 {
         return Err("odd hex".into());
     }
-    (0..s.len()).step_by(2).map(|i| Ok(u8::from_str_radix(&s[i..i + 2], 16)?)).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| Ok(u8::from_str_radix(s.get(i..i + 2).ok_or("not hex")?, 16)?))
+        .collect()
+}
+
+/// The `n`th word of a reply.
+fn word(reply: &[String], n: usize) -> Result<&str, Error> {
+    reply.get(n).map(String::as_str).ok_or_else(|| "short reply from the worker".into())
 }
 
 fn short(b: &[u8]) -> String {
@@ -125,7 +133,7 @@ fn converse(
         let sig = client.seal(&mut data)?;
         println!("[client]          sends sealed {:?} as {}", text, short(&data));
         let reply = worker.ask(&format!("SEALED {} {}", hex(&sig), hex(&data)))?;
-        let (sig, mut data) = (unhex(&reply[1])?, unhex(&reply[2])?);
+        let (sig, mut data) = (unhex(word(&reply, 1)?)?, unhex(word(&reply, 2)?)?);
         client.unseal(&mut data, &sig)?;
         println!("[client]          unsealed reply {:?}", String::from_utf8_lossy(&data));
     }
@@ -134,8 +142,12 @@ fn converse(
 
 fn parent() -> Result<(), Error> {
     let pid = std::process::id();
+    // A fresh private directory (fails if it already exists): it holds the key and passwords.
     let dir = std::env::temp_dir().join(format!("sspi-emu-handoff-{pid}"));
-    std::fs::create_dir_all(&dir)?;
+    let mut builder = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(&dir)?;
     let result = run_parent(&dir);
     let _ = std::fs::remove_dir_all(&dir);
     result
@@ -143,7 +155,13 @@ fn parent() -> Result<(), Error> {
 
 fn run_parent(dir: &std::path::Path) -> Result<(), Error> {
     let pid = std::process::id();
-    std::fs::write(dir.join("users"), format!("{DOMAIN}:{USER}:{PASSWORD}\n"))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+        .open(dir.join("users"))?
+        .write_all(format!("{DOMAIN}:{USER}:{PASSWORD}\n").as_bytes())?;
     let key = ExportKey::load_or_create(dir.join("export.key"))?;
     println!("[server pid {pid}] per-host export key {key:?} in {}", dir.display());
     let export = ExportOptions::new().protection(Protection::Key(key));
@@ -174,7 +192,7 @@ fn run_parent(dir: &std::path::Path) -> Result<(), Error> {
     );
     let mut worker = Worker::spawn(dir)?;
     let reply = worker.ask(&format!("IMPORT {}", hex(exported.packed.as_bytes())))?;
-    println!("[server pid {pid}] handed it to worker pid {}", reply[1]);
+    println!("[server pid {pid}] handed it to worker pid {}", word(&reply, 1)?);
     converse(&mut client, &mut worker, &["GET /payroll HTTP/1.1", "POST /payroll/raise"])?;
     drop(worker);
 
@@ -192,7 +210,7 @@ fn run_parent(dir: &std::path::Path) -> Result<(), Error> {
     );
     let mut worker = Worker::spawn(dir)?;
     let reply = worker.ask(&format!("IMPORT {}", hex(exported.packed.as_bytes())))?;
-    println!("[server pid {pid}] handed it to worker pid {}", reply[1]);
+    println!("[server pid {pid}] handed it to worker pid {}", word(&reply, 1)?);
     let authenticate = client.step(Some(&challenge))?.token;
     println!("[client]          AUTHENTICATE {} (to the worker)", short(&authenticate));
     worker.ask(&format!("AUTH {}", hex(&authenticate)))?;
@@ -212,41 +230,47 @@ fn worker() -> Result<(), Error> {
     for line in stdin.lock().lines() {
         let line = line?;
         let words: Vec<&str> = line.split_whitespace().collect();
-        let reply = match (words.as_slice(), context.as_mut()) {
-            (["IMPORT", blob], _) => {
-                // The per-host key comes from SSPI_EMU_EXPORT_KEY_FILE; the user store (needed
-                // only mid-handshake) from NTLM_USER_FILE.
-                let users = MemoryUserStore::from_file(
-                    std::env::var_os("NTLM_USER_FILE").ok_or("NTLM_USER_FILE")?,
-                )?;
-                let options = ImportOptions::new().credentials(Credentials::acceptor(users));
-                let ctx = SecurityContext::import("NTLM", &unhex(blob)?, &options)?;
-                let who = ctx.peer_name().unwrap_or_else(|_| "(handshake in progress)".into());
-                eprintln!("[worker pid {pid}] imported the context: {who}");
-                context = Some(ctx);
-                format!("IMPORTED {pid}")
-            }
-            (["AUTH", token], Some(ctx)) => {
-                ctx.step(Some(&unhex(token)?))?;
-                eprintln!(
-                    "[worker pid {pid}] accepted AUTHENTICATE: authenticated {}",
-                    ctx.peer_name()?
-                );
-                "OK".to_owned()
-            }
-            (["SEALED", sig, data], Some(ctx)) => {
-                let mut data = unhex(data)?;
-                ctx.unseal(&mut data, &unhex(sig)?)?;
-                let text = String::from_utf8_lossy(&data).into_owned();
-                eprintln!("[worker pid {pid}] unsealed {text:?}");
-                let mut reply = format!("200 OK for {text}").into_bytes();
-                let sig = ctx.seal(&mut reply)?;
-                eprintln!("[worker pid {pid}] sends sealed reply {}", short(&reply));
-                format!("REPLY {} {}", hex(&sig), hex(&reply))
-            }
-            (["QUIT"], _) => break,
-            _ => format!("ERR unexpected {line:?}"),
-        };
+        let reply: Result<String, Error> = (|| {
+            Ok(match (words.as_slice(), context.as_mut()) {
+                (["IMPORT", blob], _) => {
+                    // The per-host key comes from SSPI_EMU_EXPORT_KEY_FILE; the user store (needed
+                    // only mid-handshake) from NTLM_USER_FILE.
+                    let users = MemoryUserStore::from_file(
+                        std::env::var_os("NTLM_USER_FILE").ok_or("NTLM_USER_FILE")?,
+                    )?;
+                    let options = ImportOptions::new().credentials(Credentials::acceptor(users));
+                    let ctx = SecurityContext::import("NTLM", &unhex(blob)?, &options)?;
+                    let who = ctx.peer_name().unwrap_or_else(|_| "(handshake in progress)".into());
+                    eprintln!("[worker pid {pid}] imported the context: {who}");
+                    context = Some(ctx);
+                    format!("IMPORTED {pid}")
+                }
+                (["AUTH", token], Some(ctx)) => {
+                    ctx.step(Some(&unhex(token)?))?;
+                    eprintln!(
+                        "[worker pid {pid}] accepted AUTHENTICATE: authenticated {}",
+                        ctx.peer_name()?
+                    );
+                    "OK".to_owned()
+                }
+                (["SEALED", sig, data], Some(ctx)) => {
+                    let mut data = unhex(data)?;
+                    ctx.unseal(&mut data, &unhex(sig)?)?;
+                    let text = String::from_utf8_lossy(&data).into_owned();
+                    eprintln!("[worker pid {pid}] unsealed {text:?}");
+                    let mut reply = format!("200 OK for {text}").into_bytes();
+                    let sig = ctx.seal(&mut reply)?;
+                    eprintln!("[worker pid {pid}] sends sealed reply {}", short(&reply));
+                    format!("REPLY {} {}", hex(&sig), hex(&reply))
+                }
+                (["QUIT"], _) => "BYE".to_owned(),
+                _ => format!("ERR unexpected {line:?}"),
+            })
+        })();
+        let reply = reply.unwrap_or_else(|e| format!("ERR {e}"));
+        if reply == "BYE" {
+            break;
+        }
         writeln!(out, "{reply}")?;
         out.flush()?;
     }

@@ -467,7 +467,8 @@ impl SecurityContext {
     /// them should carry on the conversation). With `RESET_NEW` the blob holds the context
     /// as it was before its first token: same role, credentials and options, none of the
     /// handshake or its keys. The identity of an established context comes back with the
-    /// blob, standing in for Windows' token.
+    /// blob, standing in for Windows' token (not with `RESET_NEW`). A context whose handshake
+    /// failed can only be exported with `RESET_NEW`.
     ///
     /// # Errors
     /// `SEC_E_UNSUPPORTED_FUNCTION` (`SEC_E_NOT_SUPPORTED`) for `TO_KERNEL`,
@@ -478,9 +479,11 @@ impl SecurityContext {
     pub fn export(&mut self, flags: u32, options: &ExportOptions) -> Result<Exported> {
         export::check_flags(flags)?;
         let ntlm = self.ntlm_ref()?;
-        let state = ntlm.to_v1(flags & export::SECPKG_CONTEXT_EXPORT_RESET_NEW != 0)?;
+        let reset = flags & export::SECPKG_CONTEXT_EXPORT_RESET_NEW != 0;
+        let state = ntlm.to_v1(reset)?;
         let packed = export::pack(PackageId::Ntlm, &state, options)?;
-        let identity = ntlm.peer_identity();
+        // A reset blob authenticates no one: it has no identity to hand out.
+        let identity = if reset { None } else { ntlm.peer_identity() };
         if flags & export::SECPKG_CONTEXT_EXPORT_DELETE_OLD != 0 {
             self.inner = Package::Deleted;
         }

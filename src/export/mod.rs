@@ -176,6 +176,17 @@ impl ExportKey {
     /// # Errors
     /// As [`ExportKey::load_or_create`].
     pub fn host() -> Result<Self> {
+        Self::host_with(|path| Self::load_or_create(path))
+    }
+
+    /// The per-host key if its file exists (import never creates one).
+    fn host_existing() -> Result<Self> {
+        Self::host_with(|path| {
+            Self::read(path).map_err(|e| Error::KeyFile(format!("{}: {e}", path.display())))
+        })
+    }
+
+    fn host_with(load: impl FnOnce(&Path) -> Result<Self>) -> Result<Self> {
         static CACHE: std::sync::LazyLock<
             std::sync::Mutex<std::collections::HashMap<PathBuf, ExportKey>>,
         > = std::sync::LazyLock::new(Default::default);
@@ -184,7 +195,7 @@ impl ExportKey {
         if let Some(key) = cache.get(&path) {
             return Ok(key.clone());
         }
-        let key = Self::load_or_create(&path)?;
+        let key = load(&path)?;
         cache.insert(path, key.clone());
         Ok(key)
     }
@@ -235,26 +246,46 @@ impl ExportKey {
         }
     }
 
+    /// Reads a key file: a regular file (not a symbolic link) of exactly 32 bytes that, on
+    /// Unix, only its owner can read or write, in a directory others cannot write. Every
+    /// check is made on the opened file before a byte is read.
     fn read(path: &Path) -> std::io::Result<Self> {
-        let bytes = Zeroizing::new(std::fs::read(path)?);
+        use std::io::{Error as IoError, ErrorKind, Read};
+        let refuse = |why: String| IoError::new(ErrorKind::PermissionDenied, why);
+        if std::fs::symlink_metadata(path)?.file_type().is_symlink() {
+            return Err(refuse("a key file may not be a symbolic link".into()));
+        }
+        let mut file = std::fs::File::open(path)?;
+        let meta = file.metadata()?;
+        if !meta.is_file() || meta.len() != 32 {
+            return Err(IoError::new(
+                ErrorKind::InvalidData,
+                "a key file is a regular file of exactly 32 bytes",
+            ));
+        }
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(path)?.permissions().mode();
+            let mode = meta.permissions().mode();
             if mode & 0o077 != 0 {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::PermissionDenied,
-                    format!("permissions {:o} let others use it; it must be 600", mode & 0o777),
-                ));
+                return Err(refuse(format!(
+                    "permissions {:o} let others use it; it must be 600",
+                    mode & 0o777
+                )));
+            }
+            let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let dir_mode = std::fs::metadata(dir)?.permissions().mode();
+            if dir_mode & 0o022 != 0 {
+                return Err(refuse(format!(
+                    "its directory {} is writable by others ({:o})",
+                    dir.display(),
+                    dir_mode & 0o777
+                )));
             }
         }
-        let key: [u8; 32] = bytes[..].try_into().map_err(|_| {
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                "a key file holds exactly 32 bytes",
-            )
-        })?;
-        Ok(Self::from_bytes(key))
+        let mut key = Zeroizing::new([0u8; 32]);
+        file.read_exact(&mut key[..])?;
+        Ok(Self::from_bytes(*key))
     }
 
     fn cipher(&self) -> XChaCha20Poly1305 {
@@ -301,11 +332,20 @@ pub enum Protection {
 }
 
 impl Protection {
+    /// The key to seal with (the host key file is created if needed).
     fn key(&self) -> Result<Option<ExportKey>> {
         match self {
             Protection::HostKey => ExportKey::host().map(Some),
             Protection::Key(k) => Ok(Some(k.clone())),
             Protection::DangerousUnprotected => Ok(None),
+        }
+    }
+
+    /// The key to open with: importing never creates a host key file.
+    fn existing_key(&self) -> Result<Option<ExportKey>> {
+        match self {
+            Protection::HostKey => ExportKey::host_existing().map(Some),
+            other => other.key(),
         }
     }
 }
@@ -329,8 +369,10 @@ impl ExportOptions {
         self
     }
 
-    /// Where the nonce's randomness comes from (tests use a deterministic one to write
-    /// reproducible golden blobs).
+    /// Where the nonce's randomness comes from. **Tests only** (to write reproducible golden
+    /// blobs): a nonce repeated under one key exposes the contexts it protects, so this is
+    /// ignored for the per-host key, which always uses the operating system's randomness.
+    #[doc(hidden)]
     pub fn environment(mut self, env: Environment) -> Self {
         self.random = Some(env);
         self
@@ -455,7 +497,10 @@ pub(crate) fn pack(
 ) -> Result<PackedContext> {
     // One buffer for the whole blob: header space, the state serialized straight after it
     // (then encrypted in place), then the tag.
-    let mut buf = WipedVec(Vec::with_capacity(1024));
+    // Sized exactly first: a growing vector would free copies of the state without wiping them.
+    let size = postcard::experimental::serialized_size(state)
+        .map_err(|_| Error::InvalidParameter("context cannot be encoded"))?;
+    let mut buf = WipedVec(Vec::with_capacity(HEADER_LEN + size + TAG_LEN));
     buf.0.resize(HEADER_LEN, 0);
     let buf = postcard::to_extend(state, buf)
         .map_err(|_| Error::InvalidParameter("context cannot be encoded"))?;
@@ -517,7 +562,10 @@ fn seal(
         Some(key) => {
             header[11] = PROTECTION_XCHACHA;
             header[12..20].copy_from_slice(&key.id());
-            let env = options.random.clone().unwrap_or_else(Environment::system);
+            let env = match (&options.protection, &options.random) {
+                (Protection::Key(_), Some(env)) => env.clone(),
+                _ => Environment::system(),
+            };
             let nonce: [u8; 24] = env.random()?;
             header[20..44].copy_from_slice(&nonce);
             key.cipher()
@@ -576,7 +624,7 @@ pub(crate) fn unpack(
     }
     let (body, tag) = rest.split_at(len);
     let mut body = Zeroizing::new(body.to_vec());
-    match (header[11], protection.key()) {
+    match (header[11], protection.existing_key()) {
         (PROTECTION_XCHACHA, Ok(Some(key))) => {
             if header[12..20] != key.id() {
                 return Err(Error::WrongKey);

@@ -175,7 +175,11 @@ impl NtlmContext {
                     requested: IscReq(config.requested),
                     env,
                 };
-                Role::Client(Client { config, state })
+                // The same checks as a new context (a forged unprotected blob could ask for
+                // what sspi-emu refuses).
+                let mut client = Client::new(config)?;
+                client.state = state;
+                Role::Client(client)
             }
             v1::Context::NtlmServer { config, state } => {
                 let state = match state {
@@ -221,7 +225,9 @@ impl NtlmContext {
                     max_clock_skew: Duration::from_millis(config.max_clock_skew_ms),
                     env,
                 };
-                Role::Server(Server { config, state })
+                let mut server = Server::new(config)?;
+                server.state = state;
+                Role::Server(server)
             }
         };
         Ok(NtlmContext { role })

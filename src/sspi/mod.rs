@@ -567,14 +567,21 @@ pub fn import_security_context(
     token: Option<&PeerIdentity>,
     context: &mut SecHandle,
 ) -> SecurityStatus {
+    // The user file matters only for an acceptor imported mid-handshake: a file that cannot
+    // be read is reported only if the import then needs it.
     let mut options = ImportOptions::new();
+    let mut file_error = None;
     if let Some(path) = std::env::var_os(NTLM_USER_FILE) {
         match MemoryUserStore::from_file(path) {
             Ok(users) => options = options.credentials(Credentials::acceptor(users)),
-            Err(e) => return SecurityStatus::from(&e),
+            Err(e) => file_error = Some(e),
         }
     }
-    import_security_context_ex(package, packed, token, &options, context)
+    let status = import_security_context_ex(package, packed, token, &options, context);
+    match file_error {
+        Some(e) if status == SecurityStatus::SEC_E_UNKNOWN_CREDENTIALS => SecurityStatus::from(&e),
+        _ => status,
+    }
 }
 
 /// [`import_security_context`] with explicit [`ImportOptions`].

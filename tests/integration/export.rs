@@ -201,7 +201,7 @@ fn reset_new_starts_over_with_the_same_options() {
     let exported = client
         .export(SECPKG_CONTEXT_EXPORT_RESET_NEW, &ExportOptions::new().protection(test_key()))
         .unwrap();
-    assert!(exported.identity.is_some());
+    assert!(exported.identity.is_none(), "a reset blob authenticates no one");
     let options = ImportOptions::new().protection(test_key()).environment(env(7).0);
     let mut fresh = SecurityContext::import("NTLM", exported.packed.as_bytes(), &options).unwrap();
     let mut server = SecurityContext::acceptor(&server_creds(), server_options(8)).unwrap();
@@ -296,13 +296,19 @@ fn import_errors_are_clear_and_create_nothing() {
         SecurityContext::import("NTLM", mid.as_bytes(), &wrong),
         Err(Error::UnknownCredentials(_))
     ));
-    // A failed handshake cannot be exported.
+    // A failed handshake cannot be exported, except to start over (RESET_NEW).
     let mut failed = SecurityContext::acceptor(&server_creds(), server_options(1)).unwrap();
     assert!(failed.step(Some(b"garbage")).is_err());
-    assert!(matches!(
-        failed.export(0, &ExportOptions::new().protection(test_key())),
-        Err(Error::WrongState(_))
-    ));
+    let options = ExportOptions::new().protection(test_key());
+    assert!(matches!(failed.export(0, &options), Err(Error::WrongState(_))));
+    let fresh = failed.export(SECPKG_CONTEXT_EXPORT_RESET_NEW, &options).unwrap();
+    let import = ImportOptions::new().protection(test_key()).credentials(server_creds());
+    let mut again = SecurityContext::import("NTLM", fresh.packed.as_bytes(), &import).unwrap();
+    let mut client = SecurityContext::initiator(&client_creds(), client_options(2)).unwrap();
+    let mut again_env = again;
+    handshake_with(&mut client, &mut again_env, |_, _| {}).unwrap();
+    again = again_env;
+    assert!(again.is_established());
 }
 
 #[test]
@@ -388,6 +394,25 @@ fn host_key_file() {
     }
     std::fs::write(&path, [1u8; 31]).unwrap();
     assert!(matches!(ExportKey::load_or_create(&path), Err(Error::KeyFile(_))));
+    // A symbolic link is refused, and so is a directory others can write to.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        ExportKey::load_or_create(&path).ok();
+        std::fs::write(&path, [2u8; 32]).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let link = dir.join("nested").join("link.key");
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        assert!(
+            matches!(ExportKey::load_or_create(&link), Err(Error::KeyFile(m)) if m.contains("symbolic"))
+        );
+        let nested = dir.join("nested");
+        std::fs::set_permissions(&nested, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let err = ExportKey::load_or_create(&path).unwrap_err();
+        assert!(matches!(&err, Error::KeyFile(m) if m.contains("writable by others")), "{err}");
+        std::fs::set_permissions(&nested, std::fs::Permissions::from_mode(0o700)).unwrap();
+        assert!(ExportKey::load_or_create(&path).is_ok());
+    }
     // Debug shows the id, never the key.
     let key = ExportKey::from_bytes([0x42; 32]);
     assert!(!format!("{key:?}").contains("4242"));
@@ -482,7 +507,11 @@ fn golden_blobs_are_current() {
     if std::env::var_os("SSPI_EMU_BLESS").is_some_and(|v| v == "1") {
         std::fs::create_dir_all(GOLDEN_DIR).unwrap();
         for (name, blob) in &g.blobs {
-            std::fs::write(format!("{GOLDEN_DIR}/{name}.blob"), blob).unwrap();
+            // Released blobs are never rewritten: blessing only adds missing files.
+            let file = format!("{GOLDEN_DIR}/{name}.blob");
+            if !std::path::Path::new(&file).exists() {
+                std::fs::write(file, blob).unwrap();
+            }
         }
         let mut text =
             String::from("# Wire tokens of the conversation the v1 golden blobs were cut from.\n");
