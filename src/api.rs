@@ -37,7 +37,7 @@ use crate::env::{Environment, FileTime};
 use crate::error::{Error, Result};
 use crate::export::{self, ExportOptions, Exported, ImportOptions, PackageId};
 use crate::flags::{AscReq, IscReq};
-use crate::ntlm::client::{Client, ClientConfig};
+use crate::ntlm::client::{Client, ClientConfig, ClientSecret};
 use crate::ntlm::flags::NegotiateFlags;
 use crate::ntlm::server::{Server, ServerConfig};
 use crate::ntlm::session::{MessageParts, Part, SIGNATURE_SIZE};
@@ -54,7 +54,7 @@ pub struct Credentials {
 
 #[derive(Clone)]
 enum CredentialKind {
-    Initiator { user: String, domain: String, nt_hash: NtHash },
+    Initiator(Arc<ClientSecret>),
     Acceptor(Arc<dyn UserStore>),
 }
 
@@ -67,11 +67,11 @@ impl Credentials {
     /// Initiator credentials from a user name, a domain and the NT hash of the password.
     pub fn initiator_with_nt_hash(user: &str, domain: &str, nt_hash: NtHash) -> Self {
         Self {
-            kind: CredentialKind::Initiator {
-                user: user.to_owned(),
-                domain: domain.to_owned(),
+            kind: CredentialKind::Initiator(ClientSecret::new(
+                user.to_owned(),
+                domain.to_owned(),
                 nt_hash,
-            },
+            )),
         }
     }
 
@@ -84,21 +84,19 @@ impl Credentials {
     pub(crate) fn user_store(&self) -> Option<Arc<dyn UserStore>> {
         match &self.kind {
             CredentialKind::Acceptor(users) => Some(Arc::clone(users)),
-            CredentialKind::Initiator { .. } => None,
+            CredentialKind::Initiator(_) => None,
         }
     }
 
     /// Whether these are initiator credentials.
     pub fn is_initiator(&self) -> bool {
-        matches!(self.kind, CredentialKind::Initiator { .. })
+        matches!(self.kind, CredentialKind::Initiator(_))
     }
 
     /// The initiator's `DOMAIN\user`, if these are initiator credentials.
     pub fn user_name(&self) -> Option<String> {
         match &self.kind {
-            CredentialKind::Initiator { user, domain, .. } => {
-                Some(ntlm::down_level_name(domain, user))
-            }
+            CredentialKind::Initiator(who) => Some(ntlm::down_level_name(&who.domain, &who.user)),
             CredentialKind::Acceptor(_) => None,
         }
     }
@@ -107,10 +105,10 @@ impl Credentials {
 impl core::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match &self.kind {
-            CredentialKind::Initiator { user, domain, .. } => f
+            CredentialKind::Initiator(who) => f
                 .debug_struct("Credentials::Initiator")
-                .field("user", user)
-                .field("domain", domain)
+                .field("user", &who.user)
+                .field("domain", &who.domain)
                 .finish_non_exhaustive(),
             CredentialKind::Acceptor(_) => f.write_str("Credentials::Acceptor"),
         }
@@ -363,13 +361,11 @@ impl SecurityContext {
     /// [`Error::UnknownCredentials`] (`SEC_E_UNKNOWN_CREDENTIALS`) for acceptor credentials;
     /// [`Error::NotSupported`] (`SEC_E_UNSUPPORTED_FUNCTION`) for datagram or anonymous.
     pub fn initiator(credentials: &Credentials, options: InitiatorOptions) -> Result<Self> {
-        let CredentialKind::Initiator { user, domain, nt_hash } = &credentials.kind else {
+        let CredentialKind::Initiator(secret) = &credentials.kind else {
             return Err(Error::UnknownCredentials("acceptor credentials cannot initiate"));
         };
         let config = ClientConfig {
-            user: user.clone(),
-            domain: domain.clone(),
-            nt_hash: nt_hash.clone(),
+            secret: Arc::clone(secret),
             workstation: options.workstation,
             version: options.version,
             target_name: options.target_name,

@@ -48,6 +48,17 @@ pub trait RandomSource: Send + Sync {
     /// # Errors
     /// [`Error::RandomSource`] if no randomness can be had.
     fn fill(&self, dest: &mut [u8]) -> Result<()>;
+
+    /// Fills two buffers that are wanted at the same moment (an NTLM client's challenge and
+    /// session key). The default is two [`fill`](Self::fill) calls, in order, so a scripted
+    /// source sees the same requests either way; [`OsRandom`] fills both from one system call.
+    ///
+    /// # Errors
+    /// [`Error::RandomSource`] if no randomness can be had.
+    fn fill_two(&self, first: &mut [u8], second: &mut [u8]) -> Result<()> {
+        self.fill(first)?;
+        self.fill(second)
+    }
 }
 
 /// A clock.
@@ -63,6 +74,25 @@ pub struct OsRandom;
 impl RandomSource for OsRandom {
     fn fill(&self, dest: &mut [u8]) -> Result<()> {
         getrandom::fill(dest).map_err(|_| Error::RandomSource)
+    }
+
+    fn fill_two(&self, first: &mut [u8], second: &mut [u8]) -> Result<()> {
+        // One system call instead of two (each costs more than the bytes it returns).
+        let mut both = zeroize::Zeroizing::new([0u8; 64]);
+        let (a, b) = (first.len(), second.len());
+        match both.get_mut(..a + b) {
+            Some(buf) => {
+                self.fill(buf)?;
+                let (x, y) = buf.split_at(a);
+                first.copy_from_slice(x);
+                second.copy_from_slice(y);
+                Ok(())
+            }
+            None => {
+                self.fill(first)?;
+                self.fill(second)
+            }
+        }
     }
 }
 
@@ -190,6 +220,13 @@ impl Environment {
         Ok(out)
     }
 
+    /// Two random values requested together (see [`RandomSource::fill_two`]).
+    pub(crate) fn random_two<const A: usize, const B: usize>(&self) -> Result<([u8; A], [u8; B])> {
+        let (mut a, mut b) = ([0u8; A], [0u8; B]);
+        self.random.fill_two(&mut a, &mut b)?;
+        Ok((a, b))
+    }
+
     pub(crate) fn now(&self) -> FileTime {
         self.clock.now()
     }
@@ -236,5 +273,31 @@ mod tests {
         r.fill(&mut two).unwrap();
         assert_eq!(two, [1, 2]);
         assert_eq!(r.fill(&mut two), Err(Error::RandomSource));
+    }
+
+    #[test]
+    fn fill_two_keeps_the_requests_of_scripted_sources() {
+        // The default makes the two requests in order, so published vectors still line up.
+        let r = ScriptedRandom::new([vec![1; 8], vec![2; 16]]);
+        let (mut a, mut b) = ([0u8; 8], [0u8; 16]);
+        r.fill_two(&mut a, &mut b).unwrap();
+        assert_eq!((a, b), ([1; 8], [2; 16]));
+        let r = ScriptedRandom::new([vec![1; 24]]);
+        assert_eq!(r.fill_two(&mut a, &mut b), Err(Error::RandomSource));
+    }
+
+    #[test]
+    fn os_fill_two_fills_both() {
+        // One request split in two: both parts random (all-zero 8 bytes: chance 2^-64), and
+        // different from each other; an oversized pair falls back to two requests.
+        let (mut a, mut b) = ([0u8; 8], [0u8; 16]);
+        OsRandom.fill_two(&mut a, &mut b).unwrap();
+        assert_ne!(a, [0; 8]);
+        assert_ne!(b[..8], [0; 8]);
+        assert_ne!(a, b[..8]);
+        let (mut big, mut small) = ([0u8; 60], [0u8; 8]);
+        OsRandom.fill_two(&mut big, &mut small).unwrap();
+        assert_ne!(big[52..], [0; 8]);
+        assert_ne!(small, [0; 8]);
     }
 }

@@ -7,6 +7,20 @@
 
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+/// The S-box before key scheduling: `S[n] = n`.
+const IDENTITY: [u8; 256] = {
+    let mut s = [0u8; 256];
+    let mut n = 0;
+    while n < 256 {
+        #[allow(clippy::cast_possible_truncation)] // n < 256
+        {
+            s[n] = n as u8;
+        }
+        n += 1;
+    }
+    s
+};
+
 /// An RC4 keystream in progress. Zeroized on drop, never printed.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct Rc4 {
@@ -19,17 +33,22 @@ impl Rc4 {
     /// Key scheduling. `key` must be 1 to 256 bytes (NTLM uses 16).
     pub fn new(key: &[u8]) -> Self {
         debug_assert!(!key.is_empty() && key.len() <= 256);
-        let mut s = [0u8; 256];
-        for (v, n) in s.iter_mut().zip(0u8..=255) {
-            *v = n;
-        }
-        // NTLM's keys are always 16 bytes: with a fixed length the key index is a mask, not
-        // a division, and the schedule (six per handshake) runs markedly faster.
+        let mut s = IDENTITY;
         let mut j: u8 = 0;
         if let Ok(key) = <&[u8; 16]>::try_from(key) {
-            for n in 0..256usize {
-                j = j.wrapping_add(s[n]).wrapping_add(key[n & 15]);
-                s.swap(n, usize::from(j));
+            // NTLM's keys are always 16 bytes (six schedules per handshake, the largest single
+            // cost of one). Walking the S-box sixteen entries at a time pairs entry `n` with key
+            // byte `n % 16` without an index computation, lets the compiler unroll the inner
+            // loop with the key bytes at fixed positions, and keeps every index provably in
+            // range, so no bounds checks remain: about twice as fast as the plain loop below.
+            for block in (0..256).step_by(16) {
+                for (k, &key_byte) in key.iter().enumerate() {
+                    let n = (block + k) & 0xff;
+                    let sn = s[n];
+                    j = j.wrapping_add(sn).wrapping_add(key_byte);
+                    s[n] = s[usize::from(j)];
+                    s[usize::from(j)] = sn;
+                }
             }
         } else {
             for (n, k) in (0..256usize).zip(key.iter().cycle()) {
@@ -117,6 +136,39 @@ mod tests {
                 0x09, 0x19
             ]
         );
+    }
+
+    #[test]
+    fn rfc6229_key_0102030405060708090a0b0c0d0e0f10() {
+        // RFC 6229 section 2, 128-bit key 0x0102..10 (the 16-byte schedule NTLM uses),
+        // keystream offsets 0 and 16.
+        let key: [u8; 16] = core::array::from_fn(|n| u8::try_from(n + 1).unwrap());
+        let mut rc4 = Rc4::new(&key);
+        let mut ks = [0u8; 32];
+        rc4.apply(&mut ks);
+        assert_eq!(
+            ks,
+            [
+                0x9a, 0xc7, 0xcc, 0x9a, 0x60, 0x9d, 0x1e, 0xf7, 0xb2, 0x93, 0x28, 0x99, 0xcd, 0xe4,
+                0x1b, 0x97, 0x52, 0x48, 0xc4, 0x95, 0x90, 0x14, 0x12, 0x6a, 0x6e, 0x8a, 0x84, 0xf1,
+                0x1d, 0x1a, 0x9e, 0x1c
+            ]
+        );
+    }
+
+    #[test]
+    fn sixteen_byte_schedule_matches_the_general_one() {
+        // The 16-byte fast path against the general loop (a 32-byte key that repeats the same
+        // 16 bytes yields the same schedule, since the key index runs modulo its length).
+        for seed in 0u8..64 {
+            let key: [u8; 16] = core::array::from_fn(|n| {
+                seed.wrapping_mul(37).wrapping_add(u8::try_from(n).unwrap().wrapping_mul(91))
+            });
+            let mut doubled = [0u8; 32];
+            doubled[..16].copy_from_slice(&key);
+            doubled[16..].copy_from_slice(&key);
+            assert_eq!(Rc4::new(&key).s, Rc4::new(&doubled).s);
+        }
     }
 
     #[test]

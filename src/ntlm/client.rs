@@ -20,14 +20,46 @@ use crate::crypto::{Key16, NtHash, utf16le};
 use crate::env::Environment;
 use crate::error::{Error, Result};
 use crate::flags::{IscReq, IscRet};
+use std::sync::{Arc, OnceLock};
 use zeroize::Zeroizing;
+
+/// Who an initiator is: made once per [`crate::Credentials`] and shared by every context made
+/// from them.
+pub(crate) struct ClientSecret {
+    pub(crate) user: String,
+    pub(crate) domain: String,
+    pub(crate) nt_hash: NtHash,
+    /// NTOWFv2 as a keyed HMAC state. It depends only on the three fields above, so it is
+    /// computed at most once per credentials (on first use: an imported established context
+    /// never needs it), not once per handshake; that takes six of the MD5 compressions of a
+    /// client's handshake away.
+    response_key: OnceLock<ResponseKey>,
+}
+
+impl ClientSecret {
+    pub(crate) fn new(user: String, domain: String, nt_hash: NtHash) -> Arc<Self> {
+        Arc::new(Self { user, domain, nt_hash, response_key: OnceLock::new() })
+    }
+
+    fn response_key(&self) -> &ResponseKey {
+        self.response_key
+            .get_or_init(|| ResponseKey::new(&ntowfv2(&self.nt_hash, &self.user, &self.domain)))
+    }
+}
+
+impl core::fmt::Debug for ClientSecret {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ClientSecret")
+            .field("user", &self.user)
+            .field("domain", &self.domain)
+            .finish_non_exhaustive()
+    }
+}
 
 /// What an initiator needs: who it is, and what it asks for.
 #[derive(Debug, Clone)]
 pub(crate) struct ClientConfig {
-    pub(crate) user: String,
-    pub(crate) domain: String,
-    pub(crate) nt_hash: NtHash,
+    pub(crate) secret: Arc<ClientSecret>,
     pub(crate) workstation: String,
     pub(crate) version: Option<Version>,
     pub(crate) target_name: Option<String>,
@@ -204,7 +236,13 @@ fn authenticate(
     }
 
     let env = &config.env;
-    let client_challenge: [u8; 8] = env.random()?;
+    // The client's random values: its challenge and, with KEY_EXCH, the session key.
+    let (client_challenge, random_key) = if flags.contains(F::KEY_EXCH) {
+        let (challenge, key) = env.random_two::<8, 16>()?;
+        (challenge, Some(Zeroizing::new(key)))
+    } else {
+        (env.random::<8>()?, None)
+    };
     let blob = ClientBlob {
         timestamp: server_time.unwrap_or_else(|| env.now().0),
         client_challenge,
@@ -214,29 +252,27 @@ fn authenticate(
     let mut nt_response = Vec::with_capacity(16 + blob.encoded_len());
     nt_response.extend_from_slice(&[0; 16]);
     blob.encode_into(&mut nt_response)?;
-    let key = ResponseKey::new(&ntowfv2(&config.nt_hash, &config.user, &config.domain));
+    let key = config.secret.response_key();
     let (proof_slot, temp) = nt_response.split_at_mut(16);
-    let proof = nt_proof(&key, &challenge.server_challenge, temp);
+    let proof = nt_proof(key, &challenge.server_challenge, temp);
     proof_slot.copy_from_slice(&proof);
     // MS-NLMP 3.1.5.1.2: with a server timestamp the LM response is Z(24).
     let lm_response = match server_time {
         Some(_) => [0u8; 24],
-        None => lmv2_response(&key, &challenge.server_challenge, &client_challenge),
+        None => lmv2_response(key, &challenge.server_challenge, &client_challenge),
     };
-    let base = session_base_key(&key, &proof);
-    let (exported, encrypted) = if flags.contains(F::KEY_EXCH) {
-        let random = Zeroizing::new(env.random::<16>()?);
-        (Key16::new(*random), Some(rc4k(&base, &random)))
-    } else {
-        (base, None)
+    let base = session_base_key(key, &proof);
+    let (exported, encrypted) = match random_key {
+        Some(random) => (Key16::new(*random), Some(rc4k(&base, &random))),
+        None => (base, None),
     };
 
     // The three names in UTF-16, in one buffer.
-    let mut names = Vec::with_capacity(
-        2 * (config.domain.len() + config.user.len() + config.workstation.len()),
-    );
+    let who = &config.secret;
+    let mut names =
+        Vec::with_capacity(2 * (who.domain.len() + who.user.len() + config.workstation.len()));
     let mut ends = [0usize; 3];
-    for (end, text) in ends.iter_mut().zip([&config.domain, &config.user, &config.workstation]) {
+    for (end, text) in ends.iter_mut().zip([&who.domain, &who.user, &config.workstation]) {
         for unit in text.encode_utf16() {
             names.extend_from_slice(&unit.to_le_bytes());
         }
@@ -289,8 +325,8 @@ fn authenticate(
     let established = Established {
         session: Session::new(exported, flags, true, detect),
         identity: Identity {
-            user: config.user.clone(),
-            domain: config.domain.clone(),
+            user: who.user.clone(),
+            domain: who.domain.clone(),
             workstation: config.workstation.clone(),
         },
         attributes: ret.0,

@@ -1,6 +1,6 @@
 //! NTLM contexts to and from the frozen export structs ([`crate::export::v1`]).
 
-use super::client::{Client, ClientConfig, ClientState, WaitChallenge};
+use super::client::{Client, ClientConfig, ClientSecret, ClientState, WaitChallenge};
 use super::flags::NegotiateFlags;
 use super::server::{Server, ServerConfig, ServerNames, ServerState, WaitAuthenticate};
 use super::session::{Direction, Session};
@@ -106,9 +106,9 @@ impl NtlmContext {
                     ClientState::Failed => return Err(Error::WrongState("the handshake failed")),
                 };
                 let config = v1::ClientConfig {
-                    user: config.user.clone(),
-                    domain: config.domain.clone(),
-                    nt_hash: *config.nt_hash.0.bytes(),
+                    user: config.secret.user.clone(),
+                    domain: config.secret.domain.clone(),
+                    nt_hash: *config.secret.nt_hash.0.bytes(),
                     workstation: config.workstation.clone(),
                     version: config.version.map(|v| v.0),
                     target_name: config.target_name.clone(),
@@ -165,9 +165,11 @@ impl NtlmContext {
                     v1::ClientState::Established(e) => ClientState::Established(established_in(e)?),
                 };
                 let config = ClientConfig {
-                    user: take(&mut config.user),
-                    domain: take(&mut config.domain),
-                    nt_hash: NtHash::from_bytes(config.nt_hash),
+                    secret: ClientSecret::new(
+                        take(&mut config.user),
+                        take(&mut config.domain),
+                        NtHash::from_bytes(config.nt_hash),
+                    ),
                     workstation: take(&mut config.workstation),
                     version: config.version.map(Version),
                     target_name: take(&mut config.target_name),

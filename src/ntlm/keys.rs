@@ -14,6 +14,10 @@ pub(crate) fn upcase(s: &str) -> String {
 
 pub(crate) fn upcase_chars(s: &str) -> impl Iterator<Item = char> + '_ {
     s.chars().map(|c| {
+        // Names are nearly always ASCII: skip the Unicode case tables for them.
+        if c.is_ascii() {
+            return c.to_ascii_uppercase();
+        }
         let mut up = c.to_uppercase();
         match (up.next(), up.next()) {
             (Some(u), None) => u,
@@ -27,16 +31,26 @@ pub(crate) fn upcase_chars(s: &str) -> impl Iterator<Item = char> + '_ {
 /// a code unit at a time: no copy of the names is made.
 pub(crate) fn ntowfv2(nt_hash: &NtHash, user: &str, domain: &str) -> Key16 {
     let mut mac = HmacMd5::new_from_slice(nt_hash.0.bytes()).expect("HMAC takes any key length");
-    // UTF-16LE through a small stack buffer, so the HMAC sees a few large updates.
-    let mut buf = [0u8; 64];
-    let mut len = 0;
-    let units = upcase_chars(user)
-        .flat_map(|c| {
+    if user.is_ascii() && domain.is_ascii() {
+        // The usual case, without the Unicode case tables and UTF-16 encoder.
+        let user = user.bytes().map(|b| u16::from(b.to_ascii_uppercase()));
+        feed_utf16(&mut mac, user.chain(domain.bytes().map(u16::from)));
+    } else {
+        let user = upcase_chars(user).flat_map(|c| {
             let mut pair = [0u16; 2];
             let n = c.encode_utf16(&mut pair).len();
             pair.into_iter().take(n)
-        })
-        .chain(domain.encode_utf16());
+        });
+        feed_utf16(&mut mac, user.chain(domain.encode_utf16()));
+    }
+    Key16::new(mac.finalize().into_bytes().into())
+}
+
+/// Feeds UTF-16 code units to `mac` as little-endian bytes, through a small stack buffer so
+/// the HMAC sees a few large updates.
+fn feed_utf16(mac: &mut HmacMd5, units: impl Iterator<Item = u16>) {
+    let mut buf = [0u8; 64];
+    let mut len = 0;
     for unit in units {
         if len == buf.len() {
             mac.update(&buf);
@@ -48,7 +62,6 @@ pub(crate) fn ntowfv2(nt_hash: &NtHash, user: &str, domain: &str) -> Key16 {
         len += 2;
     }
     mac.update(buf.get(..len).unwrap_or_default());
-    Key16::new(mac.finalize().into_bytes().into())
 }
 
 /// ResponseKeyNT (= ResponseKeyLM) as a keyed HMAC-MD5: every value made from it (NTProofStr,
@@ -234,11 +247,22 @@ pub(crate) mod tests {
         let expected = hmac_md5(hash.0.bytes(), &[&who]);
         assert_eq!(ntowfv2(&hash, &user, &domain).bytes(), &expected);
         assert_eq!(ntowfv2(&hash, "", "").bytes(), &hmac_md5(hash.0.bytes(), &[]));
+        // The ASCII path, also across the buffer boundary, and mixed (one side not ASCII).
+        for (user, domain) in
+            [("user.name-01", "EXAMPLE"), (&*"abc".repeat(30), "Dom"), ("plain", "Dömain")]
+        {
+            let mut who = crate::crypto::utf16le(&upcase(user));
+            who.extend(crate::crypto::utf16le(domain));
+            let expected = hmac_md5(hash.0.bytes(), &[&who]);
+            assert_eq!(ntowfv2(&hash, user, domain).bytes(), &expected, "{user} {domain}");
+        }
     }
 
     #[test]
     fn upcase_keeps_length() {
         assert_eq!(upcase("user"), "USER");
+        assert_eq!(upcase("a-z_09@{~"), "A-Z_09@{~");
+        assert_eq!(upcase("ümlaut"), "ÜMLAUT");
         assert_eq!(upcase("straße"), "STRAßE");
         assert_eq!(upcase("ǆ"), "Ǆ");
     }

@@ -224,6 +224,10 @@ fn utf16_string(bytes: &[u8], what: &'static str) -> Result<String> {
         return Err(Error::InvalidToken(what));
     }
     let units = bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
+    // Names are nearly always ASCII: one pass over the code units, no surrogate decoding.
+    if units.clone().all(|u| u < 0x80) {
+        return Ok(bytes.chunks_exact(2).map(|c| char::from(c[0])).collect());
+    }
     char::decode_utf16(units).collect::<Result<String, _>>().map_err(|_| Error::InvalidToken(what))
 }
 
@@ -353,4 +357,29 @@ fn accept(
         ServerState::Established(Box::new(established)),
         Output { token: Vec::new(), complete: true },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::utf16_string;
+
+    fn utf16(units: &[u16]) -> Vec<u8> {
+        units.iter().flat_map(|u| u.to_le_bytes()).collect()
+    }
+
+    #[test]
+    fn names_decode_from_utf16le() {
+        // ASCII (the fast path), then the general path: non-ASCII BMP, a surrogate pair.
+        assert_eq!(utf16_string(&utf16(&[0x41, 0x6c, 0x7f]), "x").unwrap(), "Al\u{7f}");
+        assert_eq!(utf16_string(&utf16(&[0x41, 0xe9, 0x80]), "x").unwrap(), "A\u{e9}\u{80}");
+        assert_eq!(utf16_string(&utf16(&[0xd83d, 0xde00, 0x41]), "x").unwrap(), "\u{1f600}A");
+        assert_eq!(utf16_string(&[], "x").unwrap(), "");
+    }
+
+    #[test]
+    fn bad_utf16_names_are_refused() {
+        assert!(utf16_string(&[0x41], "odd").is_err());
+        assert!(utf16_string(&utf16(&[0x41, 0xd83d]), "lone high").is_err());
+        assert!(utf16_string(&utf16(&[0xde00, 0x41]), "lone low").is_err());
+    }
 }
