@@ -809,6 +809,7 @@ fn export_import(c: &mut Criterion) {
     use chacha20poly1305::{XChaCha20Poly1305, XNonce};
     use sha2::Sha256;
     use sspi_emu::export::{ExportKey, ExportOptions, ImportOptions, Protection};
+    use sspi_emu::primitives::{xchacha20poly1305_open, xchacha20poly1305_seal};
     const HEADER: usize = 48;
     const TAG: usize = 16;
 
@@ -854,26 +855,55 @@ fn export_import(c: &mut Criterion) {
     group.bench_function("sha256", |b| {
         b.iter(|| Sha256::new().chain_update(header).chain_update(black_box(&state)).finalize())
     });
-    let cipher = XChaCha20Poly1305::new(&[7u8; 32].into());
-    let mut tag = Default::default();
+    // The AEAD alone, as export and import use it (export: nonce from the OS + seal), and the
+    // `chacha20poly1305` crate for comparison (see src/crypto/aead.rs for why it is not used).
+    let aead_key = [7u8; 32];
+    let mut tag = [0u8; 16];
     group.bench_function("aead_seal", |b| {
         b.iter(|| {
             let mut nonce = [0u8; 24];
             OsRandom.fill(&mut nonce).unwrap();
-            tag = cipher
-                .encrypt_inout_detached(&XNonce::from(nonce), &header, (&mut state[..]).into())
-                .unwrap();
+            tag = xchacha20poly1305_seal(&aead_key, &nonce, &header, &mut state);
         })
     });
-    let nonce = XNonce::from([3u8; 24]);
-    let sealed_tag =
-        cipher.encrypt_inout_detached(&nonce, &header, (&mut state[..]).into()).unwrap();
+    let nonce = [3u8; 24];
+    let sealed_tag = xchacha20poly1305_seal(&aead_key, &nonce, &header, &mut state);
     let sealed = state.clone();
     group.bench_function("aead_open", |b| {
         b.iter(|| {
             state.copy_from_slice(&sealed);
+            assert!(xchacha20poly1305_open(&aead_key, &nonce, &header, &mut state, &sealed_tag));
+        })
+    });
+    group.bench_function("getrandom_24", |b| {
+        b.iter(|| {
+            let mut nonce = [0u8; 24];
+            OsRandom.fill(&mut nonce).unwrap();
+            nonce
+        })
+    });
+    let cipher = XChaCha20Poly1305::new(&aead_key.into());
+    group.bench_function("aead_seal/chacha20poly1305_crate", |b| {
+        b.iter(|| {
             cipher
-                .decrypt_inout_detached(&nonce, &header, (&mut state[..]).into(), &sealed_tag)
+                .encrypt_inout_detached(&XNonce::from(nonce), &header, (&mut state[..]).into())
+                .unwrap()
+        })
+    });
+    let crate_tag = cipher
+        .encrypt_inout_detached(&XNonce::from(nonce), &header, (&mut state[..]).into())
+        .unwrap();
+    let crate_sealed = state.clone();
+    group.bench_function("aead_open/chacha20poly1305_crate", |b| {
+        b.iter(|| {
+            state.copy_from_slice(&crate_sealed);
+            cipher
+                .decrypt_inout_detached(
+                    &XNonce::from(nonce),
+                    &header,
+                    (&mut state[..]).into(),
+                    &crate_tag,
+                )
                 .unwrap();
         })
     });

@@ -26,6 +26,27 @@ pub mod primitives {
     pub use hmac::{KeyInit, Mac};
     pub use md4::Md4;
     pub use md5::{Digest, Md5};
+
+    /// The export blobs' XChaCha20-Poly1305: encrypts `buf` in place, returns the tag.
+    pub fn xchacha20poly1305_seal(
+        key: &[u8; 32],
+        nonce: &[u8; 24],
+        aad: &[u8],
+        buf: &mut [u8],
+    ) -> [u8; 16] {
+        crate::crypto::aead::seal(key, nonce, aad, buf)
+    }
+
+    /// Opens what [`xchacha20poly1305_seal`] made (`false`: tag mismatch, `buf` untouched).
+    pub fn xchacha20poly1305_open(
+        key: &[u8; 32],
+        nonce: &[u8; 24],
+        aad: &[u8],
+        buf: &mut [u8],
+        tag: &[u8; 16],
+    ) -> bool {
+        crate::crypto::aead::open(key, nonce, aad, buf, tag)
+    }
 }
 
 pub use api::{

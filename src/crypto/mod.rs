@@ -3,6 +3,7 @@
 //! Secrets zeroize on drop, have no `PartialEq` and print as `<redacted>`; they are compared
 //! with [`subtle::ConstantTimeEq`]. Functions that hand key material out are `dangerous_*`.
 
+pub(crate) mod aead;
 mod rc4;
 
 pub use rc4::Rc4;

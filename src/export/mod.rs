@@ -47,10 +47,9 @@
 pub mod v1;
 
 use crate::api::Credentials;
+use crate::crypto::aead;
 use crate::env::{Environment, FileTime};
 use crate::error::{Error, Result};
-use chacha20poly1305::aead::{AeadInOut, KeyInit};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
@@ -72,7 +71,7 @@ pub const MAGIC: [u8; 8] = *b"SSPI-EMU";
 pub const KEY_FILE_ENV: &str = "SSPI_EMU_EXPORT_KEY_FILE";
 
 const HEADER_LEN: usize = 48;
-const TAG_LEN: usize = 16;
+const TAG_LEN: usize = aead::TAG_LEN;
 const PROTECTION_NONE: u8 = 0;
 const PROTECTION_XCHACHA: u8 = 1;
 
@@ -288,8 +287,8 @@ impl ExportKey {
         Ok(Self::from_bytes(*key))
     }
 
-    fn cipher(&self) -> XChaCha20Poly1305 {
-        XChaCha20Poly1305::new((&*self.key).into())
+    fn bytes(&self) -> &[u8; 32] {
+        &self.key
     }
 }
 
@@ -568,10 +567,7 @@ fn seal(
             };
             let nonce: [u8; 24] = env.random()?;
             header[20..44].copy_from_slice(&nonce);
-            key.cipher()
-                .encrypt_inout_detached(&XNonce::from(nonce), &header[..], body.into())
-                .map_err(|_| Error::InvalidParameter("context too large"))?
-                .into()
+            aead::seal(key.bytes(), &nonce, &header[..], body)
         }
         None => checksum(&header[..], body),
     };
@@ -629,12 +625,12 @@ pub(crate) fn unpack(
             if header[12..20] != key.id() {
                 return Err(Error::WrongKey);
             }
-            let nonce =
-                XNonce::try_from(&header[20..44]).map_err(|_| Error::CorruptContext("nonce"))?;
+            let nonce: &[u8; 24] =
+                header[20..44].try_into().map_err(|_| Error::CorruptContext("nonce"))?;
             let tag: &[u8; TAG_LEN] = tag.try_into().map_err(|_| Error::CorruptContext("tag"))?;
-            key.cipher()
-                .decrypt_inout_detached(&nonce, header, (&mut body[..]).into(), tag.into())
-                .map_err(|_| Error::CorruptContext("authentication failed"))?;
+            if !aead::open(key.bytes(), nonce, header, &mut body, tag) {
+                return Err(Error::CorruptContext("authentication failed"));
+            }
         }
         (PROTECTION_XCHACHA, Ok(None)) => return Err(Error::WrongKey),
         (PROTECTION_NONE, Ok(None)) => {
