@@ -478,6 +478,7 @@ impl SecurityContext {
         let reset = flags & export::SECPKG_CONTEXT_EXPORT_RESET_NEW != 0;
         let state = ntlm.to_v1(reset)?;
         let packed = export::pack(PackageId::Ntlm, &state, options)?;
+        drop(state); // it borrows the context
         // A reset blob authenticates no one: it has no identity to hand out.
         let identity = if reset { None } else { ntlm.peer_identity() };
         if flags & export::SECPKG_CONTEXT_EXPORT_DELETE_OLD != 0 {
@@ -503,11 +504,11 @@ impl SecurityContext {
     pub fn import(package: &str, packed: &[u8], options: &ImportOptions) -> Result<Self> {
         let id = PackageId::from_name(package)?;
         let (version, body) = export::unpack(id, packed, &options.protection)?;
-        let mut state = match version {
+        let state = match version {
             1 => export::decode_v1(&body)?,
             _ => return Err(Error::CorruptContext("format version")),
         };
-        let ntlm = NtlmContext::from_v1(&mut state, options)?;
+        let ntlm = NtlmContext::from_v1(&state, options)?;
         if let Some(expected) = &options.identity {
             if ntlm.peer_identity().as_ref() != Some(expected) {
                 return Err(Error::WrongPrincipal);

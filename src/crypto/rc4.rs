@@ -22,7 +22,7 @@ const IDENTITY: [u8; 256] = {
 };
 
 /// An RC4 keystream in progress. Zeroized on drop, never printed.
-#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+#[derive(Clone)]
 pub struct Rc4 {
     s: [u8; 256],
     i: u8,
@@ -106,6 +106,24 @@ impl Rc4 {
     }
 }
 
+impl Zeroize for Rc4 {
+    fn zeroize(&mut self) {
+        // Through the slice: one `memset` and a barrier, not 256 separate volatile writes
+        // (which is what `Zeroize` for `[u8; 256]` does).
+        self.s.as_mut_slice().zeroize();
+        self.i.zeroize();
+        self.j.zeroize();
+    }
+}
+
+impl Drop for Rc4 {
+    fn drop(&mut self) {
+        self.zeroize();
+    }
+}
+
+impl ZeroizeOnDrop for Rc4 {}
+
 impl core::fmt::Debug for Rc4 {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str("Rc4(<redacted>)")
@@ -169,6 +187,14 @@ mod tests {
             doubled[16..].copy_from_slice(&key);
             assert_eq!(Rc4::new(&key).s, Rc4::new(&doubled).s);
         }
+    }
+
+    #[test]
+    fn zeroize_clears_the_whole_state() {
+        let mut rc4 = Rc4::new(b"secret key");
+        rc4.apply(&mut [0u8; 3]);
+        rc4.zeroize();
+        assert_eq!((rc4.s, rc4.i, rc4.j), ([0; 256], 0, 0));
     }
 
     #[test]

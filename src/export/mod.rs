@@ -491,7 +491,7 @@ pub(crate) fn check_flags(flags: u32) -> Result<()> {
 /// Encodes `state` and seals it into a blob.
 pub(crate) fn pack(
     package: PackageId,
-    state: &v1::Context,
+    state: &v1::Context<'_>,
     options: &ExportOptions,
 ) -> Result<PackedContext> {
     // One buffer for the whole blob: header space, the state serialized straight after it
@@ -650,8 +650,8 @@ pub(crate) fn unpack(
 }
 
 /// Decodes the state of a version-1 blob; trailing bytes are an error.
-pub(crate) fn decode_v1(body: &[u8]) -> Result<v1::Context> {
-    let (state, rest) = postcard::take_from_bytes::<v1::Context>(body)
+pub(crate) fn decode_v1(body: &[u8]) -> Result<v1::Context<'_>> {
+    let (state, rest) = postcard::take_from_bytes::<v1::Context<'_>>(body)
         .map_err(|_| Error::CorruptContext("undecodable state"))?;
     if !rest.is_empty() {
         return Err(Error::CorruptContext("trailing bytes after the state"));

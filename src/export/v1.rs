@@ -36,99 +36,142 @@
 //! the wire as a sequence of `u8`, but the decoder checks the length against the input before
 //! it allocates.
 //!
-//! Every secret (NT hash, keys, RC4 states) is zeroized when these values are dropped.
+//! These structs are views: their strings and byte strings borrow from the live context
+//! (export) or from the decrypted state bytes (import), so encoding and decoding copy and
+//! allocate nothing but the wire bytes; the serde types `&str` and `&[u8]` (as bytes) put the
+//! same bytes on the wire as `String` and `Vec<u8>` did. The fixed-size secrets they hold by
+//! value (NT hash, keys) are wiped when they are dropped; what they borrow is wiped with the
+//! buffer it lives in.
 
 use serde::{Deserialize, Serialize};
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use zeroize::Zeroize;
 
-#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
-pub(crate) enum Context {
-    NtlmClient { config: ClientConfig, state: ClientState },
-    NtlmServer { config: ServerConfig, state: ServerState },
+#[derive(Serialize, Deserialize)]
+pub(crate) enum Context<'a> {
+    NtlmClient {
+        #[serde(borrow)]
+        config: ClientConfig<'a>,
+        #[serde(borrow)]
+        state: ClientState<'a>,
+    },
+    NtlmServer {
+        #[serde(borrow)]
+        config: ServerConfig<'a>,
+        #[serde(borrow)]
+        state: ServerState<'a>,
+    },
 }
 
-#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
-pub(crate) struct ClientConfig {
-    pub(crate) user: String,
-    pub(crate) domain: String,
+#[derive(Serialize, Deserialize)]
+pub(crate) struct ClientConfig<'a> {
+    pub(crate) user: &'a str,
+    pub(crate) domain: &'a str,
     pub(crate) nt_hash: [u8; 16],
-    pub(crate) workstation: String,
+    pub(crate) workstation: &'a str,
     pub(crate) version: Option<[u8; 8]>,
-    pub(crate) target_name: Option<String>,
-    pub(crate) channel_bindings: Option<ChannelBindings>,
+    #[serde(borrow)]
+    pub(crate) target_name: Option<&'a str>,
+    #[serde(borrow)]
+    pub(crate) channel_bindings: Option<ChannelBindings<'a>>,
     pub(crate) requested: u32,
 }
 
-#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
-pub(crate) struct ServerConfig {
-    pub(crate) nb_computer: String,
-    pub(crate) nb_domain: String,
-    pub(crate) dns_computer: String,
-    pub(crate) dns_domain: String,
+#[derive(Serialize, Deserialize)]
+pub(crate) struct ServerConfig<'a> {
+    pub(crate) nb_computer: &'a str,
+    pub(crate) nb_domain: &'a str,
+    pub(crate) dns_computer: &'a str,
+    pub(crate) dns_domain: &'a str,
     pub(crate) version: Option<[u8; 8]>,
     pub(crate) requested: u32,
-    pub(crate) channel_bindings: Option<ChannelBindings>,
-    pub(crate) accepted_targets: Vec<String>,
+    #[serde(borrow)]
+    pub(crate) channel_bindings: Option<ChannelBindings<'a>>,
+    #[serde(borrow)]
+    pub(crate) accepted_targets: Vec<&'a str>,
     pub(crate) max_clock_skew_ms: u64,
 }
 
-#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
-pub(crate) struct ChannelBindings {
+#[derive(Serialize, Deserialize)]
+pub(crate) struct ChannelBindings<'a> {
     pub(crate) initiator_addrtype: u32,
     #[serde(with = "serde_bytes")]
-    pub(crate) initiator_address: Vec<u8>,
+    pub(crate) initiator_address: &'a [u8],
     pub(crate) acceptor_addrtype: u32,
     #[serde(with = "serde_bytes")]
-    pub(crate) acceptor_address: Vec<u8>,
+    pub(crate) acceptor_address: &'a [u8],
     #[serde(with = "serde_bytes")]
-    pub(crate) application_data: Vec<u8>,
+    pub(crate) application_data: &'a [u8],
 }
 
-#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
-pub(crate) enum ClientState {
+#[derive(Serialize, Deserialize)]
+pub(crate) enum ClientState<'a> {
     Initial,
     WaitChallenge {
         #[serde(with = "serde_bytes")]
-        negotiate: Vec<u8>,
+        negotiate: &'a [u8],
         flags: u32,
     },
-    Established(Established),
+    Established(#[serde(borrow)] Established<'a>),
 }
 
-#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
-pub(crate) enum ServerState {
+#[derive(Serialize, Deserialize)]
+pub(crate) enum ServerState<'a> {
     Initial,
     WaitAuthenticate {
         #[serde(with = "serde_bytes")]
-        negotiate: Vec<u8>,
+        negotiate: &'a [u8],
         #[serde(with = "serde_bytes")]
-        challenge: Vec<u8>,
+        challenge: &'a [u8],
         server_challenge: [u8; 8],
         flags: u32,
     },
-    Established(Established),
+    Established(#[serde(borrow)] Established<'a>),
 }
 
-#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
-pub(crate) struct Established {
+#[derive(Serialize, Deserialize)]
+pub(crate) struct Established<'a> {
     pub(crate) flags: u32,
     pub(crate) exported_session_key: [u8; 16],
     pub(crate) detect_sequence: bool,
-    pub(crate) send: Direction,
-    pub(crate) recv: Direction,
-    pub(crate) user: String,
-    pub(crate) domain: String,
-    pub(crate) workstation: String,
+    #[serde(borrow)]
+    pub(crate) send: Direction<'a>,
+    #[serde(borrow)]
+    pub(crate) recv: Direction<'a>,
+    pub(crate) user: &'a str,
+    pub(crate) domain: &'a str,
+    pub(crate) workstation: &'a str,
     pub(crate) attributes: u32,
     pub(crate) logon_time: u64,
 }
 
-#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
-pub(crate) struct Direction {
+#[derive(Serialize, Deserialize)]
+pub(crate) struct Direction<'a> {
     pub(crate) sign_key: [u8; 16],
     #[serde(with = "serde_bytes")]
-    pub(crate) rc4_s: Vec<u8>,
+    pub(crate) rc4_s: &'a [u8],
     pub(crate) rc4_i: u8,
     pub(crate) rc4_j: u8,
     pub(crate) seq: u32,
+}
+
+// The secrets held by value. (Byte arrays through the slice: one `memset` and a barrier;
+// `Zeroize` on an array writes each byte on its own.)
+impl Drop for ClientConfig<'_> {
+    fn drop(&mut self) {
+        self.nt_hash.as_mut_slice().zeroize();
+    }
+}
+
+impl Drop for Established<'_> {
+    fn drop(&mut self) {
+        self.exported_session_key.as_mut_slice().zeroize();
+    }
+}
+
+impl Drop for Direction<'_> {
+    fn drop(&mut self) {
+        self.sign_key.as_mut_slice().zeroize();
+        self.rc4_i.zeroize();
+        self.rc4_j.zeroize();
+    }
 }

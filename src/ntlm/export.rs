@@ -11,49 +11,42 @@ use crate::env::{Environment, FileTime};
 use crate::error::{Error, Result};
 use crate::export::{ImportOptions, PeerIdentity, v1};
 use crate::flags::{AscReq, IscReq};
-use core::mem::take;
 use std::sync::Arc;
 use std::time::Duration;
 
-fn bindings_out(cb: &Option<ChannelBindings>) -> Option<v1::ChannelBindings> {
+fn bindings_out(cb: &Option<ChannelBindings>) -> Option<v1::ChannelBindings<'_>> {
     cb.as_ref().map(|cb| v1::ChannelBindings {
         initiator_addrtype: cb.initiator_addrtype,
-        initiator_address: cb.initiator_address.clone(),
+        initiator_address: &cb.initiator_address,
         acceptor_addrtype: cb.acceptor_addrtype,
-        acceptor_address: cb.acceptor_address.clone(),
-        application_data: cb.application_data.clone(),
+        acceptor_address: &cb.acceptor_address,
+        application_data: &cb.application_data,
     })
 }
 
-fn bindings_in(cb: &mut Option<v1::ChannelBindings>) -> Option<ChannelBindings> {
-    cb.as_mut().map(|cb| ChannelBindings {
+fn bindings_in(cb: &Option<v1::ChannelBindings<'_>>) -> Option<ChannelBindings> {
+    cb.as_ref().map(|cb| ChannelBindings {
         initiator_addrtype: cb.initiator_addrtype,
-        initiator_address: take(&mut cb.initiator_address),
+        initiator_address: cb.initiator_address.to_vec(),
         acceptor_addrtype: cb.acceptor_addrtype,
-        acceptor_address: take(&mut cb.acceptor_address),
-        application_data: take(&mut cb.application_data),
+        acceptor_address: cb.acceptor_address.to_vec(),
+        application_data: cb.application_data.to_vec(),
     })
 }
 
-fn direction_out(d: &Direction) -> v1::Direction {
+fn direction_out(d: &Direction) -> v1::Direction<'_> {
     let (s, i, j) = d.rc4.state();
-    v1::Direction {
-        sign_key: *d.sign_key.bytes(),
-        rc4_s: s.to_vec(),
-        rc4_i: i,
-        rc4_j: j,
-        seq: d.seq,
-    }
+    v1::Direction { sign_key: *d.sign_key.bytes(), rc4_s: s, rc4_i: i, rc4_j: j, seq: d.seq }
 }
 
-fn direction_in(d: &v1::Direction) -> Result<Direction> {
+fn direction_in(d: &v1::Direction<'_>) -> Result<Direction> {
     let s: zeroize::Zeroizing<[u8; 256]> = zeroize::Zeroizing::new(
         d.rc4_s[..].try_into().map_err(|_| Error::CorruptContext("RC4 state is not 256 bytes"))?,
     );
     Ok(Direction::resume(Key16::new(d.sign_key), Rc4::from_state(*s, d.rc4_i, d.rc4_j), d.seq))
 }
 
-fn established_out(e: &Established) -> v1::Established {
+fn established_out(e: &Established) -> v1::Established<'_> {
     let session = &e.session;
     v1::Established {
         flags: session.flags.0,
@@ -61,15 +54,15 @@ fn established_out(e: &Established) -> v1::Established {
         detect_sequence: session.detect_sequence,
         send: direction_out(&session.send),
         recv: direction_out(&session.recv),
-        user: e.identity.user.clone(),
-        domain: e.identity.domain.clone(),
-        workstation: e.identity.workstation.clone(),
+        user: &e.identity.user,
+        domain: &e.identity.domain,
+        workstation: &e.identity.workstation,
         attributes: e.attributes,
         logon_time: e.logon_time.0,
     }
 }
 
-fn established_in(e: &mut v1::Established) -> Result<Box<Established>> {
+fn established_in(e: &v1::Established<'_>) -> Result<Box<Established>> {
     let session = Session::resume(
         Key16::new(e.exported_session_key),
         NegotiateFlags(e.flags),
@@ -80,9 +73,9 @@ fn established_in(e: &mut v1::Established) -> Result<Box<Established>> {
     Ok(Box::new(Established {
         session,
         identity: Identity {
-            user: take(&mut e.user),
-            domain: take(&mut e.domain),
-            workstation: take(&mut e.workstation),
+            user: e.user.to_owned(),
+            domain: e.domain.to_owned(),
+            workstation: e.workstation.to_owned(),
         },
         attributes: e.attributes,
         logon_time: FileTime(e.logon_time),
@@ -92,26 +85,25 @@ fn established_in(e: &mut v1::Established) -> Result<Box<Established>> {
 impl NtlmContext {
     /// The frozen form of this context; with `reset`, of the context it was before its
     /// first token (same role and options, nothing of the handshake).
-    pub(crate) fn to_v1(&self, reset: bool) -> Result<v1::Context> {
+    pub(crate) fn to_v1(&self, reset: bool) -> Result<v1::Context<'_>> {
         match &self.role {
             Role::Client(Client { config, state }) => {
                 let state = match state {
                     _ if reset => v1::ClientState::Initial,
                     ClientState::Initial => v1::ClientState::Initial,
-                    ClientState::WaitChallenge(w) => v1::ClientState::WaitChallenge {
-                        negotiate: w.negotiate.clone(),
-                        flags: w.flags.0,
-                    },
+                    ClientState::WaitChallenge(w) => {
+                        v1::ClientState::WaitChallenge { negotiate: &w.negotiate, flags: w.flags.0 }
+                    }
                     ClientState::Established(e) => v1::ClientState::Established(established_out(e)),
                     ClientState::Failed => return Err(Error::WrongState("the handshake failed")),
                 };
                 let config = v1::ClientConfig {
-                    user: config.secret.user.clone(),
-                    domain: config.secret.domain.clone(),
+                    user: &config.secret.user,
+                    domain: &config.secret.domain,
                     nt_hash: *config.secret.nt_hash.0.bytes(),
-                    workstation: config.workstation.clone(),
+                    workstation: &config.workstation,
                     version: config.version.map(|v| v.0),
-                    target_name: config.target_name.clone(),
+                    target_name: config.target_name.as_deref(),
                     channel_bindings: bindings_out(&config.channel_bindings),
                     requested: config.requested.0,
                 };
@@ -122,8 +114,8 @@ impl NtlmContext {
                     _ if reset => v1::ServerState::Initial,
                     ServerState::Initial => v1::ServerState::Initial,
                     ServerState::WaitAuthenticate(w) => v1::ServerState::WaitAuthenticate {
-                        negotiate: w.transcript.get(..w.negotiate_len).unwrap_or_default().to_vec(),
-                        challenge: w.transcript.get(w.negotiate_len..).unwrap_or_default().to_vec(),
+                        negotiate: w.transcript.get(..w.negotiate_len).unwrap_or_default(),
+                        challenge: w.transcript.get(w.negotiate_len..).unwrap_or_default(),
                         server_challenge: w.server_challenge,
                         flags: w.flags.0,
                     },
@@ -132,14 +124,14 @@ impl NtlmContext {
                 };
                 let names = &config.names;
                 let config = v1::ServerConfig {
-                    nb_computer: names.nb_computer.clone(),
-                    nb_domain: names.nb_domain.clone(),
-                    dns_computer: names.dns_computer.clone(),
-                    dns_domain: names.dns_domain.clone(),
+                    nb_computer: &names.nb_computer,
+                    nb_domain: &names.nb_domain,
+                    dns_computer: &names.dns_computer,
+                    dns_domain: &names.dns_domain,
                     version: config.version.map(|v| v.0),
                     requested: config.requested.0,
                     channel_bindings: bindings_out(&config.channel_bindings),
-                    accepted_targets: config.accepted_targets.clone(),
+                    accepted_targets: config.accepted_targets.iter().map(String::as_str).collect(),
                     max_clock_skew_ms: u64::try_from(config.max_clock_skew.as_millis())
                         .unwrap_or(u64::MAX),
                 };
@@ -149,7 +141,7 @@ impl NtlmContext {
     }
 
     /// Rebuilds a context from its frozen form. Nothing exists until every field checked.
-    pub(crate) fn from_v1(state: &mut v1::Context, options: &ImportOptions) -> Result<Self> {
+    pub(crate) fn from_v1(state: &v1::Context<'_>, options: &ImportOptions) -> Result<Self> {
         let env = options.env.clone().unwrap_or_else(Environment::system);
         let role = match state {
             v1::Context::NtlmClient { config, state } => {
@@ -158,7 +150,7 @@ impl NtlmContext {
                     v1::ClientState::Initial => ClientState::Initial,
                     v1::ClientState::WaitChallenge { negotiate, flags } => {
                         ClientState::WaitChallenge(WaitChallenge {
-                            negotiate: take(negotiate),
+                            negotiate: negotiate.to_vec(),
                             flags: NegotiateFlags(*flags),
                         })
                     }
@@ -166,14 +158,14 @@ impl NtlmContext {
                 };
                 let config = ClientConfig {
                     secret: ClientSecret::new(
-                        take(&mut config.user),
-                        take(&mut config.domain),
+                        config.user.to_owned(),
+                        config.domain.to_owned(),
                         NtHash::from_bytes(config.nt_hash),
                     ),
-                    workstation: take(&mut config.workstation),
+                    workstation: config.workstation.to_owned(),
                     version: config.version.map(Version),
-                    target_name: take(&mut config.target_name),
-                    channel_bindings: bindings_in(&mut config.channel_bindings),
+                    target_name: config.target_name.map(str::to_owned),
+                    channel_bindings: bindings_in(&config.channel_bindings),
                     requested: IscReq(config.requested),
                     env,
                 };
@@ -192,7 +184,7 @@ impl NtlmContext {
                         server_challenge,
                         flags,
                     } => ServerState::WaitAuthenticate(WaitAuthenticate {
-                        transcript: [&negotiate[..], &challenge[..]].concat(),
+                        transcript: [*negotiate, *challenge].concat(),
                         negotiate_len: negotiate.len(),
                         server_challenge: *server_challenge,
                         flags: NegotiateFlags(*flags),
@@ -215,15 +207,19 @@ impl NtlmContext {
                 let config = ServerConfig {
                     users,
                     names: Arc::new(ServerNames {
-                        nb_computer: take(&mut config.nb_computer),
-                        nb_domain: take(&mut config.nb_domain),
-                        dns_computer: take(&mut config.dns_computer),
-                        dns_domain: take(&mut config.dns_domain),
+                        nb_computer: config.nb_computer.to_owned(),
+                        nb_domain: config.nb_domain.to_owned(),
+                        dns_computer: config.dns_computer.to_owned(),
+                        dns_domain: config.dns_domain.to_owned(),
                     }),
                     version: config.version.map(Version),
                     requested: AscReq(config.requested),
-                    channel_bindings: bindings_in(&mut config.channel_bindings),
-                    accepted_targets: take(&mut config.accepted_targets),
+                    channel_bindings: bindings_in(&config.channel_bindings),
+                    accepted_targets: config
+                        .accepted_targets
+                        .iter()
+                        .map(|&t| t.to_owned())
+                        .collect(),
                     max_clock_skew: Duration::from_millis(config.max_clock_skew_ms),
                     env,
                 };
