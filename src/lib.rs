@@ -38,6 +38,7 @@ pub mod primitives {
     }
 
     /// Opens what [`xchacha20poly1305_seal`] made (`false`: tag mismatch, `buf` untouched).
+    #[must_use]
     pub fn xchacha20poly1305_open(
         key: &[u8; 32],
         nonce: &[u8; 24],

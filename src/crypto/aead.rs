@@ -17,7 +17,12 @@
 //! Proof: RFC 8439 appendix A.3 vectors (including the reduction corner cases #5–#11),
 //! differential tests against `chacha20poly1305` and `poly1305` on random and extreme
 //! inputs (`tests` below), and a fuzz target comparing against `chacha20poly1305`.
-//! Constant time: no branch or index depends on a secret; the tag comparison is `subtle`'s.
+//! Constant time: no branch or index depends on a secret; the tag comparison is `subtle`'s
+//! (64-bit targets multiply in constant time; on 32-bit ones the 128-bit products become
+//! software multiplications, constant time wherever the 32-bit multiplier is).
+//!
+//! Messages must stay below 2^38 bytes (the 32-bit block counter), or the keystream panics;
+//! export blobs are capped at 64 KiB long before that.
 
 use chacha20::XChaCha20;
 use chacha20::cipher::{KeyIvInit, StreamCipher};
@@ -138,9 +143,10 @@ fn limbs(block: &[u8; 16]) -> [u64; 3] {
     [lo & MASK44, ((lo >> 44) | (hi << 20)) & MASK44, hi >> 24]
 }
 
-/// `a * r` as three 128-bit column sums. Bounds: every limb of `a` is below 2^46 (a carried
-/// `h` plus a block) and of `r` below 2^45 (`r` clamped, or `r^2` carried), so `s` is below
-/// 2^50; a column is below 3 * 2^96, and the two-block step adds two of them: below 2^99.
+/// `a * r` as three 128-bit column sums. Bounds (loose; the real ones are near 2^93): every
+/// limb of `a` is below 2^46 (a carried `h` plus a block) and of `r` below 2^45 (`r` clamped:
+/// 2^44, 2^44, 2^36; `r^2` carried: 2^44, 2^44 + 22, 2^42), so `s` is below 2^50; a column is
+/// below 3 * 2^96, and the two-block step adds two of them: below 2^99.
 fn mul(a: [u64; 3], r: [u64; 3], s: [u64; 2]) -> [u128; 3] {
     let m = |x: u64, y: u64| u128::from(x) * u128::from(y);
     [
