@@ -19,8 +19,23 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 pub type HmacMd5 = Hmac<Md5>;
 
 /// A 16-byte secret key (an NT hash, a session key, a signing or sealing key).
-#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+#[derive(Clone)]
 pub struct Key16([u8; 16]);
+
+impl Zeroize for Key16 {
+    fn zeroize(&mut self) {
+        // Through the slice (a store and a barrier), not 16 separate volatile writes.
+        self.0.as_mut_slice().zeroize();
+    }
+}
+
+impl Drop for Key16 {
+    fn drop(&mut self) {
+        self.zeroize();
+    }
+}
+
+impl ZeroizeOnDrop for Key16 {}
 
 impl Key16 {
     pub(crate) fn new(bytes: [u8; 16]) -> Self {

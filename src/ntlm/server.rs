@@ -226,7 +226,8 @@ fn utf16_string(bytes: &[u8], what: &'static str) -> Result<String> {
     let units = bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
     // Names are nearly always ASCII: one pass over the code units, no surrogate decoding.
     if units.clone().all(|u| u < 0x80) {
-        return Ok(bytes.chunks_exact(2).map(|c| char::from(c[0])).collect());
+        let ascii: Vec<u8> = bytes.iter().step_by(2).copied().collect();
+        return String::from_utf8(ascii).map_err(|_| Error::InvalidToken(what));
     }
     char::decode_utf16(units).collect::<Result<String, _>>().map_err(|_| Error::InvalidToken(what))
 }

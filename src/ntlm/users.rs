@@ -30,7 +30,8 @@ where
 /// matches a user of that name in any domain (as gss-ntlmssp's user file does).
 #[derive(Debug, Default, Clone)]
 pub struct MemoryUserStore {
-    /// Keyed by `upcase(domain) NUL upcase(user)`: one string, so a lookup allocates once.
+    /// Keyed by `upcase(domain) NUL upcase(user)`: one string, which a lookup builds on the
+    /// stack.
     users: HashMap<String, NtHash>,
 }
 
@@ -114,9 +115,26 @@ impl MemoryUserStore {
     }
 }
 
+impl MemoryUserStore {
+    /// Looks `upcase(domain) NUL upcase(user)` up, building the key on the stack when it fits
+    /// (names are short): no allocation per handshake.
+    fn get(&self, domain: &str, user: &str) -> Option<&NtHash> {
+        let mut buf = [0u8; 256];
+        let mut len = 0;
+        for c in upcase_chars(domain).chain(['\0']).chain(upcase_chars(user)) {
+            let Some(slot) = buf.get_mut(len..len + c.len_utf8()) else {
+                return self.users.get(&key(domain, user));
+            };
+            len += c.encode_utf8(slot).len();
+        }
+        // Whole characters were written, so this is valid UTF-8.
+        core::str::from_utf8(buf.get(..len)?).ok().and_then(|k| self.users.get(k))
+    }
+}
+
 impl UserStore for MemoryUserStore {
     fn nt_hash(&self, user: &str, domain: &str) -> Option<NtHash> {
-        self.users.get(&key(domain, user)).or_else(|| self.users.get(&key("", user))).cloned()
+        self.get(domain, user).or_else(|| self.get("", user)).cloned()
     }
 }
 
@@ -134,6 +152,20 @@ mod tests {
         assert!(store.nt_hash("bob", "ANYWHERE").unwrap().ct_eq(&NtHash::from_password("secret")));
         assert!(store.nt_hash("alice", "OTHER").is_none());
         assert!(store.nt_hash("carol", "EXAMPLE").is_none());
+    }
+
+    #[test]
+    fn long_and_non_ascii_names_are_found() {
+        // Keys longer than the stack buffer take the allocating path; upcasing may change
+        // the UTF-8 length (ı is two bytes, its uppercase I one).
+        let long = "u".repeat(300);
+        let mut store = MemoryUserStore::new();
+        store.add_password("D", &long, &Password::new("a"));
+        store.add_password("dömäin", "ırmak", &Password::new("b"));
+        assert!(store.nt_hash(&long.to_uppercase(), "d").is_some());
+        assert!(store.nt_hash(&"u".repeat(299), "D").is_none());
+        assert!(store.nt_hash("IRMAK", "DÖMÄIN").unwrap().ct_eq(&NtHash::from_password("b")));
+        assert!(store.nt_hash("ırmak", "dömäin").is_some());
     }
 
     #[test]
