@@ -78,7 +78,7 @@ impl RandomSource for OsRandom {
 
     fn fill_two(&self, first: &mut [u8], second: &mut [u8]) -> Result<()> {
         // One system call instead of two (each costs more than the bytes it returns).
-        let mut both = zeroize::Zeroizing::new([0u8; 64]);
+        let mut both = crate::crypto::Secret([0u8; 64]);
         let (a, b) = (first.len(), second.len());
         match both.get_mut(..a + b) {
             Some(buf) => {

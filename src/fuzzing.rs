@@ -191,7 +191,7 @@ pub fn import(data: &[u8]) {
     let blob = if mode & 1 == 0 {
         rest.to_vec()
     } else {
-        let body = zeroize::Zeroizing::new(rest.to_vec());
+        let body = crate::crypto::SecretBytes(rest.to_vec());
         let exp = ExportOptions::new().protection(unprotected.clone());
         match pack_body(PackageId::Ntlm, body, &exp) {
             Ok(p) => p.as_bytes().to_vec(),

@@ -24,10 +24,11 @@
 //! Messages must stay below 2^38 bytes (the 32-bit block counter), or the keystream panics;
 //! export blobs are capped at 64 KiB long before that.
 
+use super::Secret;
 use chacha20::XChaCha20;
 use chacha20::cipher::{KeyIvInit, StreamCipher};
 use subtle::ConstantTimeEq;
-use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+use zeroize::{Zeroize, ZeroizeOnDrop};
 
 /// Length of a Poly1305 tag.
 pub(crate) const TAG_LEN: usize = 16;
@@ -77,15 +78,15 @@ fn tag(mac_key: &[u8; 32], aad: &[u8], ciphertext: &[u8]) -> [u8; 16] {
 struct Keystream {
     cipher: XChaCha20,
     /// Keystream blocks 0–3 after [`Keystream::start`].
-    first: Zeroizing<[u8; 256]>,
+    first: Secret<256>,
 }
 
 impl Keystream {
-    fn start(key: &[u8; 32], nonce: &[u8; 24]) -> (Self, Zeroizing<[u8; 32]>) {
+    fn start(key: &[u8; 32], nonce: &[u8; 24]) -> (Self, Secret<32>) {
         let mut cipher = XChaCha20::new(key.into(), nonce.into());
-        let mut first = Zeroizing::new([0u8; 256]);
+        let mut first = Secret([0u8; 256]);
         cipher.apply_keystream(&mut first[..]);
-        let mut mac_key = Zeroizing::new([0u8; 32]);
+        let mut mac_key = Secret([0u8; 32]);
         mac_key.copy_from_slice(&first[..32]);
         (Self { cipher, first }, mac_key)
     }

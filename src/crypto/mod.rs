@@ -18,9 +18,58 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 /// HMAC-MD5, keyed.
 pub type HmacMd5 = Hmac<Md5>;
 
+/// A secret byte array, wiped on drop through the slice path (one `memset` and a barrier).
+/// `Zeroizing<[u8; N]>` would wipe it one volatile byte write at a time, which for the
+/// 256-byte buffers here costs more than the work around them.
+pub(crate) struct Secret<const N: usize>(pub(crate) [u8; N]);
+
+impl<const N: usize> Drop for Secret<N> {
+    fn drop(&mut self) {
+        self.0.as_mut_slice().zeroize();
+    }
+}
+
+/// A secret byte vector, wiped on drop (its spare capacity too) through the slice path.
+/// (`Zeroizing<Vec<u8>>` wipes the elements one volatile byte write at a time.)
+#[derive(Default, Clone, PartialEq, Eq)]
+pub(crate) struct SecretBytes(pub(crate) Vec<u8>);
+
+impl Drop for SecretBytes {
+    fn drop(&mut self) {
+        self.0.spare_capacity_mut().zeroize();
+        self.0.as_mut_slice().zeroize();
+    }
+}
+
+impl core::ops::Deref for SecretBytes {
+    type Target = Vec<u8>;
+    fn deref(&self) -> &Vec<u8> {
+        &self.0
+    }
+}
+
+impl core::ops::DerefMut for SecretBytes {
+    fn deref_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.0
+    }
+}
+
+impl<const N: usize> core::ops::Deref for Secret<N> {
+    type Target = [u8; N];
+    fn deref(&self) -> &[u8; N] {
+        &self.0
+    }
+}
+
+impl<const N: usize> core::ops::DerefMut for Secret<N> {
+    fn deref_mut(&mut self) -> &mut [u8; N] {
+        &mut self.0
+    }
+}
+
 /// A 16-byte secret key (an NT hash, a session key, a signing or sealing key).
 #[derive(Clone)]
-pub struct Key16([u8; 16]);
+pub struct Key16(pub(crate) [u8; 16]);
 
 impl Zeroize for Key16 {
     fn zeroize(&mut self) {
@@ -91,7 +140,7 @@ impl NtHash {
         if hex.len() != 32 {
             return Err(crate::Error::InvalidParameter("an NT hash is 32 hex digits"));
         }
-        let mut out = Zeroizing::new([0u8; 16]);
+        let mut out = Secret([0u8; 16]);
         for (byte, pair) in out.iter_mut().zip(hex.chunks_exact(2)) {
             let digit = |c: u8| match c {
                 b'0'..=b'9' => Ok(c - b'0'),

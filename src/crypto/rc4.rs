@@ -84,9 +84,12 @@ impl Rc4 {
         (&self.s, self.i, self.j)
     }
 
-    /// Resumes a state made by [`Rc4::state`].
-    pub(crate) fn from_state(s: [u8; 256], i: u8, j: u8) -> Self {
-        Self { s, i, j }
+    /// Resumes a state made by [`Rc4::state`], given as a slice (copied once, into the
+    /// keystream itself); `None` unless it is 256 bytes.
+    pub(crate) fn from_state_slice(s: &[u8], i: u8, j: u8) -> Option<Self> {
+        let mut rc4 = Self { s: [0; 256], i, j };
+        rc4.s.copy_from_slice(s.get(..256).filter(|_| s.len() == 256)?);
+        Some(rc4)
     }
 
     /// Steps the keystream back by `n` bytes: the state becomes what it was `n` bytes ago.
@@ -187,6 +190,20 @@ mod tests {
             doubled[16..].copy_from_slice(&key);
             assert_eq!(Rc4::new(&key).s, Rc4::new(&doubled).s);
         }
+    }
+
+    #[test]
+    fn state_round_trips_through_a_slice() {
+        let mut rc4 = Rc4::new(b"key");
+        rc4.apply(&mut [0u8; 77]);
+        let (s, i, j) = rc4.state();
+        let mut copy = Rc4::from_state_slice(s, i, j).unwrap();
+        let (mut a, mut b) = ([0u8; 40], [0u8; 40]);
+        rc4.apply(&mut a);
+        copy.apply(&mut b);
+        assert_eq!(a, b);
+        assert!(Rc4::from_state_slice(&[0; 255], 0, 0).is_none());
+        assert!(Rc4::from_state_slice(&[0; 257], 0, 0).is_none());
     }
 
     #[test]

@@ -47,7 +47,7 @@
 pub mod v1;
 
 use crate::api::Credentials;
-use crate::crypto::aead;
+use crate::crypto::{SecretBytes, aead};
 use crate::env::{Environment, FileTime};
 use crate::error::{Error, Result};
 use sha2::{Digest, Sha256};
@@ -445,7 +445,7 @@ impl PeerIdentity {
 
 /// A packed context. Zeroized on drop; its `Debug` shows only the length.
 #[derive(Clone, PartialEq, Eq)]
-pub struct PackedContext(Zeroizing<Vec<u8>>);
+pub struct PackedContext(SecretBytes);
 
 impl PackedContext {
     /// The bytes of the blob.
@@ -455,7 +455,7 @@ impl PackedContext {
 
     /// Takes a blob received from elsewhere.
     pub fn from_bytes(bytes: Vec<u8>) -> Self {
-        Self(Zeroizing::new(bytes))
+        Self(SecretBytes(bytes))
     }
 }
 
@@ -503,7 +503,7 @@ pub(crate) fn pack(
     buf.0.resize(HEADER_LEN, 0);
     let buf = postcard::to_extend(state, buf)
         .map_err(|_| Error::InvalidParameter("context cannot be encoded"))?;
-    seal(package, Zeroizing::new(core::mem::take(&mut { buf }.0)), options)
+    seal(package, SecretBytes(core::mem::take(&mut { buf }.0)), options)
 }
 
 /// A byte vector that postcard can extend and that is wiped when dropped.
@@ -523,7 +523,7 @@ impl<'a> Extend<&'a u8> for WipedVec {
 
 impl Drop for WipedVec {
     fn drop(&mut self) {
-        zeroize::Zeroize::zeroize(&mut self.0);
+        drop(SecretBytes(core::mem::take(&mut self.0)));
     }
 }
 
@@ -531,10 +531,10 @@ impl Drop for WipedVec {
 /// arbitrary state bytes in a valid envelope).
 pub(crate) fn pack_body(
     package: PackageId,
-    body: Zeroizing<Vec<u8>>,
+    body: SecretBytes,
     options: &ExportOptions,
 ) -> Result<PackedContext> {
-    let mut buf = Zeroizing::new(Vec::with_capacity(HEADER_LEN + body.len() + TAG_LEN));
+    let mut buf = SecretBytes(Vec::with_capacity(HEADER_LEN + body.len() + TAG_LEN));
     buf.resize(HEADER_LEN, 0);
     buf.extend_from_slice(&body);
     seal(package, buf, options)
@@ -544,7 +544,7 @@ pub(crate) fn pack_body(
 /// appends the tag.
 fn seal(
     package: PackageId,
-    mut buf: Zeroizing<Vec<u8>>,
+    mut buf: SecretBytes,
     options: &ExportOptions,
 ) -> Result<PackedContext> {
     let key = options.protection.key()?;
@@ -590,7 +590,7 @@ pub(crate) fn unpack(
     package: PackageId,
     packed: &[u8],
     protection: &Protection,
-) -> Result<(u16, Zeroizing<Vec<u8>>)> {
+) -> Result<(u16, SecretBytes)> {
     if packed.len() > MAX_PACKED_SIZE {
         return Err(Error::CorruptContext("larger than any packed context"));
     }
@@ -619,7 +619,7 @@ pub(crate) fn unpack(
         return Err(Error::CorruptContext("length field does not match the blob"));
     }
     let (body, tag) = rest.split_at(len);
-    let mut body = Zeroizing::new(body.to_vec());
+    let mut body = SecretBytes(body.to_vec());
     match (header[11], protection.existing_key()) {
         (PROTECTION_XCHACHA, Ok(Some(key))) => {
             if header[12..20] != key.id() {

@@ -40,10 +40,9 @@ fn direction_out(d: &Direction) -> v1::Direction<'_> {
 }
 
 fn direction_in(d: &v1::Direction<'_>) -> Result<Direction> {
-    let s: zeroize::Zeroizing<[u8; 256]> = zeroize::Zeroizing::new(
-        d.rc4_s[..].try_into().map_err(|_| Error::CorruptContext("RC4 state is not 256 bytes"))?,
-    );
-    Ok(Direction::resume(Key16::new(d.sign_key), Rc4::from_state(*s, d.rc4_i, d.rc4_j), d.seq))
+    let rc4 = Rc4::from_state_slice(d.rc4_s, d.rc4_i, d.rc4_j)
+        .ok_or(Error::CorruptContext("RC4 state is not 256 bytes"))?;
+    Ok(Direction::resume(Key16::new(d.sign_key), rc4, d.seq))
 }
 
 fn established_out(e: &Established) -> v1::Established<'_> {

@@ -2,7 +2,6 @@
 
 use crate::crypto::{HmacMd5, Key16, NtHash, Rc4, hmac_md5, md5};
 use hmac::{KeyInit, Mac};
-use zeroize::Zeroizing;
 
 /// Uppercases the way Windows does for NTOWFv2 (`RtlUpcaseUnicodeString`): character by
 /// character with the simple (one-to-one) mapping, so the length never changes. Characters
@@ -109,9 +108,9 @@ pub(crate) fn session_base_key(key: &ResponseKey, nt_proof: &[u8; 16]) -> Key16 
 
 /// `RC4K(KeyExchangeKey, key)`: encrypts (or decrypts) the random session key.
 pub(crate) fn rc4k(key_exchange_key: &Key16, key: &[u8; 16]) -> Key16 {
-    let mut out = Zeroizing::new(*key);
-    Rc4::new(key_exchange_key.bytes()).apply(&mut out[..]);
-    Key16::new(*out)
+    let mut out = Key16::new(*key);
+    Rc4::new(key_exchange_key.bytes()).apply(&mut out.0);
+    out
 }
 
 /// The MIC: `HMAC_MD5(ExportedSessionKey, NEGOTIATE || CHALLENGE || AUTHENTICATE)` with the

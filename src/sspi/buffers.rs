@@ -2,7 +2,6 @@
 
 use crate::error::{Error, Result};
 use crate::ntlm::{MessageParts, Part};
-use zeroize::Zeroize;
 
 /// `SECBUFFER_EMPTY`.
 pub const SECBUFFER_EMPTY: u32 = 0;
@@ -37,7 +36,7 @@ impl ContextBuffer {
 
 impl Drop for ContextBuffer {
     fn drop(&mut self) {
-        self.0.zeroize();
+        drop(crate::crypto::SecretBytes(core::mem::take(&mut self.0)));
     }
 }
 
