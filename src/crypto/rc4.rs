@@ -33,7 +33,9 @@ impl Rc4 {
     /// Key scheduling. `key` must be 1 to 256 bytes (NTLM uses 16).
     pub fn new(key: &[u8]) -> Self {
         debug_assert!(!key.is_empty() && key.len() <= 256);
-        let mut s = IDENTITY;
+        // Built in place (in the return slot), not in a local that is then copied out.
+        let mut rc4 = Self { s: IDENTITY, i: 0, j: 0 };
+        let s = &mut rc4.s;
         let mut j: u8 = 0;
         if let Ok(key) = <&[u8; 16]>::try_from(key) {
             // NTLM's keys are always 16 bytes (six schedules per handshake, the largest single
@@ -56,7 +58,7 @@ impl Rc4 {
                 s.swap(n, usize::from(j));
             }
         }
-        Self { s, i: 0, j: 0 }
+        rc4
     }
 
     /// XORs the next `data.len()` keystream bytes into `data` (encrypts or decrypts).
