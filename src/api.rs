@@ -208,8 +208,8 @@ impl Default for AcceptorOptions {
     }
 }
 
-/// The default names, shared: making acceptors allocates no copy of them.
-fn default_names() -> Arc<ServerNames> {
+/// The default names, shared: making (or importing) acceptors allocates no copy of them.
+pub(crate) fn default_names() -> Arc<ServerNames> {
     static DEFAULT: std::sync::LazyLock<Arc<ServerNames>> =
         std::sync::LazyLock::new(|| Arc::new(ServerNames::default()));
     Arc::clone(&DEFAULT)

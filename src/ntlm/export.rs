@@ -205,12 +205,7 @@ impl NtlmContext {
                 };
                 let config = ServerConfig {
                     users,
-                    names: Arc::new(ServerNames {
-                        nb_computer: config.nb_computer.to_owned(),
-                        nb_domain: config.nb_domain.to_owned(),
-                        dns_computer: config.dns_computer.to_owned(),
-                        dns_domain: config.dns_domain.to_owned(),
-                    }),
+                    names: names_in(config),
                     version: config.version.map(Version),
                     requested: AscReq(config.requested),
                     channel_bindings: bindings_in(&config.channel_bindings),
@@ -240,6 +235,24 @@ impl NtlmContext {
             logon_time: e.logon_time,
         })
     }
+}
+
+/// The acceptor's names: the shared defaults when they are the defaults (no copies).
+fn names_in(config: &v1::ServerConfig<'_>) -> Arc<ServerNames> {
+    let defaults = crate::api::default_names();
+    let same = config.nb_computer == defaults.nb_computer
+        && config.nb_domain == defaults.nb_domain
+        && config.dns_computer == defaults.dns_computer
+        && config.dns_domain == defaults.dns_domain;
+    if same {
+        return defaults;
+    }
+    Arc::new(ServerNames {
+        nb_computer: config.nb_computer.to_owned(),
+        nb_domain: config.nb_domain.to_owned(),
+        dns_computer: config.dns_computer.to_owned(),
+        dns_domain: config.dns_domain.to_owned(),
+    })
 }
 
 /// The store of an imported, established acceptor: it never looks anyone up, and if it

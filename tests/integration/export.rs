@@ -591,3 +591,44 @@ fn write_fuzz_seeds() {
         std::fs::write(format!("{dir}/{name}-state"), state).unwrap();
     }
 }
+
+/// An acceptor's names travel in the blob: an imported acceptor announces the same names in
+/// its CHALLENGE (the defaults are shared on import, others copied).
+#[test]
+fn imported_acceptors_keep_their_names() {
+    use sspi_emu::ntlm::ServerNames;
+    let utf16 = |s: &str| s.encode_utf16().flat_map(u16::to_le_bytes).collect::<Vec<u8>>();
+    let contains = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
+    let custom = ServerNames {
+        nb_computer: "FILESRV".into(),
+        nb_domain: "CORP".into(),
+        dns_computer: "filesrv.corp.example".into(),
+        dns_domain: "corp.example".into(),
+    };
+    for (names, expected) in [(None, "SERVER"), (Some(custom), "filesrv.corp.example")] {
+        let options = |seed| match &names {
+            Some(n) => server_options(seed).names(n.clone()),
+            None => server_options(seed),
+        };
+        let negotiate = SecurityContext::initiator(&client_creds(), client_options(1))
+            .unwrap()
+            .step(None)
+            .unwrap()
+            .token;
+        let mut stays = SecurityContext::acceptor(&server_creds(), options(5)).unwrap();
+        let mut moves = SecurityContext::acceptor(&server_creds(), options(5)).unwrap();
+        let blob = moves
+            .export(SECPKG_CONTEXT_EXPORT_DELETE_OLD, &ExportOptions::new().protection(test_key()))
+            .unwrap()
+            .packed;
+        let import = ImportOptions::new()
+            .protection(test_key())
+            .credentials(server_creds())
+            .environment(env(5).0);
+        let mut moved = SecurityContext::import("NTLM", blob.as_bytes(), &import).unwrap();
+        let a = stays.step(Some(&negotiate)).unwrap().token;
+        let b = moved.step(Some(&negotiate)).unwrap().token;
+        assert_eq!(a, b, "{expected}");
+        assert!(contains(&b, &utf16(expected)), "{expected}");
+    }
+}
