@@ -31,6 +31,10 @@ impl<const N: usize> Drop for Secret<N> {
 
 /// A secret byte vector, wiped on drop (its spare capacity too) through the slice path.
 /// (`Zeroizing<Vec<u8>>` wipes the elements one volatile byte write at a time.)
+///
+/// Grow it only within the capacity it was made with (size it first): a reallocation would
+/// free the old buffer unwiped. Its `==` is not constant-time: compare only public bytes
+/// (blobs, which are ciphertext) with it.
 #[derive(Default, Clone, PartialEq, Eq)]
 pub(crate) struct SecretBytes(pub(crate) Vec<u8>);
 
