@@ -21,7 +21,6 @@ use crate::env::Environment;
 use crate::error::{Error, Result};
 use crate::flags::{IscReq, IscRet};
 use std::sync::{Arc, OnceLock};
-use zeroize::Zeroizing;
 
 /// Who an initiator is: made once per [`crate::Credentials`] and shared by every context made
 /// from them.
@@ -239,7 +238,7 @@ fn authenticate(
     // The client's random values: its challenge and, with KEY_EXCH, the session key.
     let (client_challenge, random_key) = if flags.contains(F::KEY_EXCH) {
         let (challenge, key) = env.random_two::<8, 16>()?;
-        (challenge, Some(Zeroizing::new(key)))
+        (challenge, Some(Key16::new(key)))
     } else {
         (env.random::<8>()?, None)
     };
@@ -263,7 +262,10 @@ fn authenticate(
     };
     let base = session_base_key(key, &proof);
     let (exported, encrypted) = match random_key {
-        Some(random) => (Key16::new(*random), Some(rc4k(&base, &random))),
+        Some(random) => {
+            let encrypted = rc4k(&base, random.bytes());
+            (random, Some(encrypted))
+        }
         None => (base, None),
     };
 
