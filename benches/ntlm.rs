@@ -41,10 +41,9 @@ use sspi::{
 use sspi_emu::env::{OsRandom, RandomSource};
 use sspi_emu::flags::{AscReq, IscReq};
 use sspi_emu::ntlm::users::MemoryUserStore;
-use sspi_emu::primitives::{Digest, HmacMd5, KeyInit, Mac, Md4, Md5, Rc4};
+use sspi_emu::primitives::{Digest, HmacMd5, KeyInit, Mac, Md4, Md5, Rc4, ct_eq_words};
 use sspi_emu::{AcceptorOptions, Credentials, InitiatorOptions, Password, SecurityContext};
 use std::hint::black_box;
-use subtle::ConstantTimeEq;
 
 const USER: &str = "alice";
 const DOMAIN: &str = "EXAMPLE";
@@ -337,7 +336,7 @@ impl FloorPair {
         let expected = first8(mac);
         self.recv_rc4.apply(&mut checksum);
         self.recv_seq = self.recv_seq.wrapping_add(1);
-        checksum.ct_eq(&expected).into()
+        ct_eq_words(&checksum, &expected)
     }
 
     fn sign_verify(&mut self, data: &[u8]) -> bool {
@@ -353,7 +352,7 @@ impl FloorPair {
         let expected = first8(mac);
         self.recv_rc4.apply(&mut checksum);
         self.recv_seq = self.recv_seq.wrapping_add(1);
-        checksum.ct_eq(&expected).into()
+        ct_eq_words(&checksum, &expected)
     }
 }
 
@@ -497,7 +496,7 @@ impl HandshakeFloor {
         let mut exported = encrypted;
         Rc4::new(&base2).apply(&mut exported);
         let mic2 = self.mic(&exported);
-        let ok = bool::from(proof.ct_eq(&proof2)) & bool::from(mic.ct_eq(&mic2));
+        let ok = ct_eq_words(&proof, &proof2) & ct_eq_words(&mic, &mic2);
         let server = Self::session(&exported);
         (client, server, ok)
     }

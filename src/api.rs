@@ -39,6 +39,7 @@ use crate::export::{self, ExportOptions, Exported, ImportOptions, PackageId};
 use crate::flags::{AscReq, IscReq};
 use crate::ntlm::client::{Client, ClientConfig, ClientSecret};
 use crate::ntlm::flags::NegotiateFlags;
+use crate::ntlm::server::Announced;
 use crate::ntlm::server::{Server, ServerConfig};
 use crate::ntlm::session::{MessageParts, Part, SIGNATURE_SIZE};
 use crate::ntlm::users::UserStore;
@@ -186,7 +187,7 @@ impl InitiatorOptions {
 #[derive(Debug, Clone)]
 pub struct AcceptorOptions {
     flags: AscReq,
-    names: Arc<ServerNames>,
+    names: Arc<Announced>,
     channel_bindings: Option<ChannelBindings>,
     accepted_targets: Vec<String>,
     max_clock_skew: Duration,
@@ -209,9 +210,9 @@ impl Default for AcceptorOptions {
 }
 
 /// The default names, shared: making (or importing) acceptors allocates no copy of them.
-pub(crate) fn default_names() -> Arc<ServerNames> {
-    static DEFAULT: std::sync::LazyLock<Arc<ServerNames>> =
-        std::sync::LazyLock::new(|| Arc::new(ServerNames::default()));
+pub(crate) fn default_names() -> Arc<Announced> {
+    static DEFAULT: std::sync::LazyLock<Arc<Announced>> =
+        std::sync::LazyLock::new(|| Arc::new(Announced::new(ServerNames::default())));
     Arc::clone(&DEFAULT)
 }
 
@@ -233,7 +234,7 @@ impl AcceptorOptions {
 
     /// The names announced in the CHALLENGE.
     pub fn names(mut self, names: ServerNames) -> Self {
-        self.names = Arc::new(names);
+        self.names = Arc::new(Announced::new(names));
         self
     }
 

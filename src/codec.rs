@@ -98,14 +98,29 @@ impl PayloadWriter {
     /// Appends `data` to the payload and writes its field (length, max length, offset) into
     /// the header.
     pub(crate) fn field(&mut self, data: &[u8]) -> Result<()> {
-        let len = u16::try_from(data.len())
+        self.field_with(data.len(), |buf| {
+            buf.extend_from_slice(data);
+            Ok(())
+        })
+    }
+
+    /// Like [`Self::field`] for data written by `write`, which must append exactly `len`
+    /// bytes: the payload is written straight into the message, with no buffer of its own.
+    pub(crate) fn field_with(
+        &mut self,
+        len: usize,
+        write: impl FnOnce(&mut Vec<u8>) -> Result<()>,
+    ) -> Result<()> {
+        let len16 = u16::try_from(len)
             .map_err(|_| Error::InvalidParameter("a message field is longer than 65535 bytes"))?;
         let offset = u32::try_from(self.buf.len())
             .map_err(|_| Error::InvalidParameter("message too large"))?;
-        self.u16(len);
-        self.u16(len);
+        self.u16(len16);
+        self.u16(len16);
         self.u32(offset);
-        self.buf.extend_from_slice(data);
+        let start = self.buf.len();
+        write(&mut self.buf)?;
+        debug_assert_eq!(self.buf.len() - start, len, "field length announced wrongly");
         Ok(())
     }
 

@@ -22,7 +22,7 @@ pub mod fuzzing;
 /// compute). Not part of the API.
 #[doc(hidden)]
 pub mod primitives {
-    pub use crate::crypto::{HmacMd5, Rc4};
+    pub use crate::crypto::{HmacMd5, Rc4, ct_eq_words};
     pub use hmac::{KeyInit, Mac};
     pub use md4::Md4;
     pub use md5::{Digest, Md5};

@@ -10,7 +10,8 @@ use super::flags::NegotiateFlags as F;
 use super::keys::{ResponseKey, lmv2_response, mic, nt_proof, ntowfv2, rc4k, session_base_key};
 use super::messages::Version;
 use super::messages::{
-    AV_FLAG_MIC_PRESENT, Authenticate, AvId, AvPairs, Challenge, ClientBlob, Negotiate, set_mic,
+    AV_FLAG_MIC_PRESENT, AuthenticateOut, AvId, AvPairs, Challenge, ClientBlob, Data, Negotiate,
+    set_mic,
 };
 use super::session::Session;
 use super::{Established, Identity, Output};
@@ -247,49 +248,23 @@ fn authenticate(
         client_challenge,
         av_pairs: av,
     };
-    // NTProofStr || temp, built in place: temp first, then its proof in front.
-    let mut nt_response = Vec::with_capacity(16 + blob.encoded_len());
-    nt_response.extend_from_slice(&[0; 16]);
-    blob.encode_into(&mut nt_response)?;
     let key = config.secret.response_key();
-    let (proof_slot, temp) = nt_response.split_at_mut(16);
-    let proof = nt_proof(key, &challenge.server_challenge, temp);
-    proof_slot.copy_from_slice(&proof);
     // MS-NLMP 3.1.5.1.2: with a server timestamp the LM response is Z(24).
     let lm_response = match server_time {
         Some(_) => [0u8; 24],
         None => lmv2_response(key, &challenge.server_challenge, &client_challenge),
     };
-    let base = session_base_key(key, &proof);
-    let (exported, encrypted) = match random_key {
-        Some(random) => {
-            let encrypted = rc4k(&base, random.bytes());
-            (random, Some(encrypted))
-        }
-        None => (base, None),
-    };
-
-    // The three names in UTF-16, in one buffer.
-    let who = &config.secret;
-    let mut names =
-        Vec::with_capacity(2 * (who.domain.len() + who.user.len() + config.workstation.len()));
-    let mut ends = [0usize; 3];
-    for (end, text) in ends.iter_mut().zip([&who.domain, &who.user, &config.workstation]) {
-        for unit in text.encode_utf16() {
-            names.extend_from_slice(&unit.to_le_bytes());
-        }
-        *end = names.len();
-    }
-    let (domain, rest) = names.split_at(ends[0]);
-    let (user, workstation) = rest.split_at(ends[1] - ends[0]);
     let with_mic = server_time.is_some();
-    let mut token = Authenticate {
-        lm_response: &lm_response,
-        nt_response: &nt_response,
-        domain,
-        user,
-        workstation,
-        encrypted_session_key: encrypted.as_ref().map_or(&[][..], |k| &k.bytes()[..]),
+    // The message is encoded once, straight from the names and the blob, with zeros where
+    // NTProofStr and the encrypted session key go: both are made from the encoded blob
+    // (`temp`), so they are filled in afterwards.
+    let (mut token, at) = AuthenticateOut {
+        lm_response: Data::Bytes(&lm_response),
+        nt_response: Data::NtResponse(&blob),
+        domain: Data::Utf16(&config.secret.domain),
+        user: Data::Utf16(&config.secret.user),
+        workstation: Data::Utf16(&config.workstation),
+        encrypted_session_key: if random_key.is_some() { &[0; 16] } else { &[] },
         flags,
         version: if flags.contains(F::VERSION) { config.version } else { None },
         mic: with_mic.then_some([0u8; 16]),
@@ -300,6 +275,20 @@ fn authenticate(
             "the CHALLENGE would make an AUTHENTICATE larger than cbMaxToken",
         ));
     }
+    let [_, nt_at, .., key_at] = at;
+    let temp = token
+        .get(nt_at + 16..nt_at + 16 + blob.encoded_len())
+        .ok_or(Error::WrongState("encoded NT response"))?;
+    let proof = nt_proof(key, &challenge.server_challenge, temp);
+    let base = session_base_key(key, &proof);
+    patch(&mut token, nt_at, &proof)?;
+    let exported = match random_key {
+        Some(random) => {
+            patch(&mut token, key_at, rc4k(&base, random.bytes()).bytes())?;
+            random
+        }
+        None => base,
+    };
     if with_mic {
         let (before, after) = super::messages::around_mic(&token)?;
         let code = mic(&exported, &negotiate, challenge_bytes, before, after);
@@ -327,12 +316,21 @@ fn authenticate(
     let established = Established {
         session: Session::new(exported, flags, true, detect),
         identity: Identity {
-            user: who.user.clone(),
-            domain: who.domain.clone(),
+            user: config.secret.user.clone(),
+            domain: config.secret.domain.clone(),
             workstation: config.workstation.clone(),
         },
         attributes: ret.0,
         logon_time: env.now(),
     };
     Ok((ClientState::Established(Box::new(established)), Output { token, complete: true }))
+}
+
+/// Writes `bytes` into `token` at `at`.
+fn patch(token: &mut [u8], at: usize, bytes: &[u8; 16]) -> Result<()> {
+    token
+        .get_mut(at..at + 16)
+        .ok_or(Error::WrongState("a field outside the encoded message"))?
+        .copy_from_slice(bytes);
+    Ok(())
 }

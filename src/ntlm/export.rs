@@ -2,7 +2,7 @@
 
 use super::client::{Client, ClientConfig, ClientSecret, ClientState, WaitChallenge};
 use super::flags::NegotiateFlags;
-use super::server::{Server, ServerConfig, ServerNames, ServerState, WaitAuthenticate};
+use super::server::{Announced, Server, ServerConfig, ServerNames, ServerState, WaitAuthenticate};
 use super::session::{Direction, Session};
 use super::{Established, Identity, NtlmContext, Role, Version};
 use crate::bindings::ChannelBindings;
@@ -121,7 +121,7 @@ impl NtlmContext {
                     ServerState::Established(e) => v1::ServerState::Established(established_out(e)),
                     ServerState::Failed => return Err(Error::WrongState("the handshake failed")),
                 };
-                let names = &config.names;
+                let names = &config.names.names;
                 let config = v1::ServerConfig {
                     nb_computer: &names.nb_computer,
                     nb_domain: &names.nb_domain,
@@ -238,21 +238,22 @@ impl NtlmContext {
 }
 
 /// The acceptor's names: the shared defaults when they are the defaults (no copies).
-fn names_in(config: &v1::ServerConfig<'_>) -> Arc<ServerNames> {
+fn names_in(config: &v1::ServerConfig<'_>) -> Arc<Announced> {
     let defaults = crate::api::default_names();
-    let same = config.nb_computer == defaults.nb_computer
-        && config.nb_domain == defaults.nb_domain
-        && config.dns_computer == defaults.dns_computer
-        && config.dns_domain == defaults.dns_domain;
+    let default = &defaults.names;
+    let same = config.nb_computer == default.nb_computer
+        && config.nb_domain == default.nb_domain
+        && config.dns_computer == default.dns_computer
+        && config.dns_domain == default.dns_domain;
     if same {
         return defaults;
     }
-    Arc::new(ServerNames {
+    Arc::new(Announced::new(ServerNames {
         nb_computer: config.nb_computer.to_owned(),
         nb_domain: config.nb_domain.to_owned(),
         dns_computer: config.dns_computer.to_owned(),
         dns_domain: config.dns_domain.to_owned(),
-    })
+    }))
 }
 
 /// The store of an imported, established acceptor: it never looks anyone up, and if it

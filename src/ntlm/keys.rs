@@ -72,7 +72,7 @@ impl ResponseKey {
         Self(HmacMd5::new_from_slice(ntowfv2.bytes()).expect("HMAC takes any key length"))
     }
 
-    fn mac(&self, parts: &[&[u8]]) -> [u8; 16] {
+    fn mac<const N: usize>(&self, parts: &[&[u8]; N]) -> [u8; 16] {
         let mut mac = self.0.clone();
         for p in parts {
             mac.update(p);

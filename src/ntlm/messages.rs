@@ -162,19 +162,97 @@ impl<'a> Challenge<'a> {
     }
 
     pub(crate) fn encode(&self) -> Result<Vec<u8>> {
-        let header_len = Self::HEADER + if self.version.is_some() { 8 } else { 0 };
-        let mut w = PayloadWriter::new(header_len, self.target_name.len() + self.target_info.len());
+        ChallengeOut {
+            target_name: Data::Bytes(self.target_name),
+            flags: self.flags,
+            server_challenge: self.server_challenge,
+            target_info: Data::Bytes(self.target_info),
+            version: self.version,
+        }
+        .encode()
+    }
+}
+
+/// A CHALLENGE_MESSAGE to send, its payload written straight into the message.
+pub(crate) struct ChallengeOut<'a> {
+    pub(crate) target_name: Data<'a>,
+    pub(crate) flags: NegotiateFlags,
+    pub(crate) server_challenge: [u8; 8],
+    pub(crate) target_info: Data<'a>,
+    pub(crate) version: Option<Version>,
+}
+
+impl ChallengeOut<'_> {
+    pub(crate) fn encode(&self) -> Result<Vec<u8>> {
+        let header_len = Challenge::HEADER + if self.version.is_some() { 8 } else { 0 };
+        let (name_len, info_len) = (self.target_name.len(), self.target_info.len());
+        let mut w = PayloadWriter::new(header_len, name_len + info_len);
         w.bytes(SIGNATURE);
         w.u32(CHALLENGE_TYPE);
-        w.field(self.target_name)?;
+        w.field_with(name_len, |out| self.target_name.write(out))?;
         w.u32(self.flags.0);
         w.bytes(&self.server_challenge);
         w.bytes(&[0; 8]);
-        w.field(self.target_info)?;
+        w.field_with(info_len, |out| self.target_info.write(out))?;
         if let Some(v) = self.version {
             w.bytes(&v.0);
         }
         Ok(w.finish())
+    }
+}
+
+/// The content of a payload field, written straight into the message being encoded, so a
+/// message is built in one buffer with no intermediate copy of its parts.
+#[derive(Clone, Copy)]
+pub(crate) enum Data<'a> {
+    /// Bytes as they are.
+    Bytes(&'a [u8]),
+    /// Byte strings one after another.
+    Parts(&'a [&'a [u8]]),
+    /// A string, written as UTF-16LE.
+    Utf16(&'a str),
+    /// An NTLMv2 response: a zeroed NTProofStr, then the client blob (`temp`). The proof
+    /// covers the bytes after it, so it is filled in once the message is encoded.
+    NtResponse(&'a ClientBlob<'a>),
+}
+
+impl Data<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Data::Bytes(bytes) => bytes.len(),
+            Data::Parts(parts) => parts.iter().map(|p| p.len()).sum(),
+            Data::Utf16(text) if text.is_ascii() => 2 * text.len(),
+            Data::Utf16(text) => 2 * text.encode_utf16().count(),
+            Data::NtResponse(blob) => 16 + blob.encoded_len(),
+        }
+    }
+
+    fn write(&self, out: &mut Vec<u8>) -> Result<()> {
+        match self {
+            Data::Bytes(bytes) => out.extend_from_slice(bytes),
+            Data::Parts(parts) => parts.iter().for_each(|p| out.extend_from_slice(p)),
+            Data::Utf16(text) if text.is_ascii() => {
+                // Zero-extend in place: one resize, then a loop the compiler can vectorise.
+                let start = out.len();
+                out.resize(start + 2 * text.len(), 0);
+                let units = out.get_mut(start..).unwrap_or_default().chunks_exact_mut(2);
+                for (unit, byte) in units.zip(text.bytes()) {
+                    if let Some(low) = unit.first_mut() {
+                        *low = byte;
+                    }
+                }
+            }
+            Data::Utf16(text) => {
+                for unit in text.encode_utf16() {
+                    out.extend_from_slice(&unit.to_le_bytes());
+                }
+            }
+            Data::NtResponse(blob) => {
+                out.extend_from_slice(&[0; 16]);
+                blob.encode_into(out)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -251,42 +329,65 @@ impl<'a> Authenticate<'a> {
     /// Encodes the message. With `mic` set, the 16 bytes are written at offset 72 (callers
     /// encode with a zero MIC, compute it, then patch it in with [`set_mic`]).
     pub(crate) fn encode(&self) -> Result<Vec<u8>> {
+        let out = AuthenticateOut {
+            lm_response: Data::Bytes(self.lm_response),
+            nt_response: Data::Bytes(self.nt_response),
+            domain: Data::Bytes(self.domain),
+            user: Data::Bytes(self.user),
+            workstation: Data::Bytes(self.workstation),
+            encrypted_session_key: self.encrypted_session_key,
+            flags: self.flags,
+            version: self.version,
+            mic: self.mic,
+        };
+        Ok(out.encode()?.0)
+    }
+}
+
+/// An AUTHENTICATE_MESSAGE to send, its payload written straight into the message.
+pub(crate) struct AuthenticateOut<'a> {
+    pub(crate) lm_response: Data<'a>,
+    pub(crate) nt_response: Data<'a>,
+    pub(crate) domain: Data<'a>,
+    pub(crate) user: Data<'a>,
+    pub(crate) workstation: Data<'a>,
+    pub(crate) encrypted_session_key: &'a [u8],
+    pub(crate) flags: NegotiateFlags,
+    pub(crate) version: Option<Version>,
+    pub(crate) mic: Option<[u8; 16]>,
+}
+
+impl AuthenticateOut<'_> {
+    /// The message, and where each payload field starts in it, in header order: LM
+    /// response, NT response, domain, user, workstation, encrypted session key.
+    pub(crate) fn encode(&self) -> Result<(Vec<u8>, [usize; 6])> {
         let header_len = match (self.version, self.mic) {
             (_, Some(_)) => MIC_END,
             (Some(_), None) => MIC_OFFSET,
-            (None, None) => Self::HEADER,
+            (None, None) => Authenticate::HEADER,
         };
-        let payload = self.lm_response.len()
-            + self.nt_response.len()
-            + self.domain.len()
-            + self.user.len()
-            + self.workstation.len()
-            + self.encrypted_session_key.len();
-        let mut w = PayloadWriter::new(header_len, payload);
+        let key = Data::Bytes(self.encrypted_session_key);
+        // Header order is fixed; the payload order follows Windows (domain, user,
+        // workstation, LM, NT, key), which is what MS-NLMP 4.2.4.3 shows.
+        let header =
+            [self.lm_response, self.nt_response, self.domain, self.user, self.workstation, key];
+        let payload =
+            [self.domain, self.user, self.workstation, self.lm_response, self.nt_response, key];
+        let lens = header.map(|d| d.len());
+        let [lm, nt, d, u, ws, k] = lens;
+        let offsets = {
+            let d_at = header_len;
+            let u_at = d_at + d;
+            let ws_at = u_at + u;
+            let lm_at = ws_at + ws;
+            let nt_at = lm_at + lm;
+            [lm_at, nt_at, d_at, u_at, ws_at, nt_at + nt]
+        };
+        let mut w = PayloadWriter::new(header_len, lens.iter().sum());
         w.bytes(SIGNATURE);
         w.u32(AUTHENTICATE_TYPE);
-        // Field order in the header is fixed; the payload order follows Windows (domain, user,
-        // workstation, LM, NT, key), which is what MS-NLMP 4.2.4.3 shows.
-        let offsets = {
-            let base = header_len;
-            let d = base;
-            let u = d + self.domain.len();
-            let ws = u + self.user.len();
-            let lm = ws + self.workstation.len();
-            let nt = lm + self.lm_response.len();
-            let k = nt + self.nt_response.len();
-            [lm, nt, d, u, ws, k]
-        };
-        let datas = [
-            self.lm_response,
-            self.nt_response,
-            self.domain,
-            self.user,
-            self.workstation,
-            self.encrypted_session_key,
-        ];
-        for (data, offset) in datas.iter().zip(offsets) {
-            let len = u16::try_from(data.len()).map_err(|_| {
+        for (len, offset) in lens.into_iter().zip(offsets) {
+            let len = u16::try_from(len).map_err(|_| {
                 Error::InvalidParameter("a message field is longer than 65535 bytes")
             })?;
             let offset =
@@ -305,11 +406,12 @@ impl<'a> Authenticate<'a> {
             w.bytes(&mic);
         }
         let mut out = w.finish();
-        for data in [self.domain, self.user, self.workstation, self.lm_response, self.nt_response] {
-            out.extend_from_slice(data);
+        for data in payload {
+            data.write(&mut out)?;
         }
-        out.extend_from_slice(self.encrypted_session_key);
-        Ok(out)
+        let [.., key_at] = offsets;
+        debug_assert_eq!(out.len(), key_at + k);
+        Ok((out, offsets))
     }
 }
 

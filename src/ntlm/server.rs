@@ -13,14 +13,14 @@
 use super::flags::NegotiateFlags as F;
 use super::keys::{ResponseKey, mic, nt_proof, ntowfv2, rc4k, session_base_key};
 use super::messages::{
-    AV_FLAG_MIC_PRESENT, Authenticate, AvId, AvPairs, Challenge, ClientBlob, Negotiate, Version,
+    AV_FLAG_MIC_PRESENT, Authenticate, AvId, ChallengeOut, ClientBlob, Data, Negotiate, Version,
     around_mic,
 };
 use super::session::Session;
 use super::users::UserStore;
 use super::{Established, Identity, Output};
 use crate::bindings::ChannelBindings;
-use crate::crypto::{Key16, NtHash, ct_eq};
+use crate::crypto::{Key16, NtHash, ct_eq_words, utf16le};
 use crate::env::Environment;
 use crate::error::{Error, Result};
 use crate::flags::{AscReq, AscRet};
@@ -52,11 +52,67 @@ impl Default for ServerNames {
     }
 }
 
+/// [`ServerNames`] as every CHALLENGE carries them, encoded once per set of names rather
+/// than once per handshake.
+pub(crate) struct Announced {
+    pub(crate) names: ServerNames,
+    /// `MsvAvNbDomainName`, `MsvAvNbComputerName` and the DNS names that are set, as encoded
+    /// AV pairs (MS-NLMP 2.2.2.1): the start of every TargetInfo, which goes on with the
+    /// timestamp and `MsvAvEOL`.
+    av_pairs: Vec<u8>,
+    /// Where the UTF-16 NetBIOS domain and computer names are in `av_pairs` (one of them is
+    /// the TargetName).
+    nb_domain: core::ops::Range<usize>,
+    nb_computer: core::ops::Range<usize>,
+    /// A name is too long for an AV pair: every CHALLENGE fails.
+    too_long: bool,
+}
+
+impl Announced {
+    pub(crate) fn new(names: ServerNames) -> Self {
+        let mut av_pairs = Vec::new();
+        let mut ranges = [0..0, 0..0];
+        let mut too_long = false;
+        // NbDomainName and NbComputerName are mandatory (MS-NLMP 2.2.2.1); DNS names optional.
+        let entries = [
+            (AvId::NB_DOMAIN_NAME, &names.nb_domain),
+            (AvId::NB_COMPUTER_NAME, &names.nb_computer),
+            (AvId::DNS_DOMAIN_NAME, &names.dns_domain),
+            (AvId::DNS_COMPUTER_NAME, &names.dns_computer),
+        ];
+        for (n, (id, text)) in entries.into_iter().enumerate() {
+            if n >= 2 && text.is_empty() {
+                continue;
+            }
+            let value = utf16le(text);
+            let Ok(len) = u16::try_from(value.len()) else {
+                too_long = true;
+                continue;
+            };
+            av_pairs.extend_from_slice(&id.0.to_le_bytes());
+            av_pairs.extend_from_slice(&len.to_le_bytes());
+            let start = av_pairs.len();
+            av_pairs.extend_from_slice(&value);
+            if let Some(range) = ranges.get_mut(n) {
+                *range = start..av_pairs.len();
+            }
+        }
+        let [nb_domain, nb_computer] = ranges;
+        Self { names, av_pairs, nb_domain, nb_computer, too_long }
+    }
+}
+
+impl core::fmt::Debug for Announced {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        self.names.fmt(f)
+    }
+}
+
 /// What an acceptor needs.
 #[derive(Clone)]
 pub(crate) struct ServerConfig {
     pub(crate) users: Arc<dyn UserStore>,
-    pub(crate) names: Arc<ServerNames>,
+    pub(crate) names: Arc<Announced>,
     pub(crate) version: Option<Version>,
     pub(crate) requested: AscReq,
     pub(crate) channel_bindings: Option<ChannelBindings>,
@@ -161,8 +217,11 @@ fn challenge(config: &ServerConfig, negotiate: &[u8]) -> Result<(ServerState, Ou
     if config.requested.contains(AscReq::INTEGRITY) && !asked.contains(F::SIGN) {
         return Err(Error::NotSupported("the client did not offer integrity"));
     }
-    let names = &config.names;
-    let domain_member = !names.nb_domain.is_empty();
+    let announced = &*config.names;
+    if announced.too_long {
+        return Err(Error::InvalidParameter("a server name is too long for an AV_PAIR"));
+    }
+    let domain_member = !announced.names.nb_domain.is_empty();
     let mut flags = (asked & GRANTABLE) | F::TARGET_INFO;
     flags |= if domain_member { F::TARGET_TYPE_DOMAIN } else { F::TARGET_TYPE_SERVER };
     if asked.contains(F::REQUEST_TARGET) {
@@ -171,43 +230,25 @@ fn challenge(config: &ServerConfig, negotiate: &[u8]) -> Result<(ServerState, Ou
     if config.version.is_some() {
         flags |= F::VERSION;
     }
-    // The four names in UTF-16, in one buffer: domain, computer, DNS domain, DNS computer.
-    let texts = [&names.nb_domain, &names.nb_computer, &names.dns_domain, &names.dns_computer];
-    let mut utf16 = Vec::with_capacity(2 * texts.iter().map(|t| t.len()).sum::<usize>());
-    let mut ranges = [(0usize, 0usize); 4];
-    for (range, text) in ranges.iter_mut().zip(texts) {
-        let start = utf16.len();
-        for unit in text.encode_utf16() {
-            utf16.extend_from_slice(&unit.to_le_bytes());
-        }
-        *range = (start, utf16.len());
-    }
-    let text = |n: usize| ranges.get(n).and_then(|&(a, b)| utf16.get(a..b)).unwrap_or_default();
     let target_name = match (asked.contains(F::REQUEST_TARGET), domain_member) {
-        (false, _) => &[][..],
-        (true, true) => text(0),
-        (true, false) => text(1),
+        (false, _) => None,
+        (true, true) => announced.av_pairs.get(announced.nb_domain.clone()),
+        (true, false) => announced.av_pairs.get(announced.nb_computer.clone()),
     };
 
-    let timestamp = config.env.now().0.to_le_bytes();
-    let mut av = AvPairs::default();
-    // NbDomainName and NbComputerName are mandatory (MS-NLMP 2.2.2.1); DNS names optional.
-    av.set(AvId::NB_DOMAIN_NAME, text(0))?;
-    av.set(AvId::NB_COMPUTER_NAME, text(1))?;
-    for (n, id) in [(2, AvId::DNS_DOMAIN_NAME), (3, AvId::DNS_COMPUTER_NAME)] {
-        if !text(n).is_empty() {
-            av.set(id, text(n))?;
-        }
-    }
-    av.set(AvId::TIMESTAMP, &timestamp)?;
-    let target_info = av.encode()?;
+    // TargetInfo: the names, MsvAvTimestamp, MsvAvEOL.
+    let mut timestamp = [0u8; 12];
+    timestamp[..2].copy_from_slice(&AvId::TIMESTAMP.0.to_le_bytes());
+    timestamp[2..4].copy_from_slice(&8u16.to_le_bytes());
+    timestamp[4..].copy_from_slice(&config.env.now().0.to_le_bytes());
+    let target_info: [&[u8]; 3] = [&announced.av_pairs, &timestamp, &[0; 4]];
 
     let server_challenge: [u8; 8] = config.env.random()?;
-    let token = Challenge {
-        target_name,
+    let token = ChallengeOut {
+        target_name: Data::Bytes(target_name.unwrap_or_default()),
         flags,
         server_challenge,
-        target_info: &target_info,
+        target_info: Data::Parts(&target_info),
         version: config.version,
     }
     .encode()?;
@@ -223,12 +264,20 @@ fn utf16_string(bytes: &[u8], what: &'static str) -> Result<String> {
     if bytes.len() % 2 != 0 {
         return Err(Error::InvalidToken(what));
     }
-    let units = bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
-    // Names are nearly always ASCII: one pass over the code units, no surrogate decoding.
-    if units.clone().all(|u| u < 0x80) {
-        let ascii: Vec<u8> = bytes.iter().step_by(2).copied().collect();
+    // Names are nearly always ASCII: take every low byte, and check on the way that no code
+    // unit has a bit above 0x7f; no surrogate decoding, no per-character UTF-8 encoding.
+    let mut ascii = Vec::with_capacity(bytes.len() / 2);
+    let mut high = 0u8;
+    for unit in bytes.chunks_exact(2) {
+        if let [low, hi] = *unit {
+            ascii.push(low);
+            high |= (low & 0x80) | hi;
+        }
+    }
+    if high == 0 {
         return String::from_utf8(ascii).map_err(|_| Error::InvalidToken(what));
     }
+    let units = bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
     char::decode_utf16(units).collect::<Result<String, _>>().map_err(|_| Error::InvalidToken(what))
 }
 
@@ -283,7 +332,7 @@ fn accept(
     let hash = found.unwrap_or_else(|| NtHash::from_bytes([0; 16]));
     let key = ResponseKey::new(&ntowfv2(&hash, &user, &domain));
     let proof = nt_proof(&key, &server_challenge, blob);
-    if !(ct_eq(&proof, proof_received) & known) {
+    if !(ct_eq_words(&proof, proof_received) & known) {
         return Err(Error::LogonDenied);
     }
 
@@ -307,7 +356,7 @@ fn accept(
     let received_mic = auth.mic.ok_or(Error::InvalidToken("MIC announced but missing"))?;
     let (before, after) = around_mic(message)?;
     let expected_mic = mic(&exported, negotiate, challenge, before, after);
-    if !ct_eq(&expected_mic, &received_mic) {
+    if !ct_eq_words(&expected_mic, &received_mic) {
         return Err(Error::MessageAltered);
     }
 
@@ -325,7 +374,7 @@ fn accept(
     if let Some(bindings) = &config.channel_bindings {
         let expected = bindings.md5()?;
         let got = av.fixed::<16>(AvId::CHANNEL_BINDINGS)?.ok_or(Error::BadBindings)?;
-        if !ct_eq(&expected, &got) {
+        if !ct_eq_words(&expected, &got) {
             return Err(Error::BadBindings);
         }
     }
@@ -362,7 +411,55 @@ fn accept(
 
 #[cfg(test)]
 mod tests {
-    use super::utf16_string;
+    use super::{Announced, ServerNames, utf16_string};
+    use crate::crypto::utf16le;
+    use crate::ntlm::messages::{AvId, AvPairs};
+
+    #[test]
+    fn announced_names_are_the_av_pairs_of_ms_nlmp_2_2_2_1() {
+        let sets = [
+            ServerNames::default(),
+            ServerNames {
+                nb_computer: "HOST".into(),
+                nb_domain: String::new(),
+                dns_computer: "host.example.com".into(),
+                dns_domain: "example.com".into(),
+            },
+            ServerNames {
+                nb_computer: "S\u{e9}RVER\u{1f600}".into(),
+                nb_domain: "DOM".into(),
+                dns_computer: String::new(),
+                dns_domain: "d\u{f6}m.example".into(),
+            },
+        ];
+        for names in sets {
+            let announced = Announced::new(names.clone());
+            assert!(!announced.too_long);
+            // The same list built pair by pair, in the order MS-NLMP 2.2.2.1 lists them.
+            let texts =
+                [&names.nb_domain, &names.nb_computer, &names.dns_domain, &names.dns_computer]
+                    .map(|t| utf16le(t));
+            let mut av = AvPairs::default();
+            av.set(AvId::NB_DOMAIN_NAME, &texts[0]).unwrap();
+            av.set(AvId::NB_COMPUTER_NAME, &texts[1]).unwrap();
+            for (n, id) in [(2, AvId::DNS_DOMAIN_NAME), (3, AvId::DNS_COMPUTER_NAME)] {
+                if !texts[n].is_empty() {
+                    av.set(id, &texts[n]).unwrap();
+                }
+            }
+            let mut expected = av.encode().unwrap();
+            expected.truncate(expected.len() - 4); // without MsvAvEOL
+            assert_eq!(announced.av_pairs, expected);
+            assert_eq!(announced.av_pairs[announced.nb_domain.clone()], texts[0][..]);
+            assert_eq!(announced.av_pairs[announced.nb_computer.clone()], texts[1][..]);
+        }
+    }
+
+    #[test]
+    fn a_name_too_long_for_an_av_pair_is_remembered() {
+        let names = ServerNames { nb_computer: "x".repeat(40_000), ..ServerNames::default() };
+        assert!(Announced::new(names).too_long);
+    }
 
     fn utf16(units: &[u16]) -> Vec<u8> {
         units.iter().flat_map(|u| u.to_le_bytes()).collect()

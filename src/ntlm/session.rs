@@ -89,7 +89,14 @@ pub(crate) struct Direction {
 
 impl Direction {
     fn new(keys: &DirectionKeys) -> Self {
-        Self::resume(keys.sign.clone(), Rc4::new(keys.seal.bytes()), 0)
+        // Each field is made where it lives (the RC4 state is 258 bytes): no move through
+        // `resume`'s arguments.
+        Self {
+            sign_key: keys.sign.clone(),
+            mac: HmacMd5::new_from_slice(keys.sign.bytes()).expect("HMAC takes any key length"),
+            rc4: Rc4::new(keys.seal.bytes()),
+            seq: 0,
+        }
     }
 
     /// A direction part way through its life (an imported context).
@@ -182,7 +189,7 @@ impl Session {
         if self.key_exch() {
             self.recv.rc4.apply(&mut received);
         }
-        let ok = crate::crypto::ct_eq(&received, &expected);
+        let ok = crate::crypto::ct_eq_words(&received, &expected);
         if !ok && self.key_exch() {
             self.recv.rc4.rewind(8);
         }

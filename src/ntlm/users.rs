@@ -120,6 +120,18 @@ impl MemoryUserStore {
     /// (names are short): no allocation per handshake.
     fn get(&self, domain: &str, user: &str) -> Option<&NtHash> {
         let mut buf = [0u8; 256];
+        if domain.is_ascii() && user.is_ascii() {
+            // The usual case: the key is the two names upper-cased byte by byte around a NUL.
+            let len = domain.len() + 1 + user.len();
+            let Some(lookup) = buf.get_mut(..len) else {
+                return self.users.get(&key(domain, user));
+            };
+            let (d, rest) = lookup.split_at_mut(domain.len());
+            d.copy_from_slice(domain.as_bytes());
+            rest.get_mut(1..)?.copy_from_slice(user.as_bytes());
+            lookup.make_ascii_uppercase();
+            return core::str::from_utf8(lookup).ok().and_then(|k| self.users.get(k));
+        }
         let mut len = 0;
         for c in upcase_chars(domain).chain(['\0']).chain(upcase_chars(user)) {
             let Some(slot) = buf.get_mut(len..len + c.len_utf8()) else {
