@@ -650,6 +650,10 @@ impl SecurityContext {
         Ok(copy)
     }
 
+    fn identity_ref(&self) -> Result<ntlm::IdentityRef<'_>> {
+        self.ntlm_ref()?.identity().ok_or(Error::WrongState("the handshake has not completed"))
+    }
+
     fn established(&self) -> Result<&ntlm::Established> {
         self.ntlm_ref()?.established().ok_or(Error::WrongState("the handshake has not completed"))
     }
@@ -670,7 +674,8 @@ impl SecurityContext {
     /// # Errors
     /// `SEC_E_OUT_OF_SEQUENCE` before the handshake completed.
     pub fn peer_name(&self) -> Result<String> {
-        Ok(self.established()?.identity.name())
+        let who = self.identity_ref()?;
+        Ok(ntlm::down_level_name(who.domain, who.user))
     }
 
     /// The authenticated identity, with the workstation the client named.
@@ -678,7 +683,7 @@ impl SecurityContext {
     /// # Errors
     /// As [`SecurityContext::peer_name`].
     pub fn identity(&self) -> Result<Identity> {
-        Ok(self.established()?.identity.clone())
+        Ok(self.identity_ref()?.to_identity())
     }
 
     /// `SECPKG_ATTR_SESSION_KEY`: the exported session key. Key material: keep it secret.

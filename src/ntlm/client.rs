@@ -14,7 +14,7 @@ use super::messages::{
     set_mic,
 };
 use super::session::Session;
-use super::{Established, Identity, Output};
+use super::{Established, Output};
 use crate::api::MAX_TOKEN_SIZE;
 use crate::bindings::ChannelBindings;
 use crate::crypto::{Key16, NtHash, utf16le};
@@ -84,8 +84,30 @@ pub(crate) enum ClientState {
 
 pub(crate) struct WaitChallenge {
     /// The NEGOTIATE message as sent, for the MIC.
-    pub(crate) negotiate: Vec<u8>,
+    pub(crate) negotiate: SentNegotiate,
     pub(crate) flags: F,
+}
+
+/// The NEGOTIATE message this client sent. It names no domain or workstation, so it is 32
+/// bytes, or 40 with VERSION: it is kept inline rather than allocated.
+pub(crate) struct SentNegotiate {
+    bytes: [u8; SentNegotiate::MAX],
+    len: usize,
+}
+
+impl SentNegotiate {
+    const MAX: usize = 40;
+
+    /// `None` if `bytes` is longer than any NEGOTIATE this client sends.
+    pub(crate) fn new(bytes: &[u8]) -> Option<Self> {
+        let mut kept = Self { bytes: [0; Self::MAX], len: bytes.len() };
+        kept.bytes.get_mut(..bytes.len())?.copy_from_slice(bytes);
+        Some(kept)
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or_default()
+    }
 }
 
 /// The flags this client can use; anything else a server offers is dropped.
@@ -103,6 +125,15 @@ const SUPPORTED: F = F(F::UNICODE.0
     | F::NEGOTIATE_56.0);
 
 impl ClientConfig {
+    /// The initiator's own names: the identity of its established contexts.
+    pub(crate) fn identity(&self) -> super::IdentityRef<'_> {
+        super::IdentityRef {
+            user: &self.secret.user,
+            domain: &self.secret.domain,
+            workstation: &self.workstation,
+        }
+    }
+
     fn negotiate_flags(&self) -> F {
         let r = self.requested;
         let mut flags = F::UNICODE
@@ -178,8 +209,10 @@ fn start(config: &ClientConfig) -> Result<(ClientState, Output)> {
         version: if flags.contains(F::VERSION) { config.version } else { None },
     }
     .encode()?;
-    let output = Output { token: negotiate.clone(), complete: false };
-    Ok((ClientState::WaitChallenge(WaitChallenge { negotiate, flags }), output))
+    let sent = SentNegotiate::new(&negotiate)
+        .ok_or(Error::WrongState("a NEGOTIATE longer than this client sends"))?;
+    let output = Output { token: negotiate, complete: false };
+    Ok((ClientState::WaitChallenge(WaitChallenge { negotiate: sent, flags }), output))
 }
 
 fn authenticate(
@@ -291,7 +324,7 @@ fn authenticate(
     };
     if with_mic {
         let (before, after) = super::messages::around_mic(&token)?;
-        let code = mic(&exported, &negotiate, challenge_bytes, before, after);
+        let code = mic(&exported, negotiate.as_bytes(), challenge_bytes, before, after);
         set_mic(&mut token, &code)?;
     }
 
@@ -315,11 +348,7 @@ fn authenticate(
     let detect = r.contains(IscReq::REPLAY_DETECT) || r.contains(IscReq::SEQUENCE_DETECT);
     let established = Established {
         session: Session::new(exported, flags, true, detect),
-        identity: Identity {
-            user: config.secret.user.clone(),
-            domain: config.secret.domain.clone(),
-            workstation: config.workstation.clone(),
-        },
+        identity: None,
         attributes: ret.0,
         logon_time: env.now(),
     };

@@ -1,10 +1,12 @@
 //! NTLM contexts to and from the frozen export structs ([`crate::export::v1`]).
 
-use super::client::{Client, ClientConfig, ClientSecret, ClientState, WaitChallenge};
+use super::client::{
+    Client, ClientConfig, ClientSecret, ClientState, SentNegotiate, WaitChallenge,
+};
 use super::flags::NegotiateFlags;
 use super::server::{Announced, Server, ServerConfig, ServerNames, ServerState, WaitAuthenticate};
 use super::session::{Direction, Session};
-use super::{Established, Identity, NtlmContext, Role, Version};
+use super::{Established, IdentityRef, NtlmContext, Role, Version};
 use crate::bindings::ChannelBindings;
 use crate::crypto::{Key16, NtHash, Rc4};
 use crate::env::{Environment, FileTime};
@@ -45,7 +47,7 @@ fn direction_in(d: &v1::Direction<'_>) -> Result<Direction> {
     Ok(Direction::resume(Key16::new(d.sign_key), rc4, d.seq))
 }
 
-fn established_out(e: &Established) -> v1::Established<'_> {
+fn established_out<'a>(e: &'a Established, who: IdentityRef<'a>) -> v1::Established<'a> {
     let session = &e.session;
     v1::Established {
         flags: session.flags.0,
@@ -53,15 +55,28 @@ fn established_out(e: &Established) -> v1::Established<'_> {
         detect_sequence: session.detect_sequence,
         send: direction_out(&session.send),
         recv: direction_out(&session.recv),
-        user: &e.identity.user,
-        domain: &e.identity.domain,
-        workstation: &e.identity.workstation,
+        user: who.user,
+        domain: who.domain,
+        workstation: who.workstation,
         attributes: e.attributes,
         logon_time: e.logon_time.0,
     }
 }
 
-fn established_in(e: &v1::Established<'_>) -> Result<Box<Established>> {
+/// `own`: the names of an initiator, whose identity is its own and is not stored again (the
+/// blob's must be those); `None` for an acceptor.
+fn established_in(
+    e: &v1::Established<'_>,
+    own: Option<IdentityRef<'_>>,
+) -> Result<Box<Established>> {
+    let theirs = IdentityRef { user: e.user, domain: e.domain, workstation: e.workstation };
+    let identity = match own {
+        Some(own) if own == theirs => None,
+        Some(_) => {
+            return Err(Error::CorruptContext("an initiator's identity is not its own names"));
+        }
+        None => Some(theirs.to_identity()),
+    };
     let session = Session::resume(
         Key16::new(e.exported_session_key),
         NegotiateFlags(e.flags),
@@ -71,11 +86,7 @@ fn established_in(e: &v1::Established<'_>) -> Result<Box<Established>> {
     );
     Ok(Box::new(Established {
         session,
-        identity: Identity {
-            user: e.user.to_owned(),
-            domain: e.domain.to_owned(),
-            workstation: e.workstation.to_owned(),
-        },
+        identity,
         attributes: e.attributes,
         logon_time: FileTime(e.logon_time),
     }))
@@ -90,10 +101,13 @@ impl NtlmContext {
                 let state = match state {
                     _ if reset => v1::ClientState::Initial,
                     ClientState::Initial => v1::ClientState::Initial,
-                    ClientState::WaitChallenge(w) => {
-                        v1::ClientState::WaitChallenge { negotiate: &w.negotiate, flags: w.flags.0 }
+                    ClientState::WaitChallenge(w) => v1::ClientState::WaitChallenge {
+                        negotiate: w.negotiate.as_bytes(),
+                        flags: w.flags.0,
+                    },
+                    ClientState::Established(e) => {
+                        v1::ClientState::Established(established_out(e, config.identity()))
                     }
-                    ClientState::Established(e) => v1::ClientState::Established(established_out(e)),
                     ClientState::Failed => return Err(Error::WrongState("the handshake failed")),
                 };
                 let config = v1::ClientConfig {
@@ -118,7 +132,10 @@ impl NtlmContext {
                         server_challenge: w.server_challenge,
                         flags: w.flags.0,
                     },
-                    ServerState::Established(e) => v1::ServerState::Established(established_out(e)),
+                    ServerState::Established(e) => {
+                        let who = e.identity.as_ref().ok_or(Error::WrongState("no identity"))?;
+                        v1::ServerState::Established(established_out(e, who.into()))
+                    }
                     ServerState::Failed => return Err(Error::WrongState("the handshake failed")),
                 };
                 let names = &config.names.names;
@@ -149,11 +166,20 @@ impl NtlmContext {
                     v1::ClientState::Initial => ClientState::Initial,
                     v1::ClientState::WaitChallenge { negotiate, flags } => {
                         ClientState::WaitChallenge(WaitChallenge {
-                            negotiate: negotiate.to_vec(),
+                            negotiate: SentNegotiate::new(negotiate).ok_or(
+                                Error::CorruptContext("a NEGOTIATE longer than the client sends"),
+                            )?,
                             flags: NegotiateFlags(*flags),
                         })
                     }
-                    v1::ClientState::Established(e) => ClientState::Established(established_in(e)?),
+                    v1::ClientState::Established(e) => {
+                        let own = IdentityRef {
+                            user: config.user,
+                            domain: config.domain,
+                            workstation: config.workstation,
+                        };
+                        ClientState::Established(established_in(e, Some(own))?)
+                    }
                 };
                 let config = ClientConfig {
                     secret: ClientSecret::new(
@@ -188,7 +214,9 @@ impl NtlmContext {
                         server_challenge: *server_challenge,
                         flags: NegotiateFlags(*flags),
                     }),
-                    v1::ServerState::Established(e) => ServerState::Established(established_in(e)?),
+                    v1::ServerState::Established(e) => {
+                        ServerState::Established(established_in(e, None)?)
+                    }
                 };
                 let users = match (&options.credentials, &state) {
                     (Some(c), _) => c.user_store().ok_or(Error::UnknownCredentials(
@@ -227,11 +255,12 @@ impl NtlmContext {
 
     /// The identity of an established context (the "token" of export).
     pub(crate) fn peer_identity(&self) -> Option<PeerIdentity> {
+        let who = self.identity()?;
         self.established().map(|e| PeerIdentity {
             package: super::PACKAGE_NAME.to_owned(),
-            user: e.identity.user.clone(),
-            domain: e.identity.domain.clone(),
-            workstation: e.identity.workstation.clone(),
+            user: who.user.to_owned(),
+            domain: who.domain.to_owned(),
+            workstation: who.workstation.to_owned(),
             logon_time: e.logon_time,
         })
     }

@@ -465,81 +465,119 @@ pub(crate) const AV_FLAG_MIC_PRESENT: u32 = 0x0000_0002;
 
 /// The most AV pairs a list may hold. MS-NLMP defines 10 ids; real lists carry fewer than 12.
 const MAX_AV_PAIRS: usize = 16;
+/// The most pairs a list may have added to it ([`AvPairs::set`]); a client adds three.
+const MAX_ADDED: usize = 4;
 
-/// A parsed AV_PAIR list, borrowing the values. The terminating `MsvAvEOL` is implied. Held
-/// in a fixed array: parsing and building a list allocates nothing.
+/// An AV_PAIR list (MS-NLMP 2.2.2.1). The terminating `MsvAvEOL` is implied.
+///
+/// A parsed list is kept as the bytes it was parsed from, checked once (every length in
+/// range, `MsvAvEOL` present, no id twice, at most 16 pairs); lookups walk those bytes again.
+/// A list being built (a client's, from its server's) is that, less the ids removed from it,
+/// plus up to four pairs added. So the list is small and copying it is cheap, which matters
+/// because it travels inside parsed messages, and nothing of it is allocated.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct AvPairs<'a> {
-    pairs: [(AvId, &'a [u8]); MAX_AV_PAIRS],
-    len: usize,
+    /// Encoded pairs, without the `MsvAvEOL`.
+    parsed: &'a [u8],
+    /// Ids (below 16) of `parsed` left out.
+    removed: u16,
+    added: [(AvId, &'a [u8]); MAX_ADDED],
+    added_len: usize,
 }
 
 impl Default for AvPairs<'_> {
     fn default() -> Self {
-        Self { pairs: [(AvId::EOL, &[]); MAX_AV_PAIRS], len: 0 }
+        Self { parsed: &[], removed: 0, added: [(AvId::EOL, &[]); MAX_ADDED], added_len: 0 }
     }
 }
 
 impl PartialEq for AvPairs<'_> {
     fn eq(&self, other: &Self) -> bool {
-        self.as_slice() == other.as_slice()
+        self.iter().eq(other.iter())
     }
 }
 
 impl Eq for AvPairs<'_> {}
 
+/// Walks encoded pairs that were checked when parsed.
+struct Walk<'a>(&'a [u8]);
+
+impl<'a> Iterator for Walk<'a> {
+    type Item = (AvId, &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut r = Reader::new(self.0);
+        let id = AvId(r.u16("").ok()?);
+        let len = r.u16("").ok()?;
+        let value = r.take(usize::from(len), "").ok()?;
+        self.0 = r.rest();
+        Some((id, value))
+    }
+}
+
 impl<'a> AvPairs<'a> {
-    fn as_slice(&self) -> &[(AvId, &'a [u8])] {
-        self.pairs.get(..self.len).unwrap_or_default()
+    fn added(&self) -> &[(AvId, &'a [u8])] {
+        self.added.get(..self.added_len).unwrap_or_default()
     }
 
-    fn push(&mut self, id: AvId, value: &'a [u8]) -> Result<()> {
-        let slot = self.pairs.get_mut(self.len).ok_or(Error::InvalidToken("too many AV_PAIRs"))?;
-        *slot = (id, value);
-        self.len += 1;
-        Ok(())
+    fn is_removed(&self, id: AvId) -> bool {
+        id.0 < 16 && self.removed & (1 << id.0) != 0
     }
 
-    /// Removes `id` if present.
+    /// The pairs in order: the parsed ones still in the list, then the added ones.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (AvId, &'a [u8])> + '_ {
+        let parsed = Walk(self.parsed).filter(|(id, _)| !self.is_removed(*id));
+        parsed.chain(self.added().iter().copied())
+    }
+
+    /// Removes `id` if present. Only the ids of MS-NLMP (below 16) can be removed from a
+    /// parsed list; every list is parsed with at most one pair per id.
     pub(crate) fn remove(&mut self, id: AvId) {
+        if id.0 < 16 {
+            self.removed |= 1 << id.0;
+        }
         let mut kept = 0;
-        for n in 0..self.len {
-            if let Some(&pair) = self.pairs.get(n) {
+        for n in 0..self.added_len {
+            if let Some(&pair) = self.added.get(n) {
                 if pair.0 != id {
-                    if let Some(slot) = self.pairs.get_mut(kept) {
+                    if let Some(slot) = self.added.get_mut(kept) {
                         *slot = pair;
                     }
                     kept += 1;
                 }
             }
         }
-        self.len = kept;
+        self.added_len = kept;
     }
 
     /// Parses a list that must end with `MsvAvEOL`; bytes after the EOL are ignored (an
     /// NTLMv2 response is followed by padding). An id may not appear twice, and a list has
-    /// at most 16 pairs (which keeps the repeat check cheap on hostile
-    /// input).
+    /// at most 16 pairs (which keeps the repeat check cheap on hostile input).
     pub(crate) fn parse(input: &'a [u8]) -> Result<Self> {
         const WHAT: &str = "malformed AV_PAIR list";
         let mut r = Reader::new(input);
-        let mut list = Self::default();
+        let mut seen = [AvId::EOL; MAX_AV_PAIRS];
+        let mut count = 0;
         loop {
+            let start = input.len() - r.remaining();
             let id = AvId(r.u16(WHAT)?);
             let len = r.u16(WHAT)?;
-            let value = r.take(usize::from(len), WHAT)?;
+            r.take(usize::from(len), WHAT)?;
             if id == AvId::EOL {
-                return Ok(list);
+                let parsed = input.get(..start).ok_or(Error::InvalidToken(WHAT))?;
+                return Ok(Self { parsed, ..Self::default() });
             }
-            if list.as_slice().iter().any(|(seen, _)| *seen == id) {
+            let earlier = seen.get(..count).unwrap_or_default();
+            if earlier.contains(&id) {
                 return Err(Error::InvalidToken("AV_PAIR list repeats an id"));
             }
-            list.push(id, value)?;
+            *seen.get_mut(count).ok_or(Error::InvalidToken("too many AV_PAIRs"))? = id;
+            count += 1;
         }
     }
 
     pub(crate) fn get(&self, id: AvId) -> Option<&'a [u8]> {
-        self.as_slice().iter().find(|(i, _)| *i == id).map(|(_, v)| *v)
+        self.iter().find(|(i, _)| *i == id).map(|(_, v)| v)
     }
 
     pub(crate) fn timestamp(&self) -> Result<Option<u64>> {
@@ -560,19 +598,27 @@ impl<'a> AvPairs<'a> {
         }
     }
 
-    /// Sets `id` to `value`, replacing an existing value in place or appending.
+    /// Sets `id` to `value`: an earlier value is removed and the pair goes to the end.
     pub(crate) fn set(&mut self, id: AvId, value: &'a [u8]) -> Result<()> {
-        let len = self.len;
-        match self.pairs.get_mut(..len).unwrap_or_default().iter_mut().find(|(i, _)| *i == id) {
-            Some(pair) => pair.1 = value,
-            None => self.push(id, value)?,
+        self.remove(id);
+        if self.iter().count() >= MAX_AV_PAIRS {
+            return Err(Error::InvalidToken("too many AV_PAIRs"));
         }
+        let slot = self
+            .added
+            .get_mut(self.added_len)
+            .ok_or(Error::InvalidParameter("too many AV_PAIRs added to a list"))?;
+        *slot = (id, value);
+        self.added_len += 1;
         Ok(())
     }
 
     /// The encoded size, EOL included.
     pub(crate) fn encoded_len(&self) -> usize {
-        self.as_slice().iter().map(|(_, v)| v.len() + 4).sum::<usize>() + 4
+        if self.removed == 0 && self.added_len == 0 {
+            return self.parsed.len() + 4;
+        }
+        self.iter().map(|(_, v)| v.len() + 4).sum::<usize>() + 4
     }
 
     pub(crate) fn encode(&self) -> Result<Vec<u8>> {
@@ -583,7 +629,16 @@ impl<'a> AvPairs<'a> {
 
     /// Appends the encoded list, EOL included, to `out`.
     pub(crate) fn encode_into(&self, out: &mut Vec<u8>) -> Result<()> {
-        for (id, value) in self.as_slice() {
+        if self.removed == 0 {
+            out.extend_from_slice(self.parsed);
+        } else {
+            for (id, value) in Walk(self.parsed).filter(|(id, _)| !self.is_removed(*id)) {
+                out.extend_from_slice(&id.0.to_le_bytes());
+                out.extend_from_slice(&u16::try_from(value.len()).unwrap_or(0).to_le_bytes());
+                out.extend_from_slice(value);
+            }
+        }
+        for (id, value) in self.added() {
             let len = u16::try_from(value.len())
                 .map_err(|_| Error::InvalidParameter("AV_PAIR value longer than 65535 bytes"))?;
             out.extend_from_slice(&id.0.to_le_bytes());
@@ -708,6 +763,47 @@ mod tests {
         wrong_sig[0] = b'X';
         assert!(Negotiate::parse(&wrong_sig).is_err());
         assert!(Negotiate::parse(&vec![0; MAX_TOKEN + 1]).is_err());
+    }
+
+    #[test]
+    fn av_pairs_built_from_a_parsed_list_encode_in_order() {
+        // NbDomainName "A", NbComputerName "B", MsvAvFlags 0, EOL, then padding.
+        let server = hex("0200020041000100020042000600040000000000000000000000");
+        let mut av = AvPairs::parse(&server).unwrap();
+        assert_eq!(av.encoded_len(), 24);
+        assert_eq!(av.encode().unwrap(), server[..24]);
+        // What a client does: drop the server's flags, add its own and a target name.
+        av.remove(AvId::FLAGS);
+        av.set(AvId::FLAGS, &[2, 0, 0, 0]).unwrap();
+        av.set(AvId::TARGET_NAME, b"T\0").unwrap();
+        let expected = hex("020002004100010002004200060004000200000009000200540000000000");
+        assert_eq!(av.encoded_len(), expected.len());
+        assert_eq!(av.encode().unwrap(), expected);
+        assert_eq!(AvPairs::parse(&expected).unwrap(), av);
+        assert_eq!(av.flags().unwrap(), 2);
+        // Setting an id again replaces it, at the end.
+        av.set(AvId::NB_DOMAIN_NAME, b"C\0").unwrap();
+        let ids: Vec<u16> = av.iter().map(|(id, _)| id.0).collect();
+        assert_eq!(ids, [1, 6, 9, 2]);
+        assert_eq!(av.get(AvId::NB_DOMAIN_NAME), Some(&b"C\0"[..]));
+        // At most four pairs can be added to a list.
+        let mut full = AvPairs::default();
+        for id in 1..=4 {
+            full.set(AvId(id), b"x").unwrap();
+        }
+        assert!(full.set(AvId(5), b"x").is_err(), "more added pairs than room");
+    }
+
+    #[test]
+    fn av_pairs_hold_at_most_sixteen() {
+        let mut list = Vec::new();
+        for id in 100..117u16 {
+            list.extend_from_slice(&id.to_le_bytes());
+            list.extend_from_slice(&[0, 0]);
+        }
+        list.extend_from_slice(&[0; 4]);
+        assert!(AvPairs::parse(&list).is_err(), "17 pairs");
+        assert_eq!(AvPairs::parse(&list[4..]).unwrap().iter().count(), 16);
     }
 
     #[test]

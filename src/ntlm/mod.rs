@@ -60,7 +60,9 @@ pub(crate) fn down_level_name(domain: &str, user: &str) -> String {
 /// The established state, common to both roles.
 pub(crate) struct Established {
     pub(crate) session: Session,
-    pub(crate) identity: Identity,
+    /// The client an acceptor authenticated. `None` on an initiator: its identity is its own
+    /// names, which its configuration holds (not copied again on every handshake).
+    pub(crate) identity: Option<Identity>,
     /// `ISC_RET_*` or `ASC_RET_*` bits.
     pub(crate) attributes: u32,
     /// When the handshake completed.
@@ -77,7 +79,45 @@ pub(crate) struct NtlmContext {
     pub(crate) role: Role,
 }
 
+/// An [`Identity`], borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct IdentityRef<'a> {
+    pub(crate) user: &'a str,
+    pub(crate) domain: &'a str,
+    pub(crate) workstation: &'a str,
+}
+
+impl IdentityRef<'_> {
+    pub(crate) fn to_identity(self) -> Identity {
+        Identity {
+            user: self.user.to_owned(),
+            domain: self.domain.to_owned(),
+            workstation: self.workstation.to_owned(),
+        }
+    }
+}
+
+impl<'a> From<&'a Identity> for IdentityRef<'a> {
+    fn from(i: &'a Identity) -> Self {
+        Self { user: &i.user, domain: &i.domain, workstation: &i.workstation }
+    }
+}
+
 impl NtlmContext {
+    /// Who an established context authenticated: on the acceptor the client, on the
+    /// initiator itself.
+    pub(crate) fn identity(&self) -> Option<IdentityRef<'_>> {
+        match &self.role {
+            Role::Client(Client { state: ClientState::Established(_), config }) => {
+                Some(config.identity())
+            }
+            Role::Server(Server { state: ServerState::Established(e), .. }) => {
+                e.identity.as_ref().map(IdentityRef::from)
+            }
+            _ => None,
+        }
+    }
+
     pub(crate) fn step(&mut self, input: Option<&[u8]>) -> Result<Output> {
         match &mut self.role {
             Role::Client(c) => c.step(input),

@@ -88,6 +88,7 @@ pub(crate) struct Direction {
 }
 
 impl Direction {
+    #[inline(always)]
     fn new(keys: &DirectionKeys) -> Self {
         // Each field is made where it lives (the RC4 state is 258 bytes): no move through
         // `resume`'s arguments.
@@ -118,6 +119,7 @@ pub(crate) struct Session {
 }
 
 impl Session {
+    #[inline(always)]
     pub(crate) fn new(
         exported_session_key: Key16,
         flags: NegotiateFlags,

@@ -632,3 +632,34 @@ fn imported_acceptors_keep_their_names() {
         assert!(contains(&b, &utf16(expected)), "{expected}");
     }
 }
+
+/// An initiator's identity is its own names: a blob (validly sealed) whose established
+/// client names someone other than its credentials is refused as corrupt, not imported
+/// with two identities.
+#[test]
+fn an_initiator_blob_naming_another_identity_is_refused() {
+    use sspi_emu::primitives::{xchacha20poly1305_open, xchacha20poly1305_seal};
+    let (mut client, _server) = established_pair();
+    let exported = client.export(0, &ExportOptions::new().protection(test_key())).unwrap();
+    let mut blob = exported.packed.as_bytes().to_vec();
+    let (header, rest) = blob.split_at_mut(48);
+    let nonce: [u8; 24] = header[20..44].try_into().unwrap();
+    let (body, tag) = rest.split_at_mut(rest.len() - 16);
+    let old_tag: [u8; 16] = (*tag).try_into().unwrap();
+    assert!(xchacha20poly1305_open(&[0x42; 32], &nonce, header, body, &old_tag));
+    // The user name appears twice: in the credentials, then in the established identity.
+    let at: Vec<usize> = body
+        .windows(USER.len())
+        .enumerate()
+        .filter(|(_, w)| *w == USER.as_bytes())
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(at.len(), 2, "{at:?}");
+    body[at[1]] ^= 0x20; // "Alice"
+    let new_tag = xchacha20poly1305_seal(&[0x42; 32], &nonce, header, body);
+    tag.copy_from_slice(&new_tag);
+    let err = SecurityContext::import("NTLM", &blob, &ImportOptions::new().protection(test_key()))
+        .unwrap_err();
+    assert!(matches!(err, Error::CorruptContext(_)), "{err:?}");
+    assert_eq!(SecurityStatus::from(&err), SecurityStatus::SEC_E_INVALID_TOKEN);
+}
