@@ -189,24 +189,27 @@ impl RandomSource for ScriptedRandom {
 
 /// Where a context gets its randomness and time.
 #[derive(Clone)]
-pub struct Environment {
-    pub(crate) random: Arc<dyn RandomSource>,
-    pub(crate) clock: Arc<dyn Clock>,
+pub struct Environment(Sources);
+
+/// The system's sources are named rather than held behind `Arc`s: making, cloning and
+/// dropping the environment of a context (several times per handshake) then touches no
+/// reference count, and its calls are direct.
+#[derive(Clone)]
+enum Sources {
+    System,
+    Custom { random: Arc<dyn RandomSource>, clock: Arc<dyn Clock> },
 }
 
 impl Environment {
-    /// The operating system's random source and clock. (One shared instance: cloning it
-    /// allocates nothing.)
+    /// The operating system's random source and clock. (Cloning it allocates nothing and
+    /// touches no reference count.)
     pub fn system() -> Self {
-        static SYSTEM: std::sync::LazyLock<Environment> = std::sync::LazyLock::new(|| {
-            Environment { random: Arc::new(OsRandom), clock: Arc::new(SystemClock) }
-        });
-        SYSTEM.clone()
+        Self(Sources::System)
     }
 
     /// Any random source and clock.
     pub fn new(random: impl RandomSource + 'static, clock: impl Clock + 'static) -> Self {
-        Self { random: Arc::new(random), clock: Arc::new(clock) }
+        Self(Sources::Custom { random: Arc::new(random), clock: Arc::new(clock) })
     }
 
     /// Seeded randomness and a clock fixed at `time` (tests only).
@@ -216,19 +219,27 @@ impl Environment {
 
     pub(crate) fn random<const N: usize>(&self) -> Result<[u8; N]> {
         let mut out = [0u8; N];
-        self.random.fill(&mut out)?;
+        match &self.0 {
+            Sources::System => OsRandom.fill(&mut out)?,
+            Sources::Custom { random, .. } => random.fill(&mut out)?,
+        }
         Ok(out)
     }
 
-    /// Two random values requested together (see [`RandomSource::fill_two`]).
     pub(crate) fn random_two<const A: usize, const B: usize>(&self) -> Result<([u8; A], [u8; B])> {
         let (mut a, mut b) = ([0u8; A], [0u8; B]);
-        self.random.fill_two(&mut a, &mut b)?;
+        match &self.0 {
+            Sources::System => OsRandom.fill_two(&mut a, &mut b)?,
+            Sources::Custom { random, .. } => random.fill_two(&mut a, &mut b)?,
+        }
         Ok((a, b))
     }
 
     pub(crate) fn now(&self) -> FileTime {
-        self.clock.now()
+        match &self.0 {
+            Sources::System => SystemClock.now(),
+            Sources::Custom { clock, .. } => clock.now(),
+        }
     }
 }
 

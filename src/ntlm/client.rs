@@ -291,6 +291,7 @@ fn authenticate(
     // The message is encoded once, straight from the names and the blob, with zeros where
     // NTProofStr and the encrypted session key go: both are made from the encoded blob
     // (`temp`), so they are filled in afterwards.
+    let temp_len = blob.encoded_len();
     let (mut token, at) = AuthenticateOut {
         lm_response: Data::Bytes(&lm_response),
         nt_response: Data::NtResponse(&blob),
@@ -310,7 +311,7 @@ fn authenticate(
     }
     let [_, nt_at, .., key_at] = at;
     let temp = token
-        .get(nt_at + 16..nt_at + 16 + blob.encoded_len())
+        .get(nt_at + 16..nt_at + 16 + temp_len)
         .ok_or(Error::WrongState("encoded NT response"))?;
     let proof = nt_proof(key, &challenge.server_challenge, temp);
     let base = session_base_key(key, &proof);
