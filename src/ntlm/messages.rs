@@ -479,7 +479,7 @@ const MAX_ADDED: usize = 4;
 pub(crate) struct AvPairs<'a> {
     /// Encoded pairs, without the `MsvAvEOL`.
     parsed: &'a [u8],
-    /// Ids (below 16) of `parsed` left out.
+    /// Positions (0..16) of the pairs of `parsed` left out.
     removed: u16,
     added: [(AvId, &'a [u8]); MAX_ADDED],
     added_len: usize,
@@ -520,21 +520,27 @@ impl<'a> AvPairs<'a> {
         self.added.get(..self.added_len).unwrap_or_default()
     }
 
-    fn is_removed(&self, id: AvId) -> bool {
-        id.0 < 16 && self.removed & (1 << id.0) != 0
+    /// The parsed pairs still in the list.
+    fn kept(&self) -> impl Iterator<Item = (AvId, &'a [u8])> + '_ {
+        let removed = self.removed;
+        Walk(self.parsed)
+            .enumerate()
+            .filter(move |(n, _)| removed & (1 << n) == 0)
+            .map(|(_, pair)| pair)
     }
 
     /// The pairs in order: the parsed ones still in the list, then the added ones.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (AvId, &'a [u8])> + '_ {
-        let parsed = Walk(self.parsed).filter(|(id, _)| !self.is_removed(*id));
-        parsed.chain(self.added().iter().copied())
+        self.kept().chain(self.added().iter().copied())
     }
 
-    /// Removes `id` if present. Only the ids of MS-NLMP (below 16) can be removed from a
-    /// parsed list; every list is parsed with at most one pair per id.
+    /// Removes `id` if present.
     pub(crate) fn remove(&mut self, id: AvId) {
-        if id.0 < 16 {
-            self.removed |= 1 << id.0;
+        // A parsed list has at most 16 pairs (so every position has a bit) and each id once.
+        for (n, (seen, _)) in Walk(self.parsed).enumerate().take(MAX_AV_PAIRS) {
+            if seen == id {
+                self.removed |= 1 << n;
+            }
         }
         let mut kept = 0;
         for n in 0..self.added_len {
@@ -632,7 +638,7 @@ impl<'a> AvPairs<'a> {
         if self.removed == 0 {
             out.extend_from_slice(self.parsed);
         } else {
-            for (id, value) in Walk(self.parsed).filter(|(id, _)| !self.is_removed(*id)) {
+            for (id, value) in self.kept() {
                 out.extend_from_slice(&id.0.to_le_bytes());
                 out.extend_from_slice(&u16::try_from(value.len()).unwrap_or(0).to_le_bytes());
                 out.extend_from_slice(value);
@@ -786,6 +792,12 @@ mod tests {
         let ids: Vec<u16> = av.iter().map(|(id, _)| id.0).collect();
         assert_eq!(ids, [1, 6, 9, 2]);
         assert_eq!(av.get(AvId::NB_DOMAIN_NAME), Some(&b"C\0"[..]));
+        // Any id can be replaced, not only those MS-NLMP defines.
+        let unknown = hex("200001004100000000");
+        let mut av = AvPairs::parse(&unknown).unwrap();
+        av.set(AvId(0x20), b"B").unwrap();
+        assert_eq!(av.encode().unwrap(), hex("200001004200000000"));
+        assert_eq!(av.get(AvId(0x20)), Some(&b"B"[..]));
         // At most four pairs can be added to a list.
         let mut full = AvPairs::default();
         for id in 1..=4 {
