@@ -523,7 +523,9 @@ impl<'a> AvPairs<'a> {
     /// The parsed pairs still in the list.
     fn kept(&self) -> impl Iterator<Item = (AvId, &'a [u8])> + '_ {
         let removed = self.removed;
+        // A parsed list has at most 16 pairs, one bit each.
         Walk(self.parsed)
+            .take(MAX_AV_PAIRS)
             .enumerate()
             .filter(move |(n, _)| removed & (1 << n) == 0)
             .map(|(_, pair)| pair)
@@ -537,7 +539,7 @@ impl<'a> AvPairs<'a> {
     /// Removes `id` if present.
     pub(crate) fn remove(&mut self, id: AvId) {
         // A parsed list has at most 16 pairs (so every position has a bit) and each id once.
-        for (n, (seen, _)) in Walk(self.parsed).enumerate().take(MAX_AV_PAIRS) {
+        for (n, (seen, _)) in Walk(self.parsed).take(MAX_AV_PAIRS).enumerate() {
             if seen == id {
                 self.removed |= 1 << n;
             }
