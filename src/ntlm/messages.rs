@@ -641,21 +641,25 @@ impl<'a> AvPairs<'a> {
             out.extend_from_slice(self.parsed);
         } else {
             for (id, value) in self.kept() {
-                out.extend_from_slice(&id.0.to_le_bytes());
-                out.extend_from_slice(&u16::try_from(value.len()).unwrap_or(0).to_le_bytes());
-                out.extend_from_slice(value);
+                write_av_pair(out, id, value)?;
             }
         }
-        for (id, value) in self.added() {
-            let len = u16::try_from(value.len())
-                .map_err(|_| Error::InvalidParameter("AV_PAIR value longer than 65535 bytes"))?;
-            out.extend_from_slice(&id.0.to_le_bytes());
-            out.extend_from_slice(&len.to_le_bytes());
-            out.extend_from_slice(value);
+        for &(id, value) in self.added() {
+            write_av_pair(out, id, value)?;
         }
         out.extend_from_slice(&[0; 4]);
         Ok(())
     }
+}
+
+/// Appends one AV_PAIR (id, length, value) to `out`.
+pub(crate) fn write_av_pair(out: &mut Vec<u8>, id: AvId, value: &[u8]) -> Result<()> {
+    let len = u16::try_from(value.len())
+        .map_err(|_| Error::InvalidParameter("AV_PAIR value longer than 65535 bytes"))?;
+    out.extend_from_slice(&id.0.to_le_bytes());
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(value);
+    Ok(())
 }
 
 /// The NTLMv2 client challenge, `temp` of MS-NLMP 3.3.2 (structure in 2.2.2.7): what follows

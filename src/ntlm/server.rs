@@ -14,7 +14,7 @@ use super::flags::NegotiateFlags as F;
 use super::keys::{ResponseKey, mic, nt_proof, ntowfv2, rc4k, session_base_key};
 use super::messages::{
     AV_FLAG_MIC_PRESENT, Authenticate, AvId, ChallengeOut, ClientBlob, Data, Negotiate, Version,
-    around_mic,
+    around_mic, write_av_pair,
 };
 use super::session::Session;
 use super::users::UserStore;
@@ -85,16 +85,12 @@ impl Announced {
                 continue;
             }
             let value = utf16le(text);
-            let Ok(len) = u16::try_from(value.len()) else {
+            if write_av_pair(&mut av_pairs, id, &value).is_err() {
                 too_long = true;
                 continue;
-            };
-            av_pairs.extend_from_slice(&id.0.to_le_bytes());
-            av_pairs.extend_from_slice(&len.to_le_bytes());
-            let start = av_pairs.len();
-            av_pairs.extend_from_slice(&value);
+            }
             if let Some(range) = ranges.get_mut(n) {
-                *range = start..av_pairs.len();
+                *range = av_pairs.len() - value.len()..av_pairs.len();
             }
         }
         let [nb_domain, nb_computer] = ranges;
