@@ -37,9 +37,10 @@ pub(crate) const TAG_LEN: usize = 16;
 
 /// Encrypts `buf` in place and returns the tag over `aad` and the ciphertext.
 pub(crate) fn seal(key: &[u8; 32], nonce: &[u8; 24], aad: &[u8], buf: &mut [u8]) -> [u8; 16] {
-    let (stream, mac_key) = Keystream::start(key, nonce);
+    let mut stream = Keystream::start(key, nonce);
+    let mac = stream.mac();
     stream.apply(buf);
-    tag(&mac_key, aad, buf)
+    tag(mac, aad, buf)
 }
 
 /// Checks the tag over `aad` and the ciphertext in `buf`, then decrypts `buf` in place.
@@ -52,8 +53,8 @@ pub(crate) fn open(
     buf: &mut [u8],
     expected: &[u8; 16],
 ) -> bool {
-    let (stream, mac_key) = Keystream::start(key, nonce);
-    if !bool::from(tag(&mac_key, aad, buf).ct_eq(expected)) {
+    let mut stream = Keystream::start(key, nonce);
+    if !bool::from(tag(stream.mac(), aad, buf).ct_eq(expected)) {
         return false;
     }
     stream.apply(buf);
@@ -62,8 +63,7 @@ pub(crate) fn open(
 
 /// RFC 8439 section 2.8: Poly1305 over `aad`, padded to 16 bytes, the ciphertext, padded,
 /// and both lengths as 64-bit little-endian numbers.
-fn tag(mac_key: &[u8; 32], aad: &[u8], ciphertext: &[u8]) -> [u8; 16] {
-    let mut mac = Poly1305::new(mac_key);
+fn tag(mut mac: Poly1305, aad: &[u8], ciphertext: &[u8]) -> [u8; 16] {
     mac.update_padded(aad);
     mac.update_padded(ciphertext);
     let mut lengths = [0u8; 16];
@@ -76,31 +76,39 @@ fn tag(mac_key: &[u8; 32], aad: &[u8], ciphertext: &[u8]) -> [u8; 16] {
 }
 
 /// The XChaCha20 keystream of one message: block 0 keys Poly1305, the message is XORed with
-/// the stream from block 1 on.
+/// the stream from block 1 on. It stays where `seal` or `open` made it (methods take
+/// `&mut self`): the cipher state and the buffered blocks are not moved around.
 struct Keystream {
     cipher: XChaCha20,
-    /// Keystream blocks 0–3 after [`Keystream::start`].
-    first: Secret<256>,
+    /// Keystream blocks 0–3 after [`Keystream::start`], then each next four.
+    blocks: Secret<256>,
 }
 
 impl Keystream {
-    fn start(key: &[u8; 32], nonce: &[u8; 24]) -> (Self, Secret<32>) {
-        let mut cipher = XChaCha20::new(key.into(), nonce.into());
-        let mut first = Secret([0u8; 256]);
-        cipher.apply_keystream(&mut first[..]);
-        let mut mac_key = Secret([0u8; 32]);
-        mac_key.copy_from_slice(&first[..32]);
-        (Self { cipher, first }, mac_key)
+    #[inline(always)]
+    fn start(key: &[u8; 32], nonce: &[u8; 24]) -> Self {
+        let mut stream =
+            Self { cipher: XChaCha20::new(key.into(), nonce.into()), blocks: Secret([0u8; 256]) };
+        stream.cipher.apply_keystream(&mut stream.blocks[..]);
+        stream
     }
 
-    fn apply(mut self, buf: &mut [u8]) {
+    /// The one-time Poly1305 key: the first 32 bytes of block 0.
+    fn mac(&self) -> Poly1305 {
+        let mut key = [0u8; 32];
+        key.copy_from_slice(&self.blocks[..32]);
+        let mac = Poly1305::new(&key);
+        key.zeroize();
+        mac
+    }
+
+    fn apply(&mut self, buf: &mut [u8]) {
         let (head, tail) = buf.split_at_mut(buf.len().min(192));
-        xor(head, &self.first[64..]);
-        let block = &mut self.first;
+        xor(head, &self.blocks[64..]);
         for chunk in tail.chunks_mut(256) {
-            block.fill(0);
-            self.cipher.apply_keystream(&mut block[..]);
-            xor(chunk, &block[..]);
+            self.blocks.fill(0);
+            self.cipher.apply_keystream(&mut self.blocks[..]);
+            xor(chunk, &self.blocks[..]);
         }
     }
 }

@@ -41,10 +41,16 @@ fn direction_out(d: &Direction) -> v1::Direction<'_> {
     v1::Direction { sign_key: *d.sign_key.bytes(), rc4_s: s, rc4_i: i, rc4_j: j, seq: d.seq }
 }
 
-fn direction_in(d: &v1::Direction<'_>) -> Result<Direction> {
-    let rc4 = Rc4::from_state_slice(d.rc4_s, d.rc4_i, d.rc4_j)
-        .ok_or(Error::CorruptContext("RC4 state is not 256 bytes"))?;
-    Ok(Direction::resume(Key16::new(d.sign_key), rc4, d.seq))
+/// The RC4 state of a frozen direction, checked: 256 bytes.
+fn rc4_state<'a>(d: &v1::Direction<'a>) -> Result<&'a [u8; 256]> {
+    d.rc4_s.try_into().map_err(|_| Error::CorruptContext("RC4 state is not 256 bytes"))
+}
+
+/// A frozen direction, resumed; `rc4_s` is its state, checked by [`rc4_state`]. Inlined, so
+/// the direction (~350 bytes) is built where it will live, not moved there.
+#[inline(always)]
+fn direction_in(d: &v1::Direction<'_>, rc4_s: &[u8; 256]) -> Direction {
+    Direction::resume(Key16::new(d.sign_key), Rc4::from_state(rc4_s, d.rc4_i, d.rc4_j), d.seq)
 }
 
 fn established_out<'a>(e: &'a Established, who: IdentityRef<'a>) -> v1::Established<'a> {
@@ -77,15 +83,17 @@ fn established_in(
         }
         None => Some(theirs.to_identity()),
     };
-    let session = Session::resume(
-        Key16::new(e.exported_session_key),
-        NegotiateFlags(e.flags),
-        e.detect_sequence,
-        direction_in(&e.send)?,
-        direction_in(&e.recv)?,
-    );
+    // Everything that can fail is checked before the state is built, in one expression,
+    // straight into its box.
+    let (send, recv) = (rc4_state(&e.send)?, rc4_state(&e.recv)?);
     Ok(Box::new(Established {
-        session,
+        session: Session {
+            flags: NegotiateFlags(e.flags),
+            send: direction_in(&e.send, send),
+            recv: direction_in(&e.recv, recv),
+            detect_sequence: e.detect_sequence,
+            exported_session_key: Key16::new(e.exported_session_key),
+        },
         identity,
         attributes: e.attributes,
         logon_time: FileTime(e.logon_time),

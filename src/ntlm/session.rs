@@ -101,9 +101,14 @@ impl Direction {
     }
 
     /// A direction part way through its life (an imported context).
+    #[inline(always)]
     pub(crate) fn resume(sign_key: Key16, rc4: Rc4, seq: u32) -> Self {
-        let mac = HmacMd5::new_from_slice(sign_key.bytes()).expect("HMAC takes any key length");
-        Self { sign_key, mac, rc4, seq }
+        Self {
+            mac: HmacMd5::new_from_slice(sign_key.bytes()).expect("HMAC takes any key length"),
+            sign_key,
+            rc4,
+            seq,
+        }
     }
 }
 
@@ -135,17 +140,6 @@ impl Session {
             detect_sequence,
             exported_session_key,
         }
-    }
-
-    /// A session part way through its life (an imported context).
-    pub(crate) fn resume(
-        exported_session_key: Key16,
-        flags: NegotiateFlags,
-        detect_sequence: bool,
-        send: Direction,
-        recv: Direction,
-    ) -> Self {
-        Self { flags, send, recv, detect_sequence, exported_session_key }
     }
 
     fn key_exch(&self) -> bool {

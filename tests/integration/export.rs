@@ -663,3 +663,54 @@ fn an_initiator_blob_naming_another_identity_is_refused() {
     assert!(matches!(err, Error::CorruptContext(_)), "{err:?}");
     assert_eq!(SecurityStatus::from(&err), SecurityStatus::SEC_E_INVALID_TOKEN);
 }
+
+/// A frozen RC4 state must be exactly 256 bytes (`v1` schema): a validly sealed blob whose
+/// state is one byte short or long is refused as corrupt.
+#[test]
+fn an_rc4_state_of_the_wrong_length_is_refused() {
+    use sspi_emu::primitives::{xchacha20poly1305_open, xchacha20poly1305_seal};
+    let (_client, mut server) = established_pair();
+    let exported = server.export(0, &ExportOptions::new().protection(test_key())).unwrap();
+    let blob = exported.packed.as_bytes().to_vec();
+    let (header, rest) = blob.split_at(48);
+    let nonce: [u8; 24] = header[20..44].try_into().unwrap();
+    let (body, tag) = rest.split_at(rest.len() - 16);
+    let mut body = body.to_vec();
+    assert!(xchacha20poly1305_open(
+        &[0x42; 32],
+        &nonce,
+        header,
+        &mut body,
+        tag.try_into().unwrap()
+    ));
+    // The first RC4 state: postcard's length 256 (varint 0x80 0x02), then a permutation.
+    let is_permutation = |w: &[u8]| {
+        let mut seen = [false; 256];
+        w.iter().for_each(|&b| seen[usize::from(b)] = true);
+        seen.iter().all(|&s| s)
+    };
+    let at = (0..body.len() - 258)
+        .find(|&n| body[n..n + 2] == [0x80, 0x02] && is_permutation(&body[n + 2..n + 258]))
+        .expect("an RC4 state in the blob");
+    for (length, varint) in [(255usize, [0xff, 0x01]), (257, [0x81, 0x02])] {
+        let mut state = body[at + 2..at + 258].to_vec();
+        state.resize(length, 0);
+        let mut new_body = body[..at].to_vec();
+        new_body.extend_from_slice(&varint);
+        new_body.extend_from_slice(&state);
+        new_body.extend_from_slice(&body[at + 258..]);
+        let mut new_header = header.to_vec();
+        new_header[44..48].copy_from_slice(&u32::try_from(new_body.len()).unwrap().to_le_bytes());
+        let new_tag = xchacha20poly1305_seal(&[0x42; 32], &nonce, &new_header, &mut new_body);
+        let mut new_blob = new_header;
+        new_blob.extend_from_slice(&new_body);
+        new_blob.extend_from_slice(&new_tag);
+        let err = SecurityContext::import(
+            "NTLM",
+            &new_blob,
+            &ImportOptions::new().protection(test_key()),
+        )
+        .unwrap_err();
+        assert!(matches!(err, Error::CorruptContext(_)), "{length}: {err:?}");
+    }
+}
