@@ -6,7 +6,7 @@ use super::client::{
 use super::flags::NegotiateFlags;
 use super::server::{Announced, Server, ServerConfig, ServerNames, ServerState, WaitAuthenticate};
 use super::session::{Direction, Session};
-use super::{Established, IdentityRef, NtlmContext, Role, Version};
+use super::{Established, IdentityRef, Names, NtlmContext, Role, Version};
 use crate::bindings::ChannelBindings;
 use crate::crypto::{Key16, NtHash, Rc4};
 use crate::env::{Environment, FileTime};
@@ -81,7 +81,7 @@ fn established_in(
         Some(_) => {
             return Err(Error::CorruptContext("an initiator's identity is not its own names"));
         }
-        None => Some(theirs.to_identity()),
+        None => Some(Names::from_ref(theirs)),
     };
     // Everything that can fail is checked before the state is built, in one expression,
     // straight into its box.
@@ -142,7 +142,7 @@ impl NtlmContext {
                     },
                     ServerState::Established(e) => {
                         let who = e.identity.as_ref().ok_or(Error::WrongState("no identity"))?;
-                        v1::ServerState::Established(established_out(e, who.into()))
+                        v1::ServerState::Established(established_out(e, who.as_ref()))
                     }
                     ServerState::Failed => return Err(Error::WrongState("the handshake failed")),
                 };

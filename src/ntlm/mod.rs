@@ -62,7 +62,7 @@ pub(crate) struct Established {
     pub(crate) session: Session,
     /// The client an acceptor authenticated. `None` on an initiator: its identity is its own
     /// names, which its configuration holds (not copied again on every handshake).
-    pub(crate) identity: Option<Identity>,
+    pub(crate) identity: Option<Names>,
     /// `ISC_RET_*` or `ASC_RET_*` bits.
     pub(crate) attributes: u32,
     /// When the handshake completed.
@@ -77,6 +77,53 @@ pub(crate) enum Role {
 /// An NTLM context of either role.
 pub(crate) struct NtlmContext {
     pub(crate) role: Role,
+}
+
+/// The names of an authenticated client, in one allocation: user, then domain, then
+/// workstation (an acceptor makes one per handshake and per import).
+pub(crate) struct Names {
+    all: String,
+    user_end: usize,
+    domain_end: usize,
+}
+
+impl Names {
+    /// An empty set of names with room for `capacity` bytes.
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        Self { all: String::with_capacity(capacity), user_end: 0, domain_end: 0 }
+    }
+
+    /// The buffer to append the next name to; call [`Names::end_user`] after the user and
+    /// [`Names::end_domain`] after the domain, and the rest is the workstation.
+    pub(crate) fn buffer(&mut self) -> &mut String {
+        &mut self.all
+    }
+
+    pub(crate) fn end_user(&mut self) {
+        self.user_end = self.all.len();
+        self.domain_end = self.all.len();
+    }
+
+    pub(crate) fn end_domain(&mut self) {
+        self.domain_end = self.all.len();
+    }
+
+    pub(crate) fn from_ref(who: IdentityRef<'_>) -> Self {
+        let mut names =
+            Self::with_capacity(who.user.len() + who.domain.len() + who.workstation.len());
+        names.all.push_str(who.user);
+        names.end_user();
+        names.all.push_str(who.domain);
+        names.end_domain();
+        names.all.push_str(who.workstation);
+        names
+    }
+
+    pub(crate) fn as_ref(&self) -> IdentityRef<'_> {
+        let (user, rest) = self.all.split_at(self.user_end);
+        let (domain, workstation) = rest.split_at(self.domain_end - self.user_end);
+        IdentityRef { user, domain, workstation }
+    }
 }
 
 /// An [`Identity`], borrowed.
@@ -112,7 +159,7 @@ impl NtlmContext {
                 Some(config.identity())
             }
             Role::Server(Server { state: ServerState::Established(e), .. }) => {
-                e.identity.as_ref().map(IdentityRef::from)
+                e.identity.as_ref().map(Names::as_ref)
             }
             _ => None,
         }
@@ -170,5 +217,32 @@ impl NtlmContext {
 
     pub(crate) fn is_client(&self) -> bool {
         matches!(self.role, Role::Client(_))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{IdentityRef, Names};
+
+    #[test]
+    fn names_keep_their_three_parts_apart() {
+        for (user, domain, workstation) in [
+            ("alice", "EXAMPLE", "WS1"),
+            ("alice", "", ""),
+            ("", "EXAMPLE", ""),
+            ("", "", "WS1"),
+            ("", "", ""),
+            ("Jürgen", "ÉCOLE", "𝄞"),
+        ] {
+            let who = IdentityRef { user, domain, workstation };
+            assert_eq!(Names::from_ref(who).as_ref(), who);
+            let mut names = Names::with_capacity(0);
+            names.buffer().push_str(user);
+            names.end_user();
+            names.buffer().push_str(domain);
+            names.end_domain();
+            names.buffer().push_str(workstation);
+            assert_eq!(names.as_ref(), who);
+        }
     }
 }

@@ -18,7 +18,7 @@ use super::messages::{
 };
 use super::session::Session;
 use super::users::UserStore;
-use super::{Established, Identity, Output};
+use super::{Established, IdentityRef, Names, Output};
 use crate::bindings::ChannelBindings;
 use crate::crypto::{Key16, NtHash, ct_eq_words, utf16le};
 use crate::env::Environment;
@@ -257,24 +257,28 @@ fn challenge(config: &ServerConfig, negotiate: &[u8]) -> Result<(ServerState, Ou
 }
 
 fn utf16_string(bytes: &[u8], what: &'static str) -> Result<String> {
+    let mut out = String::with_capacity(bytes.len() / 2);
+    push_utf16(&mut out, bytes, what)?;
+    Ok(out)
+}
+
+/// Appends UTF-16LE `bytes` to `out`; `what` names the field if they are not valid UTF-16.
+fn push_utf16(out: &mut String, bytes: &[u8], what: &'static str) -> Result<()> {
     if bytes.len() % 2 != 0 {
         return Err(Error::InvalidToken(what));
     }
-    // Names are nearly always ASCII: take every low byte, and check on the way that no code
-    // unit has a bit above 0x7f; no surrogate decoding, no per-character UTF-8 encoding.
-    let mut ascii = Vec::with_capacity(bytes.len() / 2);
-    let mut high = 0u8;
-    for unit in bytes.chunks_exact(2) {
-        if let [low, hi] = *unit {
-            ascii.push(low);
-            high |= (low & 0x80) | hi;
-        }
-    }
+    // Names are nearly always ASCII: check that no code unit has a bit above 0x7f, then take
+    // every low byte; no surrogate decoding, no per-character UTF-8 encoding.
+    let high = bytes.chunks_exact(2).fold(0u8, |high, unit| high | (unit[0] & 0x80) | unit[1]);
     if high == 0 {
-        return String::from_utf8(ascii).map_err(|_| Error::InvalidToken(what));
+        out.extend(bytes.iter().step_by(2).map(|&b| char::from(b)));
+        return Ok(());
     }
     let units = bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
-    char::decode_utf16(units).collect::<Result<String, _>>().map_err(|_| Error::InvalidToken(what))
+    for c in char::decode_utf16(units) {
+        out.push(c.map_err(|_| Error::InvalidToken(what))?);
+    }
+    Ok(())
 }
 
 fn accept(
@@ -316,17 +320,23 @@ fn accept(
     if config.requested.contains(AscReq::INTEGRITY) && !flags.contains(F::SIGN) {
         return Err(Error::NotSupported("the client dropped integrity"));
     }
-    let user = utf16_string(auth.user, "user name is not valid UTF-16")?;
-    let domain = utf16_string(auth.domain, "domain name is not valid UTF-16")?;
-    let workstation = utf16_string(auth.workstation, "workstation name is not valid UTF-16")?;
+    // The client's names, decoded into one allocation.
+    let mut names =
+        Names::with_capacity((auth.user.len() + auth.domain.len() + auth.workstation.len()) / 2);
+    push_utf16(names.buffer(), auth.user, "user name is not valid UTF-16")?;
+    names.end_user();
+    push_utf16(names.buffer(), auth.domain, "domain name is not valid UTF-16")?;
+    names.end_domain();
+    push_utf16(names.buffer(), auth.workstation, "workstation name is not valid UTF-16")?;
+    let IdentityRef { user, domain, .. } = names.as_ref();
 
     // The proof of the password, over the blob exactly as received.
     // An unknown user takes the same path as a wrong password (with a hash no password
     // has), so the time taken does not tell the two apart.
-    let found = config.users.nt_hash(&user, &domain);
+    let found = config.users.nt_hash(user, domain);
     let known = found.is_some();
     let hash = found.unwrap_or_else(|| NtHash::from_bytes([0; 16]));
-    let key = ResponseKey::new(&ntowfv2(&hash, &user, &domain));
+    let key = ResponseKey::new(&ntowfv2(&hash, user, domain));
     let proof = nt_proof(&key, &server_challenge, blob);
     if !(ct_eq_words(&proof, proof_received) & known) {
         return Err(Error::LogonDenied);
@@ -395,7 +405,7 @@ fn accept(
     let detect = r.contains(AscReq::REPLAY_DETECT) || r.contains(AscReq::SEQUENCE_DETECT);
     let established = Established {
         session: Session::new(Key16::clone(&exported), flags, false, detect),
-        identity: Some(Identity { user, domain, workstation }),
+        identity: Some(names),
         attributes: ret.0,
         logon_time: now,
     };
