@@ -21,10 +21,8 @@ impl FileTime {
     /// Converts a [`SystemTime`]; times before 1601 become 0.
     pub fn from_system_time(t: SystemTime) -> Self {
         let ticks = match t.duration_since(UNIX_EPOCH) {
-            Ok(d) => (Self::UNIX_EPOCH_SECONDS * 10_000_000)
-                .saturating_add(u64::try_from(d.as_nanos() / 100).unwrap_or(u64::MAX)),
-            Err(e) => (Self::UNIX_EPOCH_SECONDS * 10_000_000)
-                .saturating_sub(u64::try_from(e.duration().as_nanos() / 100).unwrap_or(u64::MAX)),
+            Ok(d) => (Self::UNIX_EPOCH_SECONDS * 10_000_000).saturating_add(ticks(d)),
+            Err(e) => (Self::UNIX_EPOCH_SECONDS * 10_000_000).saturating_sub(ticks(e.duration())),
         };
         FileTime(ticks)
     }
@@ -37,8 +35,14 @@ impl FileTime {
 
     /// This time moved forward by `d` (saturating).
     pub fn plus(self, d: Duration) -> FileTime {
-        FileTime(self.0.saturating_add(u64::try_from(d.as_nanos() / 100).unwrap_or(u64::MAX)))
+        FileTime(self.0.saturating_add(ticks(d)))
     }
+}
+
+/// `d` in 100-nanosecond ticks, saturating: `d.as_nanos() / 100` without a 128-bit division
+/// (the system clock is read on every handshake).
+fn ticks(d: Duration) -> u64 {
+    d.as_secs().saturating_mul(10_000_000).saturating_add(u64::from(d.subsec_nanos() / 100))
 }
 
 /// A source of cryptographic randomness.
@@ -258,6 +262,23 @@ impl core::fmt::Debug for Environment {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ticks_are_nanoseconds_over_100_saturating() {
+        for d in [
+            Duration::ZERO,
+            Duration::from_nanos(99),
+            Duration::from_nanos(100),
+            Duration::new(1, 999_999_999),
+            Duration::new(1_700_000_000, 123_456_789),
+            Duration::new(u64::MAX / 10_000_000, 999_999_999),
+            Duration::new(u64::MAX / 10_000_000 + 1, 0),
+            Duration::MAX,
+        ] {
+            let expected = u64::try_from(d.as_nanos() / 100).unwrap_or(u64::MAX);
+            assert_eq!(ticks(d), expected, "{d:?}");
+        }
+    }
 
     #[test]
     fn filetime_of_unix_epoch() {
