@@ -272,7 +272,8 @@ fn handshake_and_export_allocations() {
         drop(SecurityContext::import("NTLM", blob.packed.as_bytes(), &import).unwrap())
     });
     println!("import: {n} allocations");
-    // The decrypted state, the boxed established state and the peer's names; decoding
-    // borrows from the decrypted state, and default acceptor names are shared, not copied.
-    assert!(n <= 5, "{n} allocations for an import");
+    // The decrypted state, the boxed established state and the peer's names (user, domain
+    // and workstation in one allocation), among four; decoding borrows from the decrypted
+    // state, and default acceptor names are shared, not copied.
+    assert!(n <= 4, "{n} allocations for an import");
 }
