@@ -324,6 +324,31 @@ mod tests {
         }
     }
 
+    /// The partly reduced accumulator's top limb reaches its largest value, 4, with r = 2 after
+    /// a zero block and an all-ones block; the final reduction then runs with h >= 2^130.
+    /// Random inputs practically never get there, so this pins the path (review finding).
+    #[test]
+    fn poly1305_with_the_top_limb_at_its_bound_matches_the_poly1305_crate() {
+        use poly1305::universal_hash::{KeyInit, UniversalHash};
+        for pad in [[0u8; 16], [0xff; 16], [0x5a; 16]] {
+            let mut key = [0u8; 32];
+            key[0] = 2;
+            key[16..].copy_from_slice(&pad);
+            let mut msg = vec![0u8; 16];
+            msg.extend_from_slice(&[0xff; 16]);
+            let mut mac = Poly1305::new(&key);
+            mac.update_padded(&msg);
+            assert_eq!(mac.h[2], 4, "the case must reach h2 = 4");
+            for extra in 0..40 {
+                let mut theirs = poly1305::Poly1305::new(&key.into());
+                theirs.update_padded(&msg);
+                let expected: [u8; 16] = theirs.finalize().into();
+                assert_eq!(poly1305(&key, &msg), expected, "{extra} more blocks");
+                msg.extend_from_slice(&[if extra % 2 == 0 { 0xff } else { 0 }; 16]);
+            }
+        }
+    }
+
     #[test]
     fn seal_and_open_match_chacha20poly1305() {
         use chacha20poly1305::aead::{AeadInOut, KeyInit};
