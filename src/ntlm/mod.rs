@@ -144,12 +144,6 @@ impl IdentityRef<'_> {
     }
 }
 
-impl<'a> From<&'a Identity> for IdentityRef<'a> {
-    fn from(i: &'a Identity) -> Self {
-        Self { user: &i.user, domain: &i.domain, workstation: &i.workstation }
-    }
-}
-
 impl NtlmContext {
     /// Who an established context authenticated: on the acceptor the client, on the
     /// initiator itself.
