@@ -83,8 +83,8 @@ fn established_in(
         }
         None => Some(Names::from_ref(theirs)),
     };
-    // Everything that can fail is checked before the state is built, in one expression,
-    // straight into its box.
+    // Everything that can fail is checked first; the state is then built in one expression,
+    // each part where it lives in it (`Box::new` still copies the whole once, from the stack).
     let (send, recv) = (rc4_state(&e.send)?, rc4_state(&e.recv)?);
     Ok(Box::new(Established {
         session: Session {
