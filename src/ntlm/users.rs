@@ -28,19 +28,26 @@ where
 
 /// An in-memory user store. Names match case-insensitively; an entry with an empty domain
 /// matches a user of that name in any domain (as gss-ntlmssp's user file does).
-#[derive(Debug, Default, Clone)]
+#[derive(Default, Clone)]
 pub struct MemoryUserStore {
-    /// Keyed by `upcase(domain) NUL upcase(user)`: one string, which a lookup builds on the
-    /// stack.
-    users: HashMap<String, NtHash>,
+    /// Keyed by the UTF-8 of `upcase(domain) NUL upcase(user)`, which a lookup builds on the
+    /// stack. The keys are bytes, not strings, so that a lookup need not check again that
+    /// what it built from whole characters is UTF-8.
+    users: HashMap<Box<[u8]>, NtHash>,
 }
 
-fn key(domain: &str, user: &str) -> String {
+impl core::fmt::Debug for MemoryUserStore {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("MemoryUserStore").field("users", &self.users.len()).finish()
+    }
+}
+
+fn key(domain: &str, user: &str) -> Box<[u8]> {
     let mut k = String::with_capacity(domain.len() + user.len() + 1);
     k.extend(upcase_chars(domain));
     k.push('\0');
     k.extend(upcase_chars(user));
-    k
+    k.into_bytes().into_boxed_slice()
 }
 
 impl MemoryUserStore {
@@ -130,7 +137,7 @@ impl MemoryUserStore {
             d.copy_from_slice(domain.as_bytes());
             rest.get_mut(1..)?.copy_from_slice(user.as_bytes());
             lookup.make_ascii_uppercase();
-            return core::str::from_utf8(lookup).ok().and_then(|k| self.users.get(k));
+            return self.users.get(&*lookup);
         }
         let mut len = 0;
         for c in upcase_chars(domain).chain(['\0']).chain(upcase_chars(user)) {
@@ -139,8 +146,7 @@ impl MemoryUserStore {
             };
             len += c.encode_utf8(slot).len();
         }
-        // Whole characters were written, so this is valid UTF-8.
-        core::str::from_utf8(buf.get(..len)?).ok().and_then(|k| self.users.get(k))
+        self.users.get(buf.get(..len)?)
     }
 }
 
