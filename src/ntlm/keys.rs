@@ -45,6 +45,31 @@ pub(crate) fn ntowfv2(nt_hash: &NtHash, user: &str, domain: &str) -> Key16 {
     Key16::new(mac.finalize().into_bytes().into())
 }
 
+/// [`ntowfv2`] of names that are ASCII, given as the UTF-16LE bytes an AUTHENTICATE message
+/// carries. Upper-casing ASCII changes only the low byte of a code unit, and leaves the zero
+/// high bytes alone, so the user's bytes are upper-cased as bytes and the domain's go to the
+/// HMAC as they are. Callers check that both are ASCII: other names need Unicode case rules.
+pub(crate) fn ntowfv2_ascii_utf16(nt_hash: &NtHash, user: &[u8], domain: &[u8]) -> Key16 {
+    debug_assert!(
+        [user, domain].iter().all(|b| b.len() % 2 == 0)
+            && [user, domain]
+                .iter()
+                .flat_map(|b| b.chunks_exact(2))
+                .all(|u| u[0] < 0x80 && u[1] == 0)
+    );
+    let mut mac = HmacMd5::new_from_slice(nt_hash.0.bytes()).expect("HMAC takes any key length");
+    let mut buf = [0u8; 64];
+    for chunk in user.chunks(buf.len()) {
+        if let Some(upper) = buf.get_mut(..chunk.len()) {
+            upper.copy_from_slice(chunk);
+            upper.make_ascii_uppercase();
+            mac.update(upper);
+        }
+    }
+    mac.update(domain);
+    Key16::new(mac.finalize().into_bytes().into())
+}
+
 /// Feeds UTF-16 code units to `mac` as little-endian bytes, through a small stack buffer so
 /// the HMAC sees a few large updates.
 fn feed_utf16(mac: &mut HmacMd5, units: impl Iterator<Item = u16>) {
@@ -159,6 +184,7 @@ pub(crate) fn direction_keys(exported_session_key: &Key16) -> (DirectionKeys, Di
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::crypto::utf16le;
     use crate::ntlm::messages::{AvPairs, ClientBlob};
 
     pub(crate) fn hex(s: &str) -> Vec<u8> {
@@ -254,6 +280,25 @@ pub(crate) mod tests {
             who.extend(crate::crypto::utf16le(domain));
             let expected = hmac_md5(hash.0.bytes(), &[&who]);
             assert_eq!(ntowfv2(&hash, user, domain).bytes(), &expected, "{user} {domain}");
+        }
+    }
+
+    #[test]
+    fn ntowfv2_of_ascii_utf16_as_received_matches_the_definition() {
+        // Every ASCII character, lower and upper case and the bytes around the letters, and
+        // user names across the 64-byte staging buffer (32 characters) at and around its size.
+        let hash = NtHash::from_password("pw");
+        let all_ascii: String = (0u8..0x80).map(char::from).collect();
+        let users = [String::new(), "a".into(), "x".repeat(31), "y".repeat(32), "z".repeat(33)];
+        for user in users.iter().map(String::as_str).chain([all_ascii.as_str(), "user@Example"]) {
+            for domain in ["", "EXAMPLE", "mixed.Case", all_ascii.as_str()] {
+                let (user16, domain16) = (utf16le(user), utf16le(domain));
+                assert_eq!(
+                    ntowfv2_ascii_utf16(&hash, &user16, &domain16).bytes(),
+                    ntowfv2(&hash, user, domain).bytes(),
+                    "{user:?} {domain:?}"
+                );
+            }
         }
     }
 

@@ -57,6 +57,18 @@ pub(crate) fn down_level_name(domain: &str, user: &str) -> String {
     if domain.is_empty() { user.to_owned() } else { format!("{domain}\\{user}") }
 }
 
+/// Appends UTF-16LE `bytes` to `out`; `what` names the field if they are not valid UTF-16.
+pub(crate) fn push_utf16(out: &mut String, bytes: &[u8], what: &'static str) -> Result<()> {
+    if bytes.len() % 2 != 0 {
+        return Err(Error::InvalidToken(what));
+    }
+    let units = bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
+    for c in char::decode_utf16(units) {
+        out.push(c.map_err(|_| Error::InvalidToken(what))?);
+    }
+    Ok(())
+}
+
 /// The established state, common to both roles.
 pub(crate) struct Established {
     pub(crate) session: Session,
@@ -93,19 +105,49 @@ impl Names {
         Self { all: String::with_capacity(capacity), user_end: 0, domain_end: 0 }
     }
 
-    /// The buffer to append the next name to; call [`Names::end_user`] after the user and
-    /// [`Names::end_domain`] after the domain, and the rest is the workstation.
-    pub(crate) fn buffer(&mut self) -> &mut String {
-        &mut self.all
-    }
-
-    pub(crate) fn end_user(&mut self) {
+    fn end_user(&mut self) {
         self.user_end = self.all.len();
         self.domain_end = self.all.len();
     }
 
-    pub(crate) fn end_domain(&mut self) {
+    fn end_domain(&mut self) {
         self.domain_end = self.all.len();
+    }
+
+    /// Names from the UTF-16LE user, domain and workstation fields of an AUTHENTICATE
+    /// message; `what` names each field for the error if it is not valid UTF-16. The `bool`
+    /// says whether all three were ASCII.
+    pub(crate) fn from_utf16(fields: [(&[u8], &'static str); 3]) -> Result<(Self, bool)> {
+        if let Some((_, what)) = fields.iter().find(|(bytes, _)| bytes.len() % 2 != 0) {
+            return Err(Error::InvalidToken(what));
+        }
+        let [user, domain, workstation] = fields.map(|(bytes, _)| bytes);
+        let units = (user.len() + domain.len() + workstation.len()) / 2;
+        // Names are nearly always ASCII: no code unit has a bit above 0x7f. Then the names
+        // are the low bytes, which are their own UTF-8: no surrogate decoding and no
+        // character-by-character encoding.
+        let high = [user, domain, workstation]
+            .iter()
+            .flat_map(|bytes| bytes.chunks_exact(2))
+            .fold(0u8, |high, unit| high | (unit[0] & 0x80) | unit[1]);
+        if high == 0 {
+            let mut all = Vec::with_capacity(units);
+            all.extend(user.chunks_exact(2).map(|unit| unit[0]));
+            let user_end = all.len();
+            all.extend(domain.chunks_exact(2).map(|unit| unit[0]));
+            let domain_end = all.len();
+            all.extend(workstation.chunks_exact(2).map(|unit| unit[0]));
+            let all = String::from_utf8(all).map_err(|_| Error::WrongState("ASCII names"))?;
+            return Ok((Self { all, user_end, domain_end }, true));
+        }
+        let mut names = Self::with_capacity(units);
+        let [(_, user_what), (_, domain_what), (_, workstation_what)] = fields;
+        push_utf16(&mut names.all, user, user_what)?;
+        names.end_user();
+        push_utf16(&mut names.all, domain, domain_what)?;
+        names.end_domain();
+        push_utf16(&mut names.all, workstation, workstation_what)?;
+        Ok((names, false))
     }
 
     pub(crate) fn from_ref(who: IdentityRef<'_>) -> Self {
@@ -217,6 +259,8 @@ impl NtlmContext {
 #[cfg(test)]
 mod tests {
     use super::{IdentityRef, Names};
+    use crate::crypto::utf16le;
+    use crate::error::Error;
 
     #[test]
     fn names_keep_their_three_parts_apart() {
@@ -230,13 +274,36 @@ mod tests {
         ] {
             let who = IdentityRef { user, domain, workstation };
             assert_eq!(Names::from_ref(who).as_ref(), who);
-            let mut names = Names::with_capacity(0);
-            names.buffer().push_str(user);
-            names.end_user();
-            names.buffer().push_str(domain);
-            names.end_domain();
-            names.buffer().push_str(workstation);
+            let utf16 = [user, domain, workstation].map(utf16le);
+            let (names, ascii) = Names::from_utf16([
+                (&utf16[0], "user"),
+                (&utf16[1], "domain"),
+                (&utf16[2], "workstation"),
+            ])
+            .unwrap();
             assert_eq!(names.as_ref(), who);
+            assert_eq!(ascii, user.is_ascii() && domain.is_ascii() && workstation.is_ascii());
         }
+    }
+
+    #[test]
+    fn names_from_utf16_name_the_field_at_fault() {
+        let good = utf16le("ok");
+        let bad_units: [&[u8]; 4] =
+            [&[0x41], &[0x3d, 0xd8, 0x41, 0], &[0, 0xde, 0x41, 0], &[0x41, 0, 0]];
+        for bad in bad_units {
+            for at in 0..3 {
+                let mut fields = [(&good[..], "user"), (&good[..], "domain"), (&good[..], "ws")];
+                fields[at].0 = bad;
+                let what = fields[at].1;
+                assert_eq!(Names::from_utf16(fields).err(), Some(Error::InvalidToken(what)));
+            }
+        }
+        // A code unit above 0x7f anywhere takes every name through the general decoder.
+        let e_acute = [0xe9, 0];
+        let (names, ascii) =
+            Names::from_utf16([(&good[..], "u"), (&e_acute[..], "d"), (&good[..], "w")]).unwrap();
+        assert!(!ascii);
+        assert_eq!(names.as_ref(), IdentityRef { user: "ok", domain: "\u{e9}", workstation: "ok" });
     }
 }

@@ -11,14 +11,16 @@
 //! the timestamp, the target name and the channel bindings.
 
 use super::flags::NegotiateFlags as F;
-use super::keys::{ResponseKey, mic, nt_proof, ntowfv2, rc4k, session_base_key};
+use super::keys::{
+    ResponseKey, mic, nt_proof, ntowfv2, ntowfv2_ascii_utf16, rc4k, session_base_key,
+};
 use super::messages::{
     AV_FLAG_MIC_PRESENT, Authenticate, AvId, ChallengeOut, ClientBlob, Data, Negotiate, Version,
     around_mic, write_av_pair,
 };
 use super::session::Session;
 use super::users::UserStore;
-use super::{Established, IdentityRef, Names, Output};
+use super::{Established, IdentityRef, Names, Output, push_utf16};
 use crate::bindings::ChannelBindings;
 use crate::crypto::{Key16, NtHash, ct_eq_words, utf16le};
 use crate::env::Environment;
@@ -262,25 +264,6 @@ fn utf16_string(bytes: &[u8], what: &'static str) -> Result<String> {
     Ok(out)
 }
 
-/// Appends UTF-16LE `bytes` to `out`; `what` names the field if they are not valid UTF-16.
-fn push_utf16(out: &mut String, bytes: &[u8], what: &'static str) -> Result<()> {
-    if bytes.len() % 2 != 0 {
-        return Err(Error::InvalidToken(what));
-    }
-    // Names are nearly always ASCII: check that no code unit has a bit above 0x7f, then take
-    // every low byte; no surrogate decoding, no per-character UTF-8 encoding.
-    let high = bytes.chunks_exact(2).fold(0u8, |high, unit| high | (unit[0] & 0x80) | unit[1]);
-    if high == 0 {
-        out.extend(bytes.iter().step_by(2).map(|&b| char::from(b)));
-        return Ok(());
-    }
-    let units = bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
-    for c in char::decode_utf16(units) {
-        out.push(c.map_err(|_| Error::InvalidToken(what))?);
-    }
-    Ok(())
-}
-
 fn accept(
     config: &ServerConfig,
     wait: WaitAuthenticate,
@@ -321,13 +304,11 @@ fn accept(
         return Err(Error::NotSupported("the client dropped integrity"));
     }
     // The client's names, decoded into one allocation.
-    let mut names =
-        Names::with_capacity((auth.user.len() + auth.domain.len() + auth.workstation.len()) / 2);
-    push_utf16(names.buffer(), auth.user, "user name is not valid UTF-16")?;
-    names.end_user();
-    push_utf16(names.buffer(), auth.domain, "domain name is not valid UTF-16")?;
-    names.end_domain();
-    push_utf16(names.buffer(), auth.workstation, "workstation name is not valid UTF-16")?;
+    let (names, ascii) = Names::from_utf16([
+        (auth.user, "user name is not valid UTF-16"),
+        (auth.domain, "domain name is not valid UTF-16"),
+        (auth.workstation, "workstation name is not valid UTF-16"),
+    ])?;
     let IdentityRef { user, domain, .. } = names.as_ref();
 
     // The proof of the password, over the blob exactly as received.
@@ -336,7 +317,12 @@ fn accept(
     let found = config.users.nt_hash(user, domain);
     let known = found.is_some();
     let hash = found.unwrap_or_else(|| NtHash::from_bytes([0; 16]));
-    let key = ResponseKey::new(&ntowfv2(&hash, user, domain));
+    let key = ResponseKey::new(&if ascii {
+        // The names as received are already the UTF-16 that NTOWFv2 hashes.
+        ntowfv2_ascii_utf16(&hash, auth.user, auth.domain)
+    } else {
+        ntowfv2(&hash, user, domain)
+    });
     let proof = nt_proof(&key, &server_challenge, blob);
     if !(ct_eq_words(&proof, proof_received) & known) {
         return Err(Error::LogonDenied);
