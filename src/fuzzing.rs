@@ -10,7 +10,7 @@ use crate::crypto::Password;
 use crate::env::{Environment, FileTime, ManualClock, SeededRandom};
 use crate::flags::{AscReq, IscReq};
 use crate::ntlm::Part;
-use crate::ntlm::messages::{Authenticate, AvPairs, Challenge, ClientBlob, Negotiate};
+use crate::ntlm::messages::{Authenticate, AvId, AvPairs, Challenge, ClientBlob, Negotiate};
 use crate::ntlm::users::MemoryUserStore;
 
 const T0: FileTime = FileTime(134_116_992_000_000_000);
@@ -75,6 +75,21 @@ pub fn av_pairs(data: &[u8]) {
         assert_eq!(AvPairs::parse(&again).expect("re-parse"), av);
         let _ = av.timestamp();
         let _ = av.flags();
+        // What a client does with its server's list: drop four ids, add its own flags. The
+        // size kept as pairs go and come must be the size encoded.
+        let mut edited = av;
+        edited.remove_any(&[
+            AvId::FLAGS,
+            AvId::SINGLE_HOST,
+            AvId::TARGET_NAME,
+            AvId::CHANNEL_BINDINGS,
+        ]);
+        if edited.append(AvId::FLAGS, &[2, 0, 0, 0]).is_ok() {
+            let encoded = edited.encode().expect("encodes");
+            assert_eq!(encoded.len(), edited.encoded_len());
+            assert_eq!(AvPairs::parse(&encoded).expect("re-parse"), edited);
+            assert_eq!(edited.flags().ok(), Some(2));
+        }
     }
 }
 

@@ -251,21 +251,19 @@ fn authenticate(
     // hostile server could otherwise plant a target name or channel bindings of its choice
     // in the client's proof (and relay it to a server that checks them).
     let mut av = server_av;
-    for id in [AvId::FLAGS, AvId::SINGLE_HOST, AvId::TARGET_NAME, AvId::CHANNEL_BINDINGS] {
-        av.remove(id);
-    }
+    av.remove_any(&[AvId::FLAGS, AvId::SINGLE_HOST, AvId::TARGET_NAME, AvId::CHANNEL_BINDINGS]);
     let av_flags;
     if server_time.is_some() {
         av_flags = AV_FLAG_MIC_PRESENT.to_le_bytes();
-        av.set(AvId::FLAGS, &av_flags)?;
+        av.append(AvId::FLAGS, &av_flags)?;
     }
     let target_name = config.target_name.as_deref().map(utf16le);
     if let Some(name) = &target_name {
-        av.set(AvId::TARGET_NAME, name)?;
+        av.append(AvId::TARGET_NAME, name)?;
     }
     let bindings = config.channel_bindings.as_ref().map(ChannelBindings::md5).transpose()?;
     if let Some(hash) = &bindings {
-        av.set(AvId::CHANNEL_BINDINGS, hash)?;
+        av.append(AvId::CHANNEL_BINDINGS, hash)?;
     }
 
     let env = &config.env;

@@ -483,11 +483,23 @@ pub(crate) struct AvPairs<'a> {
     removed: u16,
     added: [(AvId, &'a [u8]); MAX_ADDED],
     added_len: usize,
+    /// How many pairs the list holds, and their encoded size without the `MsvAvEOL`: kept up
+    /// to date as pairs are removed and added, so that neither the size of a message nor
+    /// the room for one more pair takes a walk over the list.
+    count: usize,
+    size: usize,
 }
 
 impl Default for AvPairs<'_> {
     fn default() -> Self {
-        Self { parsed: &[], removed: 0, added: [(AvId::EOL, &[]); MAX_ADDED], added_len: 0 }
+        Self {
+            parsed: &[],
+            removed: 0,
+            added: [(AvId::EOL, &[]); MAX_ADDED],
+            added_len: 0,
+            count: 0,
+            size: 0,
+        }
     }
 }
 
@@ -537,17 +549,29 @@ impl<'a> AvPairs<'a> {
     }
 
     /// Removes `id` if present.
+    #[cfg(test)]
     pub(crate) fn remove(&mut self, id: AvId) {
+        self.remove_any(&[id]);
+    }
+
+    /// Removes every pair whose id is one of `ids`, in one walk over the list.
+    pub(crate) fn remove_any(&mut self, ids: &[AvId]) {
         // A parsed list has at most 16 pairs (so every position has a bit) and each id once.
-        for (n, (seen, _)) in Walk(self.parsed).take(MAX_AV_PAIRS).enumerate() {
-            if seen == id {
-                self.removed |= 1 << n;
+        for (n, (seen, value)) in Walk(self.parsed).take(MAX_AV_PAIRS).enumerate() {
+            let bit = 1 << n;
+            if self.removed & bit == 0 && ids.contains(&seen) {
+                self.removed |= bit;
+                self.count -= 1;
+                self.size -= 4 + value.len();
             }
         }
         let mut kept = 0;
         for n in 0..self.added_len {
             if let Some(&pair) = self.added.get(n) {
-                if pair.0 != id {
+                if ids.contains(&pair.0) {
+                    self.count -= 1;
+                    self.size -= 4 + pair.1.len();
+                } else {
                     if let Some(slot) = self.added.get_mut(kept) {
                         *slot = pair;
                     }
@@ -573,7 +597,7 @@ impl<'a> AvPairs<'a> {
             r.take(usize::from(len), WHAT)?;
             if id == AvId::EOL {
                 let parsed = input.get(..start).ok_or(Error::InvalidToken(WHAT))?;
-                return Ok(Self { parsed, ..Self::default() });
+                return Ok(Self { parsed, count, size: parsed.len(), ..Self::default() });
             }
             let earlier = seen.get(..count).unwrap_or_default();
             if earlier.contains(&id) {
@@ -607,9 +631,16 @@ impl<'a> AvPairs<'a> {
     }
 
     /// Sets `id` to `value`: an earlier value is removed and the pair goes to the end.
+    #[cfg(test)]
     pub(crate) fn set(&mut self, id: AvId, value: &'a [u8]) -> Result<()> {
         self.remove(id);
-        if self.iter().count() >= MAX_AV_PAIRS {
+        self.append(id, value)
+    }
+
+    /// Adds a pair at the end, for an `id` the list does not hold (one just removed).
+    pub(crate) fn append(&mut self, id: AvId, value: &'a [u8]) -> Result<()> {
+        debug_assert!(self.get(id).is_none(), "append of an id the list holds");
+        if self.count >= MAX_AV_PAIRS {
             return Err(Error::InvalidToken("too many AV_PAIRs"));
         }
         let slot = self
@@ -618,15 +649,14 @@ impl<'a> AvPairs<'a> {
             .ok_or(Error::InvalidParameter("too many AV_PAIRs added to a list"))?;
         *slot = (id, value);
         self.added_len += 1;
+        self.count += 1;
+        self.size += 4 + value.len();
         Ok(())
     }
 
     /// The encoded size, EOL included.
     pub(crate) fn encoded_len(&self) -> usize {
-        if self.removed == 0 && self.added_len == 0 {
-            return self.parsed.len() + 4;
-        }
-        self.iter().map(|(_, v)| v.len() + 4).sum::<usize>() + 4
+        self.size + 4
     }
 
     pub(crate) fn encode(&self) -> Result<Vec<u8>> {
