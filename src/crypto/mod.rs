@@ -205,7 +205,9 @@ pub(crate) fn utf16le(s: &str) -> Vec<u8> {
     out
 }
 
-pub(crate) fn md5<const N: usize>(parts: &[&[u8]; N]) -> [u8; 16] {
+/// MD5 of `parts`, one after the other.
+#[inline(never)]
+pub(crate) fn md5(parts: &[&[u8]]) -> [u8; 16] {
     let mut h = Md5::new();
     for p in parts {
         h.update(p);
@@ -213,11 +215,29 @@ pub(crate) fn md5<const N: usize>(parts: &[&[u8]; N]) -> [u8; 16] {
     h.finalize().into()
 }
 
-pub(crate) fn hmac_md5<const N: usize>(key: &[u8], parts: &[&[u8]; N]) -> [u8; 16] {
-    let mut mac = HmacMd5::new_from_slice(key).expect("HMAC takes a key of any length");
+/// HMAC-MD5 of `parts`, one after the other.
+pub(crate) fn hmac_md5(key: &[u8], parts: &[&[u8]]) -> [u8; 16] {
+    let mut mac = hmac_md5_key(key);
     for p in parts {
         mac.update(p);
     }
+    hmac_md5_tag(mac)
+}
+
+/// HMAC-MD5 keyed with `key`.
+///
+/// The `hmac` crate marks its key schedule `#[inline(always)]`, so each place that keys an
+/// HMAC would hold a copy of it. A handshake keys HMACs from six places, and its code
+/// already overflows a 32 KiB instruction cache (BENCHMARKS.md): this is the one copy they
+/// all call.
+#[inline(never)]
+pub(crate) fn hmac_md5_key(key: &[u8]) -> HmacMd5 {
+    HmacMd5::new_from_slice(key).expect("HMAC takes a key of any length")
+}
+
+/// The tag of `mac`: like [`hmac_md5_key`], the one copy of the padding and outer hash.
+#[inline(never)]
+pub(crate) fn hmac_md5_tag(mac: HmacMd5) -> [u8; 16] {
     mac.finalize().into_bytes().into()
 }
 

@@ -1,7 +1,7 @@
 //! NTLMv2 computations (MS-NLMP 3.3.2) and session key derivation (3.4.5).
 
-use crate::crypto::{HmacMd5, Key16, NtHash, Rc4, hmac_md5, md5};
-use hmac::{KeyInit, Mac};
+use crate::crypto::{HmacMd5, Key16, NtHash, Rc4, hmac_md5, hmac_md5_key, hmac_md5_tag, md5};
+use hmac::Mac;
 
 /// Uppercases the way Windows does for NTOWFv2 (`RtlUpcaseUnicodeString`): character by
 /// character with the simple (one-to-one) mapping, so the length never changes. Characters
@@ -29,7 +29,7 @@ pub(crate) fn upcase_chars(s: &str) -> impl Iterator<Item = char> + '_ {
 /// response key for both the NT and LM responses. The UTF-16 goes straight into the HMAC,
 /// a code unit at a time: no copy of the names is made.
 pub(crate) fn ntowfv2(nt_hash: &NtHash, user: &str, domain: &str) -> Key16 {
-    let mut mac = HmacMd5::new_from_slice(nt_hash.0.bytes()).expect("HMAC takes any key length");
+    let mut mac = hmac_md5_key(nt_hash.0.bytes());
     if user.is_ascii() && domain.is_ascii() {
         // The usual case, without the Unicode case tables and UTF-16 encoder.
         let user = user.bytes().map(|b| u16::from(b.to_ascii_uppercase()));
@@ -42,7 +42,7 @@ pub(crate) fn ntowfv2(nt_hash: &NtHash, user: &str, domain: &str) -> Key16 {
         });
         feed_utf16(&mut mac, user.chain(domain.encode_utf16()));
     }
-    Key16::new(mac.finalize().into_bytes().into())
+    Key16::new(hmac_md5_tag(mac))
 }
 
 /// [`ntowfv2`] of names that are ASCII, given as the UTF-16LE bytes an AUTHENTICATE message
@@ -57,7 +57,7 @@ pub(crate) fn ntowfv2_ascii_utf16(nt_hash: &NtHash, user: &[u8], domain: &[u8]) 
                 .flat_map(|b| b.chunks_exact(2))
                 .all(|u| u[0] < 0x80 && u[1] == 0)
     );
-    let mut mac = HmacMd5::new_from_slice(nt_hash.0.bytes()).expect("HMAC takes any key length");
+    let mut mac = hmac_md5_key(nt_hash.0.bytes());
     let mut buf = [0u8; 64];
     for chunk in user.chunks(buf.len()) {
         if let Some(upper) = buf.get_mut(..chunk.len()) {
@@ -67,7 +67,7 @@ pub(crate) fn ntowfv2_ascii_utf16(nt_hash: &NtHash, user: &[u8], domain: &[u8]) 
         }
     }
     mac.update(domain);
-    Key16::new(mac.finalize().into_bytes().into())
+    Key16::new(hmac_md5_tag(mac))
 }
 
 /// Feeds UTF-16 code units to `mac` as little-endian bytes, through a small stack buffer so
@@ -94,15 +94,15 @@ pub(crate) struct ResponseKey(HmacMd5);
 
 impl ResponseKey {
     pub(crate) fn new(ntowfv2: &Key16) -> Self {
-        Self(HmacMd5::new_from_slice(ntowfv2.bytes()).expect("HMAC takes any key length"))
+        Self(hmac_md5_key(ntowfv2.bytes()))
     }
 
-    fn mac<const N: usize>(&self, parts: &[&[u8]; N]) -> [u8; 16] {
+    fn mac(&self, parts: &[&[u8]]) -> [u8; 16] {
         let mut mac = self.0.clone();
         for p in parts {
             mac.update(p);
         }
-        mac.finalize().into_bytes().into()
+        hmac_md5_tag(mac)
     }
 }
 

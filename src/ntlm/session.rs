@@ -7,9 +7,9 @@
 
 use super::flags::NegotiateFlags;
 use super::keys::{DirectionKeys, direction_keys};
-use crate::crypto::{HmacMd5, Key16, Rc4};
+use crate::crypto::{HmacMd5, Key16, Rc4, hmac_md5_key};
 use crate::error::{Error, Result};
-use hmac::{KeyInit, Mac};
+use hmac::Mac;
 
 /// Size of an NTLM signature (MS-NLMP 2.2.2.9.1).
 pub const SIGNATURE_SIZE: usize = 16;
@@ -94,7 +94,7 @@ impl Direction {
         // `resume`'s arguments.
         Self {
             sign_key: keys.sign.clone(),
-            mac: HmacMd5::new_from_slice(keys.sign.bytes()).expect("HMAC takes any key length"),
+            mac: hmac_md5_key(keys.sign.bytes()),
             rc4: Rc4::new(keys.seal.bytes()),
             seq: 0,
         }
@@ -103,12 +103,7 @@ impl Direction {
     /// A direction part way through its life (an imported context).
     #[inline(always)]
     pub(crate) fn resume(sign_key: Key16, rc4: Rc4, seq: u32) -> Self {
-        Self {
-            mac: HmacMd5::new_from_slice(sign_key.bytes()).expect("HMAC takes any key length"),
-            sign_key,
-            rc4,
-            seq,
-        }
+        Self { mac: hmac_md5_key(sign_key.bytes()), sign_key, rc4, seq }
     }
 }
 
