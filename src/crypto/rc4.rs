@@ -31,6 +31,10 @@ pub struct Rc4 {
 
 impl Rc4 {
     /// Key scheduling. `key` must be 1 to 256 bytes (NTLM uses 16).
+    ///
+    /// Not inlined: a handshake schedules six keys from four places, and one copy of the
+    /// unrolled schedule is enough for the instruction cache.
+    #[inline(never)]
     pub fn new(key: &[u8]) -> Self {
         debug_assert!(!key.is_empty() && key.len() <= 256);
         // Built in place (in the return slot), not in a local that is then copied out.
@@ -62,7 +66,10 @@ impl Rc4 {
     }
 
     /// XORs the next `data.len()` keystream bytes into `data` (encrypts or decrypts).
-    #[inline]
+    ///
+    /// Not inlined: called with a constant length (an 8-byte checksum, a 16-byte key), the
+    /// loop would be unrolled into a copy per call site, and the call costs next to nothing.
+    #[inline(never)]
     pub fn apply(&mut self, data: &mut [u8]) {
         let (mut i, mut j) = (self.i, self.j);
         let s = &mut self.s;

@@ -57,6 +57,21 @@ pub(crate) fn down_level_name(domain: &str, user: &str) -> String {
     if domain.is_empty() { user.to_owned() } else { format!("{domain}\\{user}") }
 }
 
+/// Appends the low byte of each UTF-16LE code unit in `bytes` to `out`; returns zero if every
+/// code unit was ASCII (no bit above 0x7f set). A plain loop: names are short, and a
+/// vectorised loop is several times the code.
+#[inline(never)]
+fn low_bytes(out: &mut Vec<u8>, bytes: &[u8]) -> u8 {
+    let mut high = 0;
+    for unit in bytes.chunks_exact(2) {
+        if let [low, up] = *unit {
+            high |= (low & 0x80) | up;
+            out.push(low);
+        }
+    }
+    high
+}
+
 /// Appends UTF-16LE `bytes` to `out`; `what` names the field if they are not valid UTF-16.
 pub(crate) fn push_utf16(out: &mut String, bytes: &[u8], what: &'static str) -> Result<()> {
     if bytes.len() % 2 != 0 {
@@ -126,17 +141,13 @@ impl Names {
         // Names are nearly always ASCII: no code unit has a bit above 0x7f. Then the names
         // are the low bytes, which are their own UTF-8: no surrogate decoding and no
         // character-by-character encoding.
-        let high = [user, domain, workstation]
-            .iter()
-            .flat_map(|bytes| bytes.chunks_exact(2))
-            .fold(0u8, |high, unit| high | (unit[0] & 0x80) | unit[1]);
+        let mut all = Vec::with_capacity(units);
+        let mut high = low_bytes(&mut all, user);
+        let user_end = all.len();
+        high |= low_bytes(&mut all, domain);
+        let domain_end = all.len();
+        high |= low_bytes(&mut all, workstation);
         if high == 0 {
-            let mut all = Vec::with_capacity(units);
-            all.extend(user.chunks_exact(2).map(|unit| unit[0]));
-            let user_end = all.len();
-            all.extend(domain.chunks_exact(2).map(|unit| unit[0]));
-            let domain_end = all.len();
-            all.extend(workstation.chunks_exact(2).map(|unit| unit[0]));
             let all = String::from_utf8(all).map_err(|_| Error::WrongState("ASCII names"))?;
             return Ok((Self { all, user_end, domain_end }, true));
         }

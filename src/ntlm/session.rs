@@ -119,7 +119,10 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    #[inline(always)]
+    /// The session of a handshake just completed. One out-of-line copy for both roles: it
+    /// holds two HMAC key schedules and two RC4 ones, and each role's step would otherwise
+    /// carry its own copy into the instruction cache.
+    #[inline(never)]
     pub(crate) fn new(
         exported_session_key: Key16,
         flags: NegotiateFlags,
