@@ -133,10 +133,8 @@ impl Names {
     /// message; `what` names each field for the error if it is not valid UTF-16. The `bool`
     /// says whether all three were ASCII.
     pub(crate) fn from_utf16(fields: [(&[u8], &'static str); 3]) -> Result<(Self, bool)> {
-        if let Some((_, what)) = fields.iter().find(|(bytes, _)| bytes.len() % 2 != 0) {
-            return Err(Error::InvalidToken(what));
-        }
         let [user, domain, workstation] = fields.map(|(bytes, _)| bytes);
+        let even = fields.iter().all(|(bytes, _)| bytes.len() % 2 == 0);
         let units = (user.len() + domain.len() + workstation.len()) / 2;
         // Names are nearly always ASCII: no code unit has a bit above 0x7f. Then the names
         // are the low bytes, which are their own UTF-8: no surrogate decoding and no
@@ -147,10 +145,11 @@ impl Names {
         high |= low_bytes(&mut all, domain);
         let domain_end = all.len();
         high |= low_bytes(&mut all, workstation);
-        if high == 0 {
+        if high == 0 && even {
             let all = String::from_utf8(all).map_err(|_| Error::WrongState("ASCII names"))?;
             return Ok((Self { all, user_end, domain_end }, true));
         }
+        // Otherwise each field in turn, so the first one at fault is the one named.
         let mut names = Self::with_capacity(units);
         let [(_, user_what), (_, domain_what), (_, workstation_what)] = fields;
         push_utf16(&mut names.all, user, user_what)?;
@@ -310,6 +309,11 @@ mod tests {
                 assert_eq!(Names::from_utf16(fields).err(), Some(Error::InvalidToken(what)));
             }
         }
+        // The first field at fault is named, whatever is wrong with a later one.
+        let lone_high = [0x3d, 0xd8];
+        let odd = [0x41];
+        let fields = [(&good[..], "u"), (&lone_high[..], "d"), (&odd[..], "w")];
+        assert_eq!(Names::from_utf16(fields).err(), Some(Error::InvalidToken("d")));
         // A code unit above 0x7f anywhere takes every name through the general decoder.
         let e_acute = [0xe9, 0];
         let (names, ascii) =
