@@ -603,7 +603,7 @@ fn paired_ratio(mut a: impl FnMut(), mut b: impl FnMut(), batch: usize, rounds: 
         a();
         b();
     }
-    let mut ratios: Vec<f64> = (0..rounds)
+    let ratios: Vec<f64> = (0..rounds)
         .map(|r| {
             if r % 2 == 0 {
                 let ta = time(&mut a);
@@ -614,14 +614,13 @@ fn paired_ratio(mut a: impl FnMut(), mut b: impl FnMut(), batch: usize, rounds: 
             }
         })
         .collect();
-    // The median of each run of 25 rounds (~25 ms for the handshake): this VM has quiet and
+    // The median of each run of 25 rounds (~25 ms for the handshake ×32): this VM has quiet and
     // contended stretches of about that length, and the handshake's ratio differs between
     // them (BENCHMARKS.md, fifth round), so the lowest and highest say which it saw.
     let mut windows: Vec<f64> = ratios.chunks_exact(25).map(median).collect();
     windows.sort_by(f64::total_cmp);
     let (lo, hi) = (windows.first().copied(), windows.last().copied());
-    ratios.sort_by(f64::total_cmp);
-    Paired { median: ratios[rounds / 2], lo: lo.unwrap_or(f64::NAN), hi: hi.unwrap_or(f64::NAN) }
+    Paired { median: median(&ratios), lo: lo.unwrap_or(f64::NAN), hi: hi.unwrap_or(f64::NAN) }
 }
 
 /// A paired ratio: the median over all rounds, and the lowest and highest median of 25
