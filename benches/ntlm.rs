@@ -41,7 +41,7 @@ use sspi::{
 use sspi_emu::env::{OsRandom, RandomSource};
 use sspi_emu::flags::{AscReq, IscReq};
 use sspi_emu::ntlm::users::MemoryUserStore;
-use sspi_emu::primitives::{Digest, HmacMd5, KeyInit, Mac, Md4, Md5, Rc4, ct_eq_words};
+use sspi_emu::primitives::{Digest, HmacMd5, Md4, Md5, Rc4, ct_eq_words, md5_pair};
 use sspi_emu::{AcceptorOptions, Credentials, InitiatorOptions, Password, SecurityContext};
 use std::hint::black_box;
 
@@ -281,7 +281,7 @@ fn sspi_sign_verify(client: &mut Ntlm, server: &mut Ntlm, data: &mut [u8], seq: 
 // ---- floors ----
 
 fn first8(mac: HmacMd5) -> [u8; 8] {
-    let full: [u8; 16] = mac.finalize().into_bytes().into();
+    let full = mac.tag();
     let mut out = [0u8; 8];
     out.copy_from_slice(&full[..8]);
     out
@@ -310,8 +310,8 @@ impl FloorPair {
     fn new() -> Self {
         let (sign, seal) = ([0x11u8; 16], [0x22u8; 16]);
         Self {
-            send_mac: HmacMd5::new_from_slice(&sign).unwrap(),
-            recv_mac: HmacMd5::new_from_slice(&sign).unwrap(),
+            send_mac: HmacMd5::new(&sign),
+            recv_mac: HmacMd5::new(&sign),
             send_rc4: Rc4::new(&seal),
             recv_rc4: Rc4::new(&seal),
             send_seq: 0,
@@ -360,6 +360,11 @@ impl FloorPair {
 /// a MIC and 128-bit keys must do, plus the randomness, at the real sizes of the messages of
 /// a real sspi-emu handshake (measured in setup).
 ///
+/// `M` is the HMAC-MD5 it is computed with: [`HmacMd5`], sspi-emu's own (ipad and opad
+/// compressed side by side, direction keys derived two at a time), is *the* floor, since an
+/// ideal implementation would use the fastest primitive sspi-emu has; [`SerialHmac`] (the
+/// `hmac` and `md-5` crates, one compression after another) is the floor of rounds 1-5.
+///
 /// Included:
 /// - randomness from the OS (`getrandom` through [`OsRandom`]): the server challenge (8 bytes),
 ///   and the client challenge with the random session key (8 + 16) in one request, since the
@@ -382,7 +387,7 @@ impl FloorPair {
 /// floor gets them from setup, as sspi-emu's contexts get them from their credentials);
 /// encoding and parsing the messages, UTF-16 conversion, clock reads; the LMv2 response (zero
 /// when the server sends a timestamp, MS-NLMP 3.1.5.1.2).
-struct HandshakeFloor {
+struct HandshakeFloor<M> {
     nt_hash: [u8; 16],
     /// `UNICODE(Uppercase(user) || domain)`, the NTOWFv2 input.
     who: Vec<u8>,
@@ -390,6 +395,53 @@ struct HandshakeFloor {
     blob: Vec<u8>,
     /// NEGOTIATE, CHALLENGE and AUTHENTICATE as sent, for the MIC.
     messages: [Vec<u8>; 3],
+    mac: core::marker::PhantomData<M>,
+}
+
+/// The HMAC-MD5 (and MD5 key derivation) a handshake floor is computed with.
+trait FloorMac: Clone {
+    fn key(key: &[u8]) -> Self;
+    fn feed(&mut self, data: &[u8]);
+    fn tag(self) -> [u8; 16];
+    /// MD5 of `k || a` and `k || b` (two direction keys).
+    fn derive_two(k: &[u8; 16], a: &[u8], b: &[u8]) -> [[u8; 16]; 2];
+}
+
+/// sspi-emu's primitives, the floor's: HMAC key schedules whose ipad and opad blocks are
+/// compressed side by side, and direction keys derived two at a time
+/// (src/crypto/hmac_md5.rs).
+impl FloorMac for HmacMd5 {
+    fn key(key: &[u8]) -> Self {
+        HmacMd5::new(key)
+    }
+    fn feed(&mut self, data: &[u8]) {
+        self.update(data);
+    }
+    fn tag(self) -> [u8; 16] {
+        HmacMd5::tag(self)
+    }
+    fn derive_two(k: &[u8; 16], a: &[u8], b: &[u8]) -> [[u8; 16]; 2] {
+        md5_pair([&[k, a], &[k, b]]).unwrap()
+    }
+}
+
+/// The `hmac` and `md-5` crates, one compression after another: the floor of rounds 1-5,
+/// kept to show what sspi-emu's paired compressions save.
+type SerialHmac = hmac::Hmac<Md5>;
+
+impl FloorMac for SerialHmac {
+    fn key(key: &[u8]) -> Self {
+        <SerialHmac as hmac::KeyInit>::new_from_slice(key).unwrap()
+    }
+    fn feed(&mut self, data: &[u8]) {
+        hmac::Mac::update(self, data);
+    }
+    fn tag(self) -> [u8; 16] {
+        hmac::Mac::finalize(self).into_bytes().into()
+    }
+    fn derive_two(k: &[u8; 16], a: &[u8], b: &[u8]) -> [[u8; 16]; 2] {
+        [md5_2(k, a), md5_2(k, b)]
+    }
 }
 
 const CLIENT_SIGNING: &[u8] = b"session key to client-to-server signing key magic constant\0";
@@ -398,8 +450,8 @@ const CLIENT_SEALING: &[u8] = b"session key to client-to-server sealing key magi
 const SERVER_SEALING: &[u8] = b"session key to server-to-client sealing key magic constant\0";
 
 /// What an established side holds for messages: both directions' keyed HMAC and RC4.
-struct SessionFloor {
-    _macs: [HmacMd5; 2],
+struct SessionFloor<M> {
+    _macs: [M; 2],
     _rc4: [Rc4; 2],
 }
 
@@ -407,15 +459,15 @@ fn md5_2(a: &[u8], b: &[u8]) -> [u8; 16] {
     Md5::new().chain_update(a).chain_update(b).finalize().into()
 }
 
-fn hmac_of(key: &[u8], parts: &[&[u8]]) -> [u8; 16] {
-    let mut mac = HmacMd5::new_from_slice(key).unwrap();
+fn hmac_of<M: FloorMac>(key: &[u8], parts: &[&[u8]]) -> [u8; 16] {
+    let mut mac = M::key(key);
     for p in parts {
-        mac.update(p);
+        mac.feed(p);
     }
-    mac.finalize().into_bytes().into()
+    mac.tag()
 }
 
-impl HandshakeFloor {
+impl<M: FloorMac> HandshakeFloor<M> {
     fn new(creds: &EmuCreds) -> Self {
         let (_, _, messages) = emu_handshake_tokens(creds);
         let auth = &messages[2];
@@ -427,55 +479,44 @@ impl HandshakeFloor {
         let mut who = utf16(&USER.to_uppercase());
         who.extend(utf16(DOMAIN));
         let nt_hash: [u8; 16] = Md4::new().chain_update(utf16(PASSWORD)).finalize().into();
-        Self { nt_hash, who, blob, messages }
+        Self { nt_hash, who, blob, messages, mac: core::marker::PhantomData }
     }
 
-    fn session(exported: &[u8; 16]) -> SessionFloor {
-        let sign_c = md5_2(exported, CLIENT_SIGNING);
-        let sign_s = md5_2(exported, SERVER_SIGNING);
-        let seal_c = md5_2(exported, CLIENT_SEALING);
-        let seal_s = md5_2(exported, SERVER_SEALING);
+    fn session(exported: &[u8; 16]) -> SessionFloor<M> {
+        let [sign_c, sign_s] = M::derive_two(exported, CLIENT_SIGNING, SERVER_SIGNING);
+        let [seal_c, seal_s] = M::derive_two(exported, CLIENT_SEALING, SERVER_SEALING);
         SessionFloor {
-            _macs: [
-                HmacMd5::new_from_slice(&sign_c).unwrap(),
-                HmacMd5::new_from_slice(&sign_s).unwrap(),
-            ],
+            _macs: [M::key(&sign_c), M::key(&sign_s)],
             _rc4: [Rc4::new(&seal_c), Rc4::new(&seal_s)],
         }
     }
 
     /// NTOWFv2 keyed as an HMAC: the response key.
-    fn response_key(&self) -> HmacMd5 {
-        let ntowfv2 = hmac_of(&self.nt_hash, &[&self.who]);
-        HmacMd5::new_from_slice(&ntowfv2).unwrap()
+    fn response_key(&self) -> M {
+        let ntowfv2 = hmac_of::<M>(&self.nt_hash, &[&self.who]);
+        M::key(&ntowfv2)
     }
 
     /// NTProofStr and SessionBaseKey from the keyed response key.
-    fn proof_and_base(
-        keyed: &HmacMd5,
-        server_challenge: &[u8; 8],
-        blob: &[u8],
-    ) -> ([u8; 16], [u8; 16]) {
-        let proof: [u8; 16] = keyed
-            .clone()
-            .chain_update(server_challenge)
-            .chain_update(blob)
-            .finalize()
-            .into_bytes()
-            .into();
-        let base: [u8; 16] = keyed.clone().chain_update(proof).finalize().into_bytes().into();
-        (proof, base)
+    fn proof_and_base(keyed: &M, server_challenge: &[u8; 8], blob: &[u8]) -> ([u8; 16], [u8; 16]) {
+        let mut mac = keyed.clone();
+        mac.feed(server_challenge);
+        mac.feed(blob);
+        let proof = mac.tag();
+        let mut mac = keyed.clone();
+        mac.feed(&proof);
+        (proof, mac.tag())
     }
 
     fn mic(&self, key: &[u8; 16]) -> [u8; 16] {
         let [n, c, a] = &self.messages;
-        hmac_of(key, &[n, c, a])
+        hmac_of::<M>(key, &[n, c, a])
     }
 
     /// One handshake. `client_key` is the client's response key, made once per credentials
     /// (it depends only on the user, the domain and the NT hash); the server derives its own
     /// from the NT hash on every handshake (it learns who the client is from AUTHENTICATE).
-    fn run(&self, client_key: &HmacMd5) -> (SessionFloor, SessionFloor, bool) {
+    fn run(&self, client_key: &M) -> (SessionFloor<M>, SessionFloor<M>, bool) {
         let random = OsRandom;
         // Server, CHALLENGE.
         let mut server_challenge = [0u8; 8];
@@ -652,8 +693,10 @@ fn paired_ratios(_: &mut Criterion) {
     let creds = emu_creds();
     let mut s_creds = sspi_creds();
     eprintln!("paired ratios (median of {ROUNDS} interleaved batches)");
-    let floor = HandshakeFloor::new(&creds);
+    let floor = HandshakeFloor::<HmacMd5>::new(&creds);
     let client_key = floor.response_key();
+    let serial = HandshakeFloor::<SerialHmac>::new(&creds);
+    let serial_key = serial.response_key();
     // Two batch sizes: 4 handshakes in a row start from caches and branch predictors the
     // other side just used (closer to a server doing other work between handshakes); 32 in a
     // row are warm, as criterion's loops are.
@@ -665,6 +708,13 @@ fn paired_ratios(_: &mut Criterion) {
             ROUNDS,
         );
         eprintln!("  handshake ×{batch:<2}      sspi-emu / floor {r}");
+        let r = paired_ratio(
+            || drop(black_box(emu_handshake(&creds))),
+            || drop(black_box(serial.run(&serial_key))),
+            batch,
+            ROUNDS,
+        );
+        eprintln!("  handshake ×{batch:<2}      sspi-emu / serial floor {r}");
         let r = paired_ratio(
             || drop(black_box(emu_handshake(&creds))),
             || drop(black_box(sspi_handshake(&mut s_creds))),
@@ -745,7 +795,8 @@ fn paired_ratios(_: &mut Criterion) {
 fn handshake(c: &mut Criterion) {
     let creds = emu_creds();
     let mut s_creds = sspi_creds();
-    let floor = HandshakeFloor::new(&creds);
+    let floor = HandshakeFloor::<HmacMd5>::new(&creds);
+    let serial = HandshakeFloor::<SerialHmac>::new(&creds);
     let [n, ch, a] = &floor.messages;
     eprintln!(
         "handshake: NEGOTIATE {} B, CHALLENGE {} B, AUTHENTICATE {} B, client blob {} B",
@@ -756,17 +807,21 @@ fn handshake(c: &mut Criterion) {
     );
     let client_key = floor.response_key();
     assert!(floor.run(&client_key).2);
+    let serial_key = serial.response_key();
+    assert!(serial.run(&serial_key).2);
     let mut group = c.benchmark_group("handshake");
     group.bench_function("sspi-emu", |b| b.iter(|| emu_handshake(&creds)));
     group.bench_function("sspi", |b| b.iter(|| sspi_handshake(&mut s_creds)));
     group.bench_function("floor", |b| b.iter(|| floor.run(&client_key)));
+    group.bench_function("floor_serial", |b| b.iter(|| serial.run(&serial_key)));
     group.finish();
 }
 
 /// The handshake floor's building blocks, one of each, to see where the floor itself goes:
 /// per handshake it holds 2 `getrandom` requests (`getrandom_8_24` is both), 6 RC4 key
-/// schedules, 8 HMAC-MD5 key setups, 8 MD5 key derivations (75 bytes each) and the keyed
-/// HMAC-MD5 computations over the messages.
+/// schedules, 8 HMAC-MD5 key setups, 8 MD5 key derivations (75 bytes each; 4 pairs with
+/// sspi-emu's primitives) and the keyed HMAC-MD5 computations over the messages. The
+/// `_serial` lines are the same with the `hmac` and `md-5` crates.
 fn floor_parts(c: &mut Criterion) {
     let mut group = c.benchmark_group("floor_parts");
     group.bench_function("getrandom_8_24", |b| {
@@ -779,11 +834,17 @@ fn floor_parts(c: &mut Criterion) {
     });
     let key = [0x42u8; 16];
     group.bench_function("rc4_key_schedule", |b| b.iter(|| Rc4::new(black_box(&key))));
-    group.bench_function("hmac_md5_key_setup", |b| {
-        b.iter(|| HmacMd5::new_from_slice(black_box(&key)).unwrap())
+    group.bench_function("hmac_md5_key_setup", |b| b.iter(|| HmacMd5::new(black_box(&key))));
+    group.bench_function("hmac_md5_key_setup_serial", |b| {
+        b.iter(|| <SerialHmac as FloorMac>::key(black_box(&key)))
     });
     group.bench_function("md5_key_derivation", |b| {
         b.iter(|| md5_2(black_box(&key), CLIENT_SIGNING))
+    });
+    group.bench_function("md5_key_derivation_pair", |b| {
+        b.iter(|| {
+            <HmacMd5 as FloorMac>::derive_two(black_box(&key), CLIENT_SIGNING, SERVER_SIGNING)
+        })
     });
     group.finish();
 }

@@ -23,9 +23,14 @@ pub mod fuzzing;
 #[doc(hidden)]
 pub mod primitives {
     pub use crate::crypto::{HmacMd5, Rc4, ct_eq_words};
-    pub use hmac::{KeyInit, Mac};
     pub use md4::Md4;
     pub use md5::{Digest, Md5};
+
+    /// MD5 of two messages of 56 to 119 bytes side by side (`None` for other lengths): how
+    /// sspi-emu derives the four NTLM direction keys, two at a time.
+    pub fn md5_pair(messages: [&[&[u8]]; 2]) -> Option<[[u8; 16]; 2]> {
+        crate::crypto::md5_pair(messages)
+    }
 
     /// The export blobs' XChaCha20-Poly1305: encrypts `buf` in place, returns the tag.
     pub fn xchacha20poly1305_seal(

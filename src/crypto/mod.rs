@@ -4,19 +4,18 @@
 //! with [`subtle::ConstantTimeEq`]. Functions that hand key material out are `dangerous_*`.
 
 pub(crate) mod aead;
+mod hmac_md5;
 mod rc4;
 
+pub use hmac_md5::HmacMd5;
+pub(crate) use hmac_md5::md5_pair;
 pub use rc4::Rc4;
 
 use core::fmt;
-use hmac::{Hmac, KeyInit, Mac};
 use md4::Md4;
 use md5::{Digest, Md5};
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
-
-/// HMAC-MD5, keyed.
-pub type HmacMd5 = Hmac<Md5>;
 
 /// A secret byte array, wiped on drop through the slice path (one `memset` and a barrier).
 /// `Zeroizing<[u8; N]>` would wipe it one volatile byte write at a time, which for the
@@ -217,28 +216,11 @@ pub(crate) fn md5(parts: &[&[u8]]) -> [u8; 16] {
 
 /// HMAC-MD5 of `parts`, one after the other.
 pub(crate) fn hmac_md5(key: &[u8], parts: &[&[u8]]) -> [u8; 16] {
-    let mut mac = hmac_md5_key(key);
+    let mut mac = HmacMd5::new(key);
     for p in parts {
         mac.update(p);
     }
-    hmac_md5_tag(mac)
-}
-
-/// HMAC-MD5 keyed with `key`.
-///
-/// The `hmac` crate marks its key schedule `#[inline(always)]`, so each place that keys an
-/// HMAC would hold a copy of it. A handshake keys HMACs from six places, and its code
-/// already overflows a 32 KiB instruction cache (BENCHMARKS.md): this is the one copy they
-/// all call.
-#[inline(never)]
-pub(crate) fn hmac_md5_key(key: &[u8]) -> HmacMd5 {
-    HmacMd5::new_from_slice(key).expect("HMAC takes a key of any length")
-}
-
-/// The tag of `mac`: like [`hmac_md5_key`], the one copy of the padding and outer hash.
-#[inline(never)]
-pub(crate) fn hmac_md5_tag(mac: HmacMd5) -> [u8; 16] {
-    mac.finalize().into_bytes().into()
+    mac.tag()
 }
 
 /// Constant-time equality of two byte strings (length is not secret).

@@ -1,7 +1,6 @@
 //! NTLMv2 computations (MS-NLMP 3.3.2) and session key derivation (3.4.5).
 
-use crate::crypto::{HmacMd5, Key16, NtHash, Rc4, hmac_md5, hmac_md5_key, hmac_md5_tag, md5};
-use hmac::Mac;
+use crate::crypto::{HmacMd5, Key16, NtHash, Rc4, hmac_md5, md5, md5_pair};
 
 /// Uppercases the way Windows does for NTOWFv2 (`RtlUpcaseUnicodeString`): character by
 /// character with the simple (one-to-one) mapping, so the length never changes. Characters
@@ -29,7 +28,7 @@ pub(crate) fn upcase_chars(s: &str) -> impl Iterator<Item = char> + '_ {
 /// response key for both the NT and LM responses. The UTF-16 goes straight into the HMAC,
 /// a code unit at a time: no copy of the names is made.
 pub(crate) fn ntowfv2(nt_hash: &NtHash, user: &str, domain: &str) -> Key16 {
-    let mut mac = hmac_md5_key(nt_hash.0.bytes());
+    let mut mac = HmacMd5::new(nt_hash.0.bytes());
     if user.is_ascii() && domain.is_ascii() {
         // The usual case, without the Unicode case tables and UTF-16 encoder.
         let user = user.bytes().map(|b| u16::from(b.to_ascii_uppercase()));
@@ -42,7 +41,7 @@ pub(crate) fn ntowfv2(nt_hash: &NtHash, user: &str, domain: &str) -> Key16 {
         });
         feed_utf16(&mut mac, user.chain(domain.encode_utf16()));
     }
-    Key16::new(hmac_md5_tag(mac))
+    Key16::new(mac.tag())
 }
 
 /// [`ntowfv2`] of names that are ASCII, given as the UTF-16LE bytes an AUTHENTICATE message
@@ -57,7 +56,7 @@ pub(crate) fn ntowfv2_ascii_utf16(nt_hash: &NtHash, user: &[u8], domain: &[u8]) 
                 .flat_map(|b| b.chunks_exact(2))
                 .all(|u| u[0] < 0x80 && u[1] == 0)
     );
-    let mut mac = hmac_md5_key(nt_hash.0.bytes());
+    let mut mac = HmacMd5::new(nt_hash.0.bytes());
     let mut buf = [0u8; 64];
     for chunk in user.chunks(buf.len()) {
         if let Some(upper) = buf.get_mut(..chunk.len()) {
@@ -67,7 +66,7 @@ pub(crate) fn ntowfv2_ascii_utf16(nt_hash: &NtHash, user: &[u8], domain: &[u8]) 
         }
     }
     mac.update(domain);
-    Key16::new(hmac_md5_tag(mac))
+    Key16::new(mac.tag())
 }
 
 /// Feeds UTF-16 code units to `mac` as little-endian bytes, through a small stack buffer so
@@ -94,7 +93,7 @@ pub(crate) struct ResponseKey(HmacMd5);
 
 impl ResponseKey {
     pub(crate) fn new(ntowfv2: &Key16) -> Self {
-        Self(hmac_md5_key(ntowfv2.bytes()))
+        Self(HmacMd5::new(ntowfv2.bytes()))
     }
 
     fn mac(&self, parts: &[&[u8]]) -> [u8; 16] {
@@ -102,7 +101,7 @@ impl ResponseKey {
         for p in parts {
             mac.update(p);
         }
-        hmac_md5_tag(mac)
+        mac.tag()
     }
 }
 
@@ -166,18 +165,19 @@ pub(crate) struct DirectionKeys {
 }
 
 /// SIGNKEY and SEALKEY (MS-NLMP 3.4.5.2, 3.4.5.3) with extended session security and 128-bit
-/// keys, for (client-to-server, server-to-client).
+/// keys, for (client-to-server, server-to-client): two pairs of MD5s, each pair computed
+/// side by side.
 pub(crate) fn direction_keys(exported_session_key: &Key16) -> (DirectionKeys, DirectionKeys) {
-    let k = exported_session_key.bytes();
+    let k: &[u8] = exported_session_key.bytes();
+    // 16 + 59 bytes each, which `md5_pair` always takes; the fallback is never used.
+    let pair = |a: &[u8], b: &[u8]| {
+        md5_pair([&[k, a], &[k, b]]).unwrap_or_else(|| [md5(&[k, a]), md5(&[k, b])])
+    };
+    let [client_sign, server_sign] = pair(CLIENT_SIGNING, SERVER_SIGNING);
+    let [client_seal, server_seal] = pair(CLIENT_SEALING, SERVER_SEALING);
     (
-        DirectionKeys {
-            sign: Key16::new(md5(&[k, CLIENT_SIGNING])),
-            seal: Key16::new(md5(&[k, CLIENT_SEALING])),
-        },
-        DirectionKeys {
-            sign: Key16::new(md5(&[k, SERVER_SIGNING])),
-            seal: Key16::new(md5(&[k, SERVER_SEALING])),
-        },
+        DirectionKeys { sign: Key16::new(client_sign), seal: Key16::new(client_seal) },
+        DirectionKeys { sign: Key16::new(server_sign), seal: Key16::new(server_seal) },
     )
 }
 

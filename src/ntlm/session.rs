@@ -7,9 +7,8 @@
 
 use super::flags::NegotiateFlags;
 use super::keys::{DirectionKeys, direction_keys};
-use crate::crypto::{HmacMd5, Key16, Rc4, hmac_md5_key};
+use crate::crypto::{HmacMd5, Key16, Rc4};
 use crate::error::{Error, Result};
-use hmac::Mac;
 
 /// Size of an NTLM signature (MS-NLMP 2.2.2.9.1).
 pub const SIGNATURE_SIZE: usize = 16;
@@ -69,7 +68,7 @@ impl MessageParts for [&[u8]] {
 }
 
 fn truncate(mac: HmacMd5) -> [u8; 8] {
-    let full = mac.finalize().into_bytes();
+    let full = mac.tag();
     let mut out = [0u8; 8];
     out.copy_from_slice(&full[..8]);
     out
@@ -94,7 +93,7 @@ impl Direction {
         // `resume`'s arguments.
         Self {
             sign_key: keys.sign.clone(),
-            mac: hmac_md5_key(keys.sign.bytes()),
+            mac: HmacMd5::new(keys.sign.bytes()),
             rc4: Rc4::new(keys.seal.bytes()),
             seq: 0,
         }
@@ -103,7 +102,7 @@ impl Direction {
     /// A direction part way through its life (an imported context).
     #[inline(always)]
     pub(crate) fn resume(sign_key: Key16, rc4: Rc4, seq: u32) -> Self {
-        Self { mac: hmac_md5_key(sign_key.bytes()), sign_key, rc4, seq }
+        Self { mac: HmacMd5::new(sign_key.bytes()), sign_key, rc4, seq }
     }
 }
 
