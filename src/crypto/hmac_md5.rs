@@ -215,13 +215,12 @@ fn resume(state: &[u32; 4], blocks: u64) -> Md5 {
 /// MD5 of two messages of 56 to 119 bytes each (two blocks once padded), side by side.
 /// Returns `None` for other lengths.
 pub(crate) fn md5_pair(messages: [&[&[u8]]; 2]) -> Option<[[u8; 16]; 2]> {
+    let lengths = messages.map(|parts| parts.iter().map(|p| p.len()).sum::<usize>());
+    if !lengths.iter().all(|len| (56..=119).contains(len)) {
+        return None; // checked before any byte is copied: nothing to wipe
+    }
     let mut padded = [[0u8; 128]; 2];
-    for (buf, parts) in padded.iter_mut().zip(messages) {
-        let len: usize = parts.iter().map(|p| p.len()).sum();
-        if !(56..=119).contains(&len) {
-            buf.zeroize();
-            return None;
-        }
+    for ((buf, parts), len) in padded.iter_mut().zip(messages).zip(lengths) {
         let mut at = 0;
         for p in parts {
             buf[at..at + p.len()].copy_from_slice(p);
