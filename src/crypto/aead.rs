@@ -85,7 +85,7 @@ struct Keystream {
 }
 
 impl Keystream {
-    #[inline(always)]
+    #[inline(never)]
     fn start(key: &[u8; 32], nonce: &[u8; 24]) -> Self {
         let mut stream =
             Self { cipher: XChaCha20::new(key.into(), nonce.into()), blocks: Secret([0u8; 256]) };
@@ -102,6 +102,7 @@ impl Keystream {
         mac
     }
 
+    #[inline(never)]
     fn apply(&mut self, buf: &mut [u8]) {
         let (head, tail) = buf.split_at_mut(buf.len().min(192));
         xor(head, &self.blocks[64..]);

@@ -495,35 +495,62 @@ pub(crate) fn pack(
     options: &ExportOptions,
 ) -> Result<PackedContext> {
     // One buffer for the whole blob: header space, the state serialized straight after it
-    // (then encrypted in place), then the tag.
-    // Sized exactly first: a growing vector would free copies of the state without wiping them.
-    let size = postcard::experimental::serialized_size(state)
+    // (then encrypted in place), then the tag. One serializing pass: postcard's
+    // `serialized_size` would be a second pass through a second copy of the serializer code.
+    let mut buf = SecretBytes(Vec::with_capacity(HEADER_LEN + EXPECTED_STATE_LEN + TAG_LEN));
+    buf.resize(HEADER_LEN, 0);
+    let buf = postcard::serialize_with_flavor(state, BlobWriter(buf))
         .map_err(|_| Error::InvalidParameter("context cannot be encoded"))?;
-    let mut buf = WipedVec(Vec::with_capacity(HEADER_LEN + size + TAG_LEN));
-    buf.0.resize(HEADER_LEN, 0);
-    let buf = postcard::to_extend(state, buf)
-        .map_err(|_| Error::InvalidParameter("context cannot be encoded"))?;
-    seal(package, SecretBytes(core::mem::take(&mut { buf }.0)), options)
+    seal(package, buf, options)
 }
 
-/// A byte vector that postcard can extend and that is wiped when dropped.
-struct WipedVec(Vec<u8>);
+/// Room for the state of an established NTLM context with names of ordinary length (641
+/// bytes with 5-letter names); longer states grow the buffer through [`BlobWriter::reserve`].
+const EXPECTED_STATE_LEN: usize = 1024;
 
-impl Extend<u8> for WipedVec {
-    fn extend<T: IntoIterator<Item = u8>>(&mut self, iter: T) {
-        self.0.extend(iter);
+/// A postcard output that appends to a [`SecretBytes`] and, when it must grow, moves to a
+/// larger buffer and wipes the one it leaves (`Vec`'s own growth would free copies of the
+/// state unwiped).
+struct BlobWriter(SecretBytes);
+
+impl BlobWriter {
+    #[inline]
+    fn reserve(&mut self, more: usize) {
+        if self.0.capacity() - self.0.len() < more {
+            self.grow(more);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, more: usize) {
+        let vec = &mut self.0.0;
+        let mut bigger = Vec::with_capacity(vec.len().saturating_add(more).max(vec.capacity() * 2));
+        bigger.extend_from_slice(vec);
+        // The old buffer is wiped as the `SecretBytes` it goes into drops.
+        drop(SecretBytes(core::mem::replace(vec, bigger)));
     }
 }
 
-impl<'a> Extend<&'a u8> for WipedVec {
-    fn extend<T: IntoIterator<Item = &'a u8>>(&mut self, iter: T) {
-        self.0.extend(iter);
-    }
-}
+impl postcard::ser_flavors::Flavor for BlobWriter {
+    type Output = SecretBytes;
 
-impl Drop for WipedVec {
-    fn drop(&mut self) {
-        drop(SecretBytes(core::mem::take(&mut self.0)));
+    #[inline]
+    fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
+        self.reserve(1);
+        self.0.push(byte);
+        Ok(())
+    }
+
+    #[inline]
+    fn try_extend(&mut self, bytes: &[u8]) -> postcard::Result<()> {
+        self.reserve(bytes.len());
+        self.0.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    fn finalize(self) -> postcard::Result<SecretBytes> {
+        Ok(self.0)
     }
 }
 

@@ -23,7 +23,7 @@
 //!             | Established(Established)                             tag 2
 //! ServerState = Initial                                              tag 0
 //!             | WaitAuthenticate { negotiate, challenge: bytes,
-//!                                  server_challenge: [u8; 8], flags: u32 }  tag 1
+//!                                  server_challenge: Bytes<8>, flags: u32 }  tag 1
 //!             | Established(Established)                             tag 2
 //! Established = flags: u32 (NTLM NegotiateFlags); exported_session_key: [u8; 16];
 //!               detect_sequence: bool; send, recv: Direction;
@@ -31,6 +31,9 @@
 //!               logon_time: u64 (FILETIME)
 //! Direction = sign_key: [u8; 16]; rc4_s: bytes (exactly 256); rc4_i, rc4_j: u8; seq: u32
 //! ```
+//!
+//! Fixed-size byte arrays are [`Bytes`]: on the wire, serde's tuple of `N` bytes, which postcard
+//! writes as the `N` bytes themselves, as serde's own `[u8; N]` did.
 //!
 //! Byte strings are (de)serialized as postcard byte arrays (`serde_bytes`): the same bytes on
 //! the wire as a sequence of `u8`, but the decoder checks the length against the input before
@@ -43,8 +46,52 @@
 //! value (NT hash, keys) are wiped when they are dropped; what they borrow is wiped with the
 //! buffer it lives in.
 
-use serde::{Deserialize, Serialize};
+use serde::de::{self, SeqAccess, Visitor};
+use serde::ser::SerializeTuple;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use zeroize::Zeroize;
+
+/// A fixed-size byte array with the wire form of serde's `[u8; N]` (a tuple of `N` `u8`s),
+/// (de)serialized by a loop. serde's own array impls are unrolled, one call with its error
+/// path per element: for the six arrays here that was about 2 KiB of code on each side,
+/// which export and import run once each and mostly pay for in instruction-cache misses.
+#[derive(Clone, Copy)]
+pub(crate) struct Bytes<const N: usize>(pub(crate) [u8; N]);
+
+impl<const N: usize> Serialize for Bytes<N> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut tuple = serializer.serialize_tuple(N)?;
+        for byte in &self.0 {
+            tuple.serialize_element(byte)?;
+        }
+        tuple.end()
+    }
+}
+
+impl<'de, const N: usize> Deserialize<'de> for Bytes<N> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct BytesVisitor<const N: usize>;
+
+        impl<'de, const N: usize> Visitor<'de> for BytesVisitor<N> {
+            type Value = Bytes<N>;
+
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                write!(f, "{N} bytes")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Bytes<N>, A::Error> {
+                let mut out = Bytes([0u8; N]);
+                for (i, byte) in out.0.iter_mut().enumerate() {
+                    *byte =
+                        seq.next_element()?.ok_or_else(|| de::Error::invalid_length(i, &self))?;
+                }
+                Ok(out)
+            }
+        }
+
+        deserializer.deserialize_tuple(N, BytesVisitor::<N>)
+    }
+}
 
 #[derive(Serialize, Deserialize)]
 pub(crate) enum Context<'a> {
@@ -66,9 +113,9 @@ pub(crate) enum Context<'a> {
 pub(crate) struct ClientConfig<'a> {
     pub(crate) user: &'a str,
     pub(crate) domain: &'a str,
-    pub(crate) nt_hash: [u8; 16],
+    pub(crate) nt_hash: Bytes<16>,
     pub(crate) workstation: &'a str,
-    pub(crate) version: Option<[u8; 8]>,
+    pub(crate) version: Option<Bytes<8>>,
     #[serde(borrow)]
     pub(crate) target_name: Option<&'a str>,
     #[serde(borrow)]
@@ -82,7 +129,7 @@ pub(crate) struct ServerConfig<'a> {
     pub(crate) nb_domain: &'a str,
     pub(crate) dns_computer: &'a str,
     pub(crate) dns_domain: &'a str,
-    pub(crate) version: Option<[u8; 8]>,
+    pub(crate) version: Option<Bytes<8>>,
     pub(crate) requested: u32,
     #[serde(borrow)]
     pub(crate) channel_bindings: Option<ChannelBindings<'a>>,
@@ -122,7 +169,7 @@ pub(crate) enum ServerState<'a> {
         negotiate: &'a [u8],
         #[serde(with = "serde_bytes")]
         challenge: &'a [u8],
-        server_challenge: [u8; 8],
+        server_challenge: Bytes<8>,
         flags: u32,
     },
     Established(#[serde(borrow)] Established<'a>),
@@ -131,7 +178,7 @@ pub(crate) enum ServerState<'a> {
 #[derive(Serialize, Deserialize)]
 pub(crate) struct Established<'a> {
     pub(crate) flags: u32,
-    pub(crate) exported_session_key: [u8; 16],
+    pub(crate) exported_session_key: Bytes<16>,
     pub(crate) detect_sequence: bool,
     #[serde(borrow)]
     pub(crate) send: Direction<'a>,
@@ -146,7 +193,7 @@ pub(crate) struct Established<'a> {
 
 #[derive(Serialize, Deserialize)]
 pub(crate) struct Direction<'a> {
-    pub(crate) sign_key: [u8; 16],
+    pub(crate) sign_key: Bytes<16>,
     #[serde(with = "serde_bytes")]
     pub(crate) rc4_s: &'a [u8],
     pub(crate) rc4_i: u8,
@@ -158,19 +205,19 @@ pub(crate) struct Direction<'a> {
 // `Zeroize` on an array writes each byte on its own.)
 impl Drop for ClientConfig<'_> {
     fn drop(&mut self) {
-        self.nt_hash.as_mut_slice().zeroize();
+        self.nt_hash.0.as_mut_slice().zeroize();
     }
 }
 
 impl Drop for Established<'_> {
     fn drop(&mut self) {
-        self.exported_session_key.as_mut_slice().zeroize();
+        self.exported_session_key.0.as_mut_slice().zeroize();
     }
 }
 
 impl Drop for Direction<'_> {
     fn drop(&mut self) {
-        self.sign_key.as_mut_slice().zeroize();
+        self.sign_key.0.as_mut_slice().zeroize();
         self.rc4_i.zeroize();
         self.rc4_j.zeroize();
     }

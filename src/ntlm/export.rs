@@ -38,7 +38,13 @@ fn bindings_in(cb: &Option<v1::ChannelBindings<'_>>) -> Option<ChannelBindings> 
 
 fn direction_out(d: &Direction) -> v1::Direction<'_> {
     let (s, i, j) = d.rc4.state();
-    v1::Direction { sign_key: *d.sign_key.bytes(), rc4_s: s, rc4_i: i, rc4_j: j, seq: d.seq }
+    v1::Direction {
+        sign_key: v1::Bytes(*d.sign_key.bytes()),
+        rc4_s: s,
+        rc4_i: i,
+        rc4_j: j,
+        seq: d.seq,
+    }
 }
 
 /// The RC4 state of a frozen direction, checked: 256 bytes.
@@ -50,14 +56,14 @@ fn rc4_state<'a>(d: &v1::Direction<'a>) -> Result<&'a [u8; 256]> {
 /// the direction (~350 bytes) is built where it will live, not moved there.
 #[inline(always)]
 fn direction_in(d: &v1::Direction<'_>, rc4_s: &[u8; 256]) -> Direction {
-    Direction::resume(Key16::new(d.sign_key), Rc4::from_state(rc4_s, d.rc4_i, d.rc4_j), d.seq)
+    Direction::resume(Key16::new(d.sign_key.0), Rc4::from_state(rc4_s, d.rc4_i, d.rc4_j), d.seq)
 }
 
 fn established_out<'a>(e: &'a Established, who: IdentityRef<'a>) -> v1::Established<'a> {
     let session = &e.session;
     v1::Established {
         flags: session.flags.0,
-        exported_session_key: *session.exported_session_key.bytes(),
+        exported_session_key: v1::Bytes(*session.exported_session_key.bytes()),
         detect_sequence: session.detect_sequence,
         send: direction_out(&session.send),
         recv: direction_out(&session.recv),
@@ -92,7 +98,7 @@ fn established_in(
             send: direction_in(&e.send, send),
             recv: direction_in(&e.recv, recv),
             detect_sequence: e.detect_sequence,
-            exported_session_key: Key16::new(e.exported_session_key),
+            exported_session_key: Key16::new(e.exported_session_key.0),
         },
         identity,
         attributes: e.attributes,
@@ -121,9 +127,9 @@ impl NtlmContext {
                 let config = v1::ClientConfig {
                     user: &config.secret.user,
                     domain: &config.secret.domain,
-                    nt_hash: *config.secret.nt_hash.0.bytes(),
+                    nt_hash: v1::Bytes(*config.secret.nt_hash.0.bytes()),
                     workstation: &config.workstation,
-                    version: config.version.map(|v| v.0),
+                    version: config.version.map(|v| v1::Bytes(v.0)),
                     target_name: config.target_name.as_deref(),
                     channel_bindings: bindings_out(&config.channel_bindings),
                     requested: config.requested.0,
@@ -137,7 +143,7 @@ impl NtlmContext {
                     ServerState::WaitAuthenticate(w) => v1::ServerState::WaitAuthenticate {
                         negotiate: w.transcript.get(..w.negotiate_len).unwrap_or_default(),
                         challenge: w.transcript.get(w.negotiate_len..).unwrap_or_default(),
-                        server_challenge: w.server_challenge,
+                        server_challenge: v1::Bytes(w.server_challenge),
                         flags: w.flags.0,
                     },
                     ServerState::Established(e) => {
@@ -152,7 +158,7 @@ impl NtlmContext {
                     nb_domain: &names.nb_domain,
                     dns_computer: &names.dns_computer,
                     dns_domain: &names.dns_domain,
-                    version: config.version.map(|v| v.0),
+                    version: config.version.map(|v| v1::Bytes(v.0)),
                     requested: config.requested.0,
                     channel_bindings: bindings_out(&config.channel_bindings),
                     accepted_targets: config.accepted_targets.iter().map(String::as_str).collect(),
@@ -193,10 +199,10 @@ impl NtlmContext {
                     secret: ClientSecret::new(
                         config.user.to_owned(),
                         config.domain.to_owned(),
-                        NtHash::from_bytes(config.nt_hash),
+                        NtHash::from_bytes(config.nt_hash.0),
                     ),
                     workstation: config.workstation.to_owned(),
-                    version: config.version.map(Version),
+                    version: config.version.map(|v| Version(v.0)),
                     target_name: config.target_name.map(str::to_owned),
                     channel_bindings: bindings_in(&config.channel_bindings),
                     requested: IscReq(config.requested),
@@ -219,7 +225,7 @@ impl NtlmContext {
                     } => ServerState::WaitAuthenticate(WaitAuthenticate {
                         transcript: [*negotiate, *challenge].concat(),
                         negotiate_len: negotiate.len(),
-                        server_challenge: *server_challenge,
+                        server_challenge: server_challenge.0,
                         flags: NegotiateFlags(*flags),
                     }),
                     v1::ServerState::Established(e) => {
@@ -242,7 +248,7 @@ impl NtlmContext {
                 let config = ServerConfig {
                     users,
                     names: names_in(config),
-                    version: config.version.map(Version),
+                    version: config.version.map(|v| Version(v.0)),
                     requested: AscReq(config.requested),
                     channel_bindings: bindings_in(&config.channel_bindings),
                     accepted_targets: config
