@@ -268,12 +268,14 @@ fn handshake_and_export_allocations() {
     // borrowed views, with no copies of its strings or keystreams.
     assert!(n <= 4, "{n} allocations for an export");
     let blob = blob.unwrap();
+    // Warm-up: the first import also makes the shared empty user store of imported acceptors.
+    drop(SecurityContext::import("NTLM", blob.packed.as_bytes(), &import).unwrap());
     let n = allocations(|| {
         drop(SecurityContext::import("NTLM", blob.packed.as_bytes(), &import).unwrap())
     });
     println!("import: {n} allocations");
     // The decrypted state, the boxed established state and the peer's names (user, domain
-    // and workstation in one allocation), among four; decoding borrows from the decrypted
-    // state, and default acceptor names are shared, not copied.
-    assert!(n <= 4, "{n} allocations for an import");
+    // and workstation in one allocation); decoding borrows from the decrypted state, and
+    // default acceptor names and the empty user store of an established acceptor are shared.
+    assert!(n <= 3, "{n} allocations for an import");
 }

@@ -237,7 +237,7 @@ impl NtlmContext {
                         "initiator credentials for an acceptor",
                     ))?,
                     // An established acceptor never looks a user up again.
-                    (None, ServerState::Established(_)) => Arc::new(NoUsers),
+                    (None, ServerState::Established(_)) => Arc::clone(&NO_USERS),
                     (None, _) => {
                         return Err(Error::UnknownCredentials(
                             "an acceptor imported before its handshake completed needs its \
@@ -302,6 +302,11 @@ fn names_in(config: &v1::ServerConfig<'_>) -> Arc<Announced> {
 /// The store of an imported, established acceptor: it never looks anyone up, and if it
 /// were asked (it is not), it knows no one.
 struct NoUsers;
+
+/// One shared [`NoUsers`] for every imported acceptor (an `Arc` each would be an allocation
+/// per import for an empty value).
+static NO_USERS: std::sync::LazyLock<Arc<dyn super::users::UserStore>> =
+    std::sync::LazyLock::new(|| Arc::new(NoUsers));
 
 impl super::users::UserStore for NoUsers {
     fn nt_hash(&self, _: &str, _: &str) -> Option<NtHash> {
