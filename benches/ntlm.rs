@@ -644,37 +644,113 @@ fn paired_ratio(mut a: impl FnMut(), mut b: impl FnMut(), batch: usize, rounds: 
         a();
         b();
     }
-    let ratios: Vec<f64> = (0..rounds)
+    let rounds: Vec<(f64, f64)> = (0..rounds)
         .map(|r| {
-            if r % 2 == 0 {
+            let ratio = if r % 2 == 0 {
                 let ta = time(&mut a);
                 ta / time(&mut b)
             } else {
                 let tb = time(&mut b);
                 time(&mut a) / tb
-            }
+            };
+            (ratio, canary())
         })
         .collect();
+    let ratios: Vec<f64> = rounds.iter().map(|r| r.0).collect();
     // The median of each run of 25 rounds (~25 ms for the handshake ×32): this VM has quiet and
     // contended stretches of about that length, and the handshake's ratio differs between
-    // them (BENCHMARKS.md, fifth round), so the lowest and highest say which it saw.
-    let mut windows: Vec<f64> = ratios.chunks_exact(25).map(median).collect();
-    windows.sort_by(f64::total_cmp);
-    let (lo, hi) = (windows.first().copied(), windows.last().copied());
-    Paired { median: median(&ratios), lo: lo.unwrap_or(f64::NAN), hi: hi.unwrap_or(f64::NAN) }
+    // them (BENCHMARKS.md, fifth and seventh rounds), so the lowest and highest say which it
+    // saw, and the canary sorts the windows by how contended they were.
+    let windows: Vec<(f64, f64)> = rounds
+        .chunks_exact(25)
+        .map(|w| {
+            let (r, c): (Vec<f64>, Vec<f64>) = w.iter().copied().unzip();
+            (median(&r), median(&c))
+        })
+        .collect();
+    Paired { median: median(&ratios), windows: Windows::new(windows) }
 }
 
-/// A paired ratio: the median over all rounds, and the lowest and highest median of 25
-/// consecutive rounds.
+/// How contended the core is right now: the time of eight independent chains of
+/// add/xor/rotate (throughput-bound; compiled to SIMD) over the time of one chain of the same
+/// steps (latency-bound, like MD5). Work that fills the execution units slows when another
+/// thread shares the core (an SMT sibling, on this VM another tenant's) and a dependent chain
+/// barely does, so the quotient rises with contention (seventh round: ~0.23 quiet, 0.3–0.6
+/// contended, on the same code). About 30 µs.
+fn canary() -> f64 {
+    use std::time::Instant;
+    const STEPS: u32 = 16_384;
+    let step = |a: u32, i: u32| (a.wrapping_add(i) ^ 0x5a82_7999).rotate_left(7);
+    let start = Instant::now();
+    let mut one = black_box(1u32);
+    for i in 0..STEPS * 8 {
+        one = step(one, i);
+    }
+    black_box(one);
+    let chain = start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    let mut eight = black_box([1u32; 8]);
+    for i in 0..STEPS {
+        for a in &mut eight {
+            *a = step(*a, i);
+        }
+    }
+    black_box(eight);
+    start.elapsed().as_secs_f64() / chain
+}
+
+/// Windows of a measurement, each (median of the measure, median of the canary).
+struct Windows(Vec<(f64, f64)>);
+
+impl Windows {
+    fn new(windows: Vec<(f64, f64)>) -> Self {
+        Self(windows)
+    }
+
+    /// The lowest and highest window.
+    fn range(&self) -> (f64, f64) {
+        let mut v: Vec<f64> = self.0.iter().map(|w| w.0).collect();
+        v.sort_by(f64::total_cmp);
+        (v.first().copied().unwrap_or(f64::NAN), v.last().copied().unwrap_or(f64::NAN))
+    }
+
+    /// The median measure of the third of the windows with the lowest canary and of the
+    /// third with the highest, and the canary medians of those thirds.
+    fn by_contention(&self) -> [(f64, f64); 2] {
+        let mut v = self.0.clone();
+        v.sort_by(|a, b| a.1.total_cmp(&b.1));
+        let third = (v.len() / 3).max(1);
+        let part = |w: &[(f64, f64)]| {
+            let (m, c): (Vec<f64>, Vec<f64>) = w.iter().copied().unzip();
+            (median(&m), median(&c))
+        };
+        [part(&v[..third]), part(&v[v.len() - third..])]
+    }
+}
+
+impl std::fmt::Display for Windows {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // `{:.2}` prints the measures with two digits (the default is three).
+        let p = f.precision().unwrap_or(3);
+        let (lo, hi) = self.range();
+        let [(quiet, cq), (busy, cb)] = self.by_contention();
+        write!(
+            f,
+            "{lo:.p$}-{hi:.p$}; quietest third {quiet:.p$}, most contended third {busy:.p$}; \
+             canary {cq:.2} / {cb:.2}"
+        )
+    }
+}
+
+/// A paired ratio: the median over all rounds, and its windows of 25 consecutive rounds.
 struct Paired {
     median: f64,
-    lo: f64,
-    hi: f64,
+    windows: Windows,
 }
 
 impl std::fmt::Display for Paired {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:.3}  (by 25 rounds {:.3}-{:.3})", self.median, self.lo, self.hi)
+        write!(f, "{:.3}  (by 25 rounds {})", self.median, self.windows)
     }
 }
 
@@ -752,8 +828,9 @@ fn paired_ratios(_: &mut Criterion) {
         }
     }
     // Export + import is an absolute target (< 5 µs), so it is reported as times: the median
-    // of 30 windows of 100 batches of 8, and the fastest and slowest window, which tell the
-    // VM's quiet stretches from its contended ones (BENCHMARKS.md, fifth round).
+    // of 30 windows of 100 batches of 8, the fastest and slowest window, and the windows
+    // sorted by the canary, which tell the VM's quiet stretches from its contended ones
+    // (BENCHMARKS.md, fifth and seventh rounds).
     {
         use sspi_emu::export::{ExportKey, ExportOptions, ImportOptions, Protection};
         use std::time::Instant;
@@ -761,9 +838,9 @@ fn paired_ratios(_: &mut Criterion) {
         let export = ExportOptions::new().protection(key.clone());
         let import = ImportOptions::new().protection(key);
         let (_client, mut server) = emu_handshake(&creds);
-        let mut windows: Vec<f64> = (0..30)
+        let windows: Vec<(f64, f64)> = (0..30)
             .map(|_| {
-                let batches: Vec<f64> = (0..100)
+                let (batches, canaries): (Vec<f64>, Vec<f64>) = (0..100)
                     .map(|_| {
                         let start = Instant::now();
                         for _ in 0..8 {
@@ -773,18 +850,17 @@ fn paired_ratios(_: &mut Criterion) {
                                     .unwrap(),
                             ));
                         }
-                        start.elapsed().as_secs_f64() * 1e6 / 8.0
+                        (start.elapsed().as_secs_f64() * 1e6 / 8.0, canary())
                     })
-                    .collect();
-                median(&batches)
+                    .unzip();
+                (median(&batches), median(&canaries))
             })
             .collect();
-        windows.sort_by(f64::total_cmp);
+        let all: Vec<f64> = windows.iter().map(|w| w.0).collect();
         eprintln!(
-            "  export+import      {:.2} µs  (by window {:.2}-{:.2} µs)",
-            median(&windows),
-            windows[0],
-            windows[windows.len() - 1]
+            "  export+import      {:.2} µs  (by window {:.2})",
+            median(&all),
+            Windows(windows)
         );
     }
     eprintln!();
