@@ -525,7 +525,9 @@ impl BlobWriter {
     #[inline(never)]
     fn grow(&mut self, more: usize) {
         let vec = &mut self.0.0;
-        let mut bigger = Vec::with_capacity(vec.len().saturating_add(more).max(vec.capacity() * 2));
+        let mut bigger = Vec::with_capacity(
+            vec.len().saturating_add(more).max(vec.capacity().saturating_mul(2)),
+        );
         bigger.extend_from_slice(vec);
         // The old buffer is wiped as the `SecretBytes` it goes into drops.
         drop(SecretBytes(core::mem::replace(vec, bigger)));

@@ -55,7 +55,6 @@ use zeroize::Zeroize;
 /// (de)serialized by a loop. serde's own array impls are unrolled, one call with its error
 /// path per element: for the six arrays here that was about 2 KiB of code on each side,
 /// which export and import run once each and mostly pay for in instruction-cache misses.
-#[derive(Clone, Copy)]
 pub(crate) struct Bytes<const N: usize>(pub(crate) [u8; N]);
 
 impl<const N: usize> Serialize for Bytes<N> {

@@ -202,7 +202,7 @@ impl NtlmContext {
                         NtHash::from_bytes(config.nt_hash.0),
                     ),
                     workstation: config.workstation.to_owned(),
-                    version: config.version.map(|v| Version(v.0)),
+                    version: config.version.as_ref().map(|v| Version(v.0)),
                     target_name: config.target_name.map(str::to_owned),
                     channel_bindings: bindings_in(&config.channel_bindings),
                     requested: IscReq(config.requested),
@@ -248,7 +248,7 @@ impl NtlmContext {
                 let config = ServerConfig {
                     users,
                     names: names_in(config),
-                    version: config.version.map(|v| Version(v.0)),
+                    version: config.version.as_ref().map(|v| Version(v.0)),
                     requested: AscReq(config.requested),
                     channel_bindings: bindings_in(&config.channel_bindings),
                     accepted_targets: config

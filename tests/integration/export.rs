@@ -714,3 +714,32 @@ fn an_rc4_state_of_the_wrong_length_is_refused() {
         assert!(matches!(err, Error::CorruptContext(_)), "{length}: {err:?}");
     }
 }
+
+/// A state far larger than the export buffer's first guess (1 KiB: 5,000 bytes of channel
+/// bindings and a long target name) encodes in one pass through the growing buffer: it
+/// imports, carries on as the original does, and exports again to the same bytes.
+#[test]
+fn a_large_state_exports_and_imports() {
+    let unprotected = Protection::DangerousUnprotected;
+    let bindings: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
+    let target = "HTTP/".to_owned() + &"a".repeat(3000);
+    let mut original = SecurityContext::initiator(
+        &client_creds(),
+        InitiatorOptions::new()
+            .flags(IscReq::CONFIDENTIALITY)
+            .target_name(&target)
+            .channel_bindings(sspi_emu::ChannelBindings::application(bindings)),
+    )
+    .unwrap();
+    let blob = original.export(0, &ExportOptions::new().protection(unprotected.clone())).unwrap();
+    assert!(blob.packed.as_bytes().len() > 8000, "{} bytes", blob.packed.as_bytes().len());
+    let mut imported = SecurityContext::import(
+        "NTLM",
+        blob.packed.as_bytes(),
+        &ImportOptions::new().protection(unprotected.clone()),
+    )
+    .unwrap();
+    let again = imported.export(0, &ExportOptions::new().protection(unprotected)).unwrap();
+    assert_eq!(again.packed.as_bytes(), blob.packed.as_bytes());
+    assert_eq!(imported.step(None).unwrap().token, original.step(None).unwrap().token);
+}
