@@ -497,18 +497,16 @@ pub(crate) fn pack(
     // One buffer for the whole blob: header space, the state serialized straight after it
     // (then encrypted in place), then the tag. One serializing pass: postcard's
     // `serialized_size` would be a second pass through a second copy of the serializer code.
-    let mut buf = SecretBytes(Vec::with_capacity(HEADER_LEN + EXPECTED_STATE_LEN + TAG_LEN));
+    let capacity = HEADER_LEN.saturating_add(state.size_hint()).saturating_add(TAG_LEN);
+    let mut buf = SecretBytes(Vec::with_capacity(capacity));
     buf.resize(HEADER_LEN, 0);
     let buf = postcard::serialize_with_flavor(state, BlobWriter(buf))
         .map_err(|_| Error::InvalidParameter("context cannot be encoded"))?;
     seal(package, buf, options)
 }
 
-/// Room for the state of an established NTLM context with names of ordinary length (641
-/// bytes with 5-letter names); longer states grow the buffer through [`BlobWriter::reserve`].
-const EXPECTED_STATE_LEN: usize = 1024;
-
-/// A postcard output that appends to a [`SecretBytes`] and, when it must grow, moves to a
+/// A postcard output that appends to a [`SecretBytes`] (sized by
+/// [`v1::Context::size_hint`]) and, if it must grow after all, moves to a
 /// larger buffer and wipes the one it leaves (`Vec`'s own growth would free copies of the
 /// state unwiped).
 struct BlobWriter(SecretBytes);
@@ -686,4 +684,51 @@ pub(crate) fn decode_v1(body: &[u8]) -> Result<v1::Context<'_>> {
         return Err(Error::CorruptContext("trailing bytes after the state"));
     }
     Ok(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The growth path (taken only if [`v1::Context::size_hint`] ever guessed short): from
+    /// an empty buffer, through several moves, the same bytes as postcard's own vector.
+    #[test]
+    fn blob_writer_grows_to_the_same_bytes() {
+        let rc4 = [7u8; 256];
+        let direction = || v1::Direction {
+            sign_key: v1::Bytes([1; 16]),
+            rc4_s: &rc4,
+            rc4_i: 2,
+            rc4_j: 3,
+            seq: 4,
+        };
+        let state = v1::Context::NtlmServer {
+            config: v1::ServerConfig {
+                nb_computer: "SERVER",
+                nb_domain: "DOMAIN",
+                dns_computer: "server.example.com",
+                dns_domain: "example.com",
+                version: None,
+                requested: 0x10,
+                channel_bindings: None,
+                accepted_targets: vec!["HTTP/server"],
+                max_clock_skew_ms: 300_000,
+            },
+            state: v1::ServerState::Established(v1::Established {
+                flags: 0xe288_8215,
+                exported_session_key: v1::Bytes([5; 16]),
+                detect_sequence: true,
+                send: direction(),
+                recv: direction(),
+                user: "alice",
+                domain: "EXAMPLE",
+                workstation: "WS",
+                attributes: 0x1c,
+                logon_time: 134_116_992_000_000_000,
+            }),
+        };
+        let grown =
+            postcard::serialize_with_flavor(&state, BlobWriter(SecretBytes(Vec::new()))).unwrap();
+        assert_eq!(grown.as_slice(), postcard::to_allocvec(&state).unwrap().as_slice());
+    }
 }

@@ -200,6 +200,54 @@ pub(crate) struct Direction<'a> {
     pub(crate) seq: u32,
 }
 
+/// Room for every fixed-size field, length prefix and enum tag of any one context: with
+/// every option present and every number at its longest, at most 141 bytes with one-byte
+/// length prefixes and 161 with three-byte ones (fields up to 2 MiB; the test below).
+const FIXED_FIELDS_BOUND: usize = 192;
+
+impl Context<'_> {
+    /// About how many bytes the encoding takes: the borrowed strings and byte strings plus
+    /// [`FIXED_FIELDS_BOUND`]. Export sizes its buffer with it so that encoding is one pass
+    /// (postcard's exact `serialized_size` would be a second pass through a second copy of
+    /// the serializer code); a low guess only costs the buffer a move.
+    pub(crate) fn size_hint(&self) -> usize {
+        let strs = |s: &[&str]| s.iter().map(|s| s.len()).sum::<usize>();
+        let bindings = |cb: &Option<ChannelBindings<'_>>| {
+            cb.as_ref().map_or(0, |cb| {
+                cb.initiator_address.len() + cb.acceptor_address.len() + cb.application_data.len()
+            })
+        };
+        let established = |e: &Established<'_>| {
+            e.send.rc4_s.len() + e.recv.rc4_s.len() + strs(&[e.user, e.domain, e.workstation])
+        };
+        let variable = match self {
+            Context::NtlmClient { config: c, state } => {
+                strs(&[c.user, c.domain, c.workstation, c.target_name.unwrap_or_default()])
+                    + bindings(&c.channel_bindings)
+                    + match state {
+                        ClientState::Initial => 0,
+                        ClientState::WaitChallenge { negotiate, .. } => negotiate.len(),
+                        ClientState::Established(e) => established(e),
+                    }
+            }
+            Context::NtlmServer { config: c, state } => {
+                strs(&[c.nb_computer, c.nb_domain, c.dns_computer, c.dns_domain])
+                    + strs(&c.accepted_targets)
+                    + 5 * c.accepted_targets.len()
+                    + bindings(&c.channel_bindings)
+                    + match state {
+                        ServerState::Initial => 0,
+                        ServerState::WaitAuthenticate { negotiate, challenge, .. } => {
+                            negotiate.len() + challenge.len()
+                        }
+                        ServerState::Established(e) => established(e),
+                    }
+            }
+        };
+        variable.saturating_add(FIXED_FIELDS_BOUND)
+    }
+}
+
 // The secrets held by value. (Byte arrays through the slice: one `memset` and a barrier;
 // `Zeroize` on an array writes each byte on its own.)
 impl Drop for ClientConfig<'_> {
@@ -219,5 +267,111 @@ impl Drop for Direction<'_> {
         self.sign_key.0.as_mut_slice().zeroize();
         self.rc4_i.zeroize();
         self.rc4_j.zeroize();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bindings(data: &[u8]) -> Option<ChannelBindings<'_>> {
+        Some(ChannelBindings {
+            initiator_addrtype: u32::MAX,
+            initiator_address: data,
+            acceptor_addrtype: u32::MAX,
+            acceptor_address: data,
+            application_data: data,
+        })
+    }
+
+    fn established<'a>(s: &'a str, rc4: &'a [u8]) -> Established<'a> {
+        let direction = || Direction {
+            sign_key: Bytes([0xff; 16]),
+            rc4_s: rc4,
+            rc4_i: 0xff,
+            rc4_j: 0xff,
+            seq: u32::MAX,
+        };
+        Established {
+            flags: u32::MAX,
+            exported_session_key: Bytes([0xff; 16]),
+            detect_sequence: true,
+            send: direction(),
+            recv: direction(),
+            user: s,
+            domain: s,
+            workstation: s,
+            attributes: u32::MAX,
+            logon_time: u64::MAX,
+        }
+    }
+
+    /// Every state of both roles, with every number at its longest encoding and every
+    /// option present, and the strings and byte strings `s` and `b`.
+    fn all_states<'a>(s: &'a str, b: &'a [u8], rc4: &'a [u8]) -> Vec<Context<'a>> {
+        let client = || ClientConfig {
+            user: s,
+            domain: s,
+            nt_hash: Bytes([0xff; 16]),
+            workstation: s,
+            version: Some(Bytes([0xff; 8])),
+            target_name: Some(s),
+            channel_bindings: bindings(b),
+            requested: u32::MAX,
+        };
+        let server = || ServerConfig {
+            nb_computer: s,
+            nb_domain: s,
+            dns_computer: s,
+            dns_domain: s,
+            version: Some(Bytes([0xff; 8])),
+            requested: u32::MAX,
+            channel_bindings: bindings(b),
+            accepted_targets: vec![s, s, s],
+            max_clock_skew_ms: u64::MAX,
+        };
+        vec![
+            Context::NtlmClient { config: client(), state: ClientState::Initial },
+            Context::NtlmClient {
+                config: client(),
+                state: ClientState::WaitChallenge { negotiate: b, flags: u32::MAX },
+            },
+            Context::NtlmClient {
+                config: client(),
+                state: ClientState::Established(established(s, rc4)),
+            },
+            Context::NtlmServer { config: server(), state: ServerState::Initial },
+            Context::NtlmServer {
+                config: server(),
+                state: ServerState::WaitAuthenticate {
+                    negotiate: b,
+                    challenge: b,
+                    server_challenge: Bytes([0xff; 8]),
+                    flags: u32::MAX,
+                },
+            },
+            Context::NtlmServer {
+                config: server(),
+                state: ServerState::Established(established(s, rc4)),
+            },
+        ]
+    }
+
+    /// The size hint is never short (export never has to move its buffer) and never more
+    /// than `FIXED_FIELDS_BOUND` over, for short fields (one-byte length prefixes) and long
+    /// ones (three-byte prefixes).
+    #[test]
+    fn size_hint_bounds_the_encoding() {
+        let rc4 = [0u8; 256];
+        for len in [0usize, 5, 100, 20_000] {
+            let s = "x".repeat(len);
+            let b = vec![0xa5u8; len];
+            for state in all_states(&s, &b, &rc4) {
+                let exact = postcard::experimental::serialized_size(&state).unwrap();
+                let hint = state.size_hint();
+                assert!(hint >= exact, "hint {hint} < {exact} bytes (fields of {len})");
+                assert!(hint - exact <= FIXED_FIELDS_BOUND, "hint {hint}, {exact} bytes");
+            }
+        }
     }
 }

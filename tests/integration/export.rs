@@ -715,8 +715,7 @@ fn an_rc4_state_of_the_wrong_length_is_refused() {
     }
 }
 
-/// A state far larger than the export buffer's first guess (1 KiB: 5,000 bytes of channel
-/// bindings and a long target name) encodes in one pass through the growing buffer: it
+/// A large state (5,000 bytes of channel bindings and a 3,005-byte target name) exports,
 /// imports, carries on as the original does, and exports again to the same bytes.
 #[test]
 fn a_large_state_exports_and_imports() {
