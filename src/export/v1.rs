@@ -23,7 +23,7 @@
 //!             | Established(Established)                             tag 2
 //! ServerState = Initial                                              tag 0
 //!             | WaitAuthenticate { negotiate, challenge: bytes,
-//!                                  server_challenge: Bytes<8>, flags: u32 }  tag 1
+//!                                  server_challenge: [u8; 8], flags: u32 }  tag 1
 //!             | Established(Established)                             tag 2
 //! Established = flags: u32 (NTLM NegotiateFlags); exported_session_key: [u8; 16];
 //!               detect_sequence: bool; send, recv: Direction;
