@@ -116,7 +116,7 @@ pub(crate) struct Names {
 
 impl Names {
     /// An empty set of names with room for `capacity` bytes.
-    pub(crate) fn with_capacity(capacity: usize) -> Self {
+    fn with_capacity(capacity: usize) -> Self {
         Self { all: String::with_capacity(capacity), user_end: 0, domain_end: 0 }
     }
 
