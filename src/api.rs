@@ -43,7 +43,7 @@ use crate::ntlm::server::Announced;
 use crate::ntlm::server::{Server, ServerConfig};
 use crate::ntlm::session::{MessageParts, Part, SIGNATURE_SIZE};
 use crate::ntlm::users::UserStore;
-use crate::ntlm::{self, Identity, NtlmContext, Role, ServerNames, Version};
+use crate::ntlm::{self, Identity, NtlmContext, OemCodePage, Role, ServerNames, Version};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -124,6 +124,7 @@ pub struct InitiatorOptions {
     channel_bindings: Option<ChannelBindings>,
     workstation: String,
     version: Option<Version>,
+    oem_code_page: OemCodePage,
     env: Environment,
 }
 
@@ -135,6 +136,7 @@ impl Default for InitiatorOptions {
             channel_bindings: None,
             workstation: String::new(),
             version: Some(ntlm::DEFAULT_VERSION),
+            oem_code_page: OemCodePage::default(),
             env: Environment::system(),
         }
     }
@@ -176,6 +178,14 @@ impl InitiatorOptions {
         self
     }
 
+    /// The code page of the names sent to a server that answers in OEM rather than Unicode
+    /// (437 by default; see [`OemCodePage`]). The initiator offers Unicode, which every
+    /// current server chooses.
+    pub fn oem_code_page(mut self, code_page: OemCodePage) -> Self {
+        self.oem_code_page = code_page;
+        self
+    }
+
     /// Randomness and clock (see [`Environment::deterministic`] for tests).
     pub fn environment(mut self, env: Environment) -> Self {
         self.env = env;
@@ -192,6 +202,8 @@ pub struct AcceptorOptions {
     accepted_targets: Vec<String>,
     max_clock_skew: Duration,
     version: Option<Version>,
+    require_mic: bool,
+    oem_code_page: OemCodePage,
     env: Environment,
 }
 
@@ -204,6 +216,8 @@ impl Default for AcceptorOptions {
             accepted_targets: Vec::new(),
             max_clock_skew: Self::DEFAULT_MAX_CLOCK_SKEW,
             version: Some(ntlm::DEFAULT_VERSION),
+            require_mic: false,
+            oem_code_page: OemCodePage::default(),
             env: Environment::system(),
         }
     }
@@ -221,7 +235,8 @@ impl AcceptorOptions {
     pub const DEFAULT_MAX_CLOCK_SKEW: Duration = Duration::from_secs(5 * 60);
 
     /// Defaults: no flags, names `SERVER` / `WORKGROUP`, no bindings, any target name, a
-    /// five-minute clock window.
+    /// five-minute clock window, a MIC required only when the client announces one, OEM
+    /// names read as code page 437.
     pub fn new() -> Self {
         Self::default()
     }
@@ -261,6 +276,28 @@ impl AcceptorOptions {
     /// The VERSION announced (`None` to send none).
     pub fn version(mut self, version: Option<Version>) -> Self {
         self.version = version;
+        self
+    }
+
+    /// Require a MIC from every client (`SEC_E_INVALID_TOKEN` for an AUTHENTICATE whose
+    /// NTLMv2 blob does not announce one). Off by default, as on Windows: curl and other
+    /// authentication-only clients send no MIC. A MIC that a client announces is always
+    /// required and checked, whatever this says.
+    ///
+    /// Turn it on for servers whose clients are all current Windows, Samba, macOS or
+    /// browsers (they always send one): without it, an attacker in the middle can remove
+    /// the timestamp from the CHALLENGE so that the client sends no MIC, and then change
+    /// the NEGOTIATE and CHALLENGE unseen (the flags, the names; never the password proof,
+    /// nor anything this acceptor itself requires). See [`crate::manual`].
+    pub fn require_mic(mut self, require: bool) -> Self {
+        self.require_mic = require;
+        self
+    }
+
+    /// The code page of the names of clients that do not use Unicode (437 by default; see
+    /// [`OemCodePage`]).
+    pub fn oem_code_page(mut self, code_page: OemCodePage) -> Self {
+        self.oem_code_page = code_page;
         self
     }
 
@@ -372,6 +409,7 @@ impl SecurityContext {
             target_name: options.target_name,
             channel_bindings: options.channel_bindings,
             requested: options.flags,
+            oem_code_page: options.oem_code_page,
             env: options.env,
         };
         let role = Role::Client(Client::new(config)?);
@@ -395,6 +433,8 @@ impl SecurityContext {
             channel_bindings: options.channel_bindings,
             accepted_targets: options.accepted_targets,
             max_clock_skew: options.max_clock_skew,
+            require_mic: options.require_mic,
+            oem_code_page: options.oem_code_page,
             env: options.env,
         };
         let role = Role::Server(Server::new(config)?);
@@ -478,7 +518,7 @@ impl SecurityContext {
         let ntlm = self.ntlm_ref()?;
         let reset = flags & export::SECPKG_CONTEXT_EXPORT_RESET_NEW != 0;
         let state = ntlm.to_v1(reset)?;
-        let packed = export::pack(PackageId::Ntlm, &state, options)?;
+        let packed = export::pack(PackageId::Ntlm, &state, ntlm.to_v2_options(), options)?;
         drop(state); // it borrows the context
         // A reset blob authenticates no one: it has no identity to hand out.
         let identity = if reset { None } else { ntlm.peer_identity() };
@@ -505,11 +545,8 @@ impl SecurityContext {
     pub fn import(package: &str, packed: &[u8], options: &ImportOptions) -> Result<Self> {
         let id = PackageId::from_name(package)?;
         let (version, body) = export::unpack(id, packed, &options.protection)?;
-        let state = match version {
-            1 => export::decode_v1(&body)?,
-            _ => return Err(Error::CorruptContext("format version")),
-        };
-        let ntlm = NtlmContext::from_v1(&state, options)?;
+        let (state, extra) = export::decode(version, &body)?;
+        let ntlm = NtlmContext::from_v1(&state, extra, options)?;
         if let Some(expected) = &options.identity {
             if ntlm.peer_identity().as_ref() != Some(expected) {
                 return Err(Error::WrongPrincipal);
@@ -520,10 +557,16 @@ impl SecurityContext {
 
     /// Signs `message`; returns the 16-byte signature (`MakeSignature`).
     ///
+    /// A context that negotiated neither integrity nor confidentiality (authentication
+    /// only, as with curl) returns the dummy signature of MS-NLMP 3.4.4.3 (version 1, then
+    /// zeros), as Windows does: it protects nothing. Check for `ISC_RET_INTEGRITY` /
+    /// `ASC_RET_INTEGRITY` in [`SecurityContext::attributes`] before relying on signatures.
+    ///
     /// # Errors
-    /// `SEC_E_OUT_OF_SEQUENCE` before the handshake completed.
+    /// `SEC_E_OUT_OF_SEQUENCE` before the handshake completed; `SEC_E_UNSUPPORTED_FUNCTION`
+    /// on a context that negotiated neither integrity nor `ALWAYS_SIGN`.
     pub fn sign(&mut self, message: &[u8]) -> Result<[u8; SIGNATURE_SIZE]> {
-        Ok(self.ntlm()?.session()?.sign(&[message][..]))
+        self.sign_parts(&[message][..])
     }
 
     /// Signs a message given in several parts (their concatenation is signed).
@@ -534,17 +577,21 @@ impl SecurityContext {
         &mut self,
         parts: &P,
     ) -> Result<[u8; SIGNATURE_SIZE]> {
-        Ok(self.ntlm()?.session()?.sign(parts))
+        Ok(match self.ntlm()?.signing_session()? {
+            Some(session) => session.sign(parts),
+            None => ntlm::session::DUMMY_SIGNATURE,
+        })
     }
 
     /// Verifies a signature (`VerifySignature`). A failure leaves the context ready for the
-    /// next valid message.
+    /// next valid message. On an authentication-only context only the dummy signature
+    /// verifies (see [`SecurityContext::sign`]).
     ///
     /// # Errors
     /// `SEC_E_MESSAGE_ALTERED`, or `SEC_E_OUT_OF_SEQUENCE` for a replayed or reordered message
-    /// when replay or sequence detection was requested.
+    /// when replay or sequence detection was requested; as [`SecurityContext::sign`].
     pub fn verify(&mut self, message: &[u8], signature: &[u8]) -> Result<()> {
-        self.ntlm()?.session()?.verify(&[message][..], signature)
+        self.verify_parts(&[message][..], signature)
     }
 
     /// Verifies a signature over a message in several parts.
@@ -556,7 +603,10 @@ impl SecurityContext {
         parts: &P,
         signature: &[u8],
     ) -> Result<()> {
-        self.ntlm()?.session()?.verify(parts, signature)
+        match self.ntlm()?.signing_session()? {
+            Some(session) => session.verify(parts, signature),
+            None => ntlm::session::verify_dummy(signature),
+        }
     }
 
     /// Encrypts `data` in place and returns the detached signature (`EncryptMessage`).

@@ -208,7 +208,9 @@ pub fn import(data: &[u8]) {
     } else {
         let body = crate::crypto::SecretBytes(rest.to_vec());
         let exp = ExportOptions::new().protection(unprotected.clone());
-        match pack_body(PackageId::Ntlm, body, &exp) {
+        // Bit 1 of the mode picks the format version the state is read as.
+        let version = if mode & 2 == 0 { 1 } else { 2 };
+        match pack_body(PackageId::Ntlm, version, body, &exp) {
             Ok(p) => p.as_bytes().to_vec(),
             Err(_) => return,
         }

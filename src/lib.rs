@@ -62,4 +62,5 @@ pub use bindings::ChannelBindings;
 pub use crypto::{NtHash, Password};
 pub use env::{Environment, FileTime};
 pub use error::{Error, Result};
+pub use ntlm::OemCodePage;
 pub use status::SecurityStatus;

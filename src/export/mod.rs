@@ -13,13 +13,13 @@
 //! | Offset | Size | Field |
 //! |---|---|---|
 //! | 0 | 8 | magic `SSPI-EMU` |
-//! | 8 | 2 | format version (this build writes [`FORMAT_VERSION`]) |
+//! | 8 | 2 | format version: the oldest that holds the context (1, or 2 for options version 1 has no room for; this build reads up to [`FORMAT_VERSION`]) |
 //! | 10 | 1 | package: 1 = NTLM (2 and 3 are reserved for Kerberos and Negotiate) |
 //! | 11 | 1 | protection: 1 = XChaCha20-Poly1305, 0 = none (dangerous) |
 //! | 12 | 8 | key id: the first 8 bytes of SHA-256(`"sspi-emu export key id\0"` ‖ key); zero when unprotected |
 //! | 20 | 24 | nonce (random; zero when unprotected) |
 //! | 44 | 4 | length of the state that follows |
-//! | 48 | n | the state: postcard encoding of the version's frozen structs ([`v1`] documents version 1), encrypted when protected |
+//! | 48 | n | the state: postcard encoding of the version's frozen structs ([`v1`] and [`v2`] document them), encrypted when protected |
 //! | 48+n | 16 | the Poly1305 tag over the header (associated data) and the state; when unprotected, the first 16 bytes of SHA-256(header ‖ state), which catches damage but not forgery |
 //!
 //! Import checks, in order: the size (at most [`MAX_PACKED_SIZE`]), the magic, the version
@@ -45,6 +45,7 @@
 //! An unprotected blob needs [`Protection::DangerousUnprotected`] on both sides.
 
 pub mod v1;
+pub mod v2;
 
 use crate::api::Credentials;
 use crate::crypto::{SecretBytes, aead};
@@ -61,8 +62,9 @@ pub const SECPKG_CONTEXT_EXPORT_DELETE_OLD: u32 = 2;
 /// `SECPKG_CONTEXT_EXPORT_TO_KERNEL`: refused with `SEC_E_NOT_SUPPORTED`.
 pub const SECPKG_CONTEXT_EXPORT_TO_KERNEL: u32 = 4;
 
-/// The format version this build writes, and the newest it reads.
-pub const FORMAT_VERSION: u16 = 1;
+/// The newest format version this build reads and writes. A blob is written in the oldest
+/// version that holds its context ([`v2`]).
+pub const FORMAT_VERSION: u16 = 2;
 /// The largest blob import looks at.
 pub const MAX_PACKED_SIZE: usize = 64 * 1024;
 /// The first bytes of every blob.
@@ -488,21 +490,28 @@ pub(crate) fn check_flags(flags: u32) -> Result<()> {
     Ok(())
 }
 
-/// Encodes `state` and seals it into a blob.
+/// Encodes `state` and seals it into a blob: format version 1 when `extra` is what version 1
+/// implies, else version 2 (`state` followed by `extra`).
 pub(crate) fn pack(
     package: PackageId,
     state: &v1::Context<'_>,
+    extra: v2::Options,
     options: &ExportOptions,
 ) -> Result<PackedContext> {
     // One buffer for the whole blob: header space, the state serialized straight after it
     // (then encrypted in place), then the tag. One serializing pass: postcard's
     // `serialized_size` would be a second pass through a second copy of the serializer code.
-    let capacity = HEADER_LEN.saturating_add(state.size_hint()).saturating_add(TAG_LEN);
-    let mut buf = SecretBytes(Vec::with_capacity(capacity));
+    let hint = state.size_hint().saturating_add(v2::Options::SIZE_BOUND);
+    let mut buf =
+        SecretBytes(Vec::with_capacity(HEADER_LEN.saturating_add(hint).saturating_add(TAG_LEN)));
     buf.resize(HEADER_LEN, 0);
-    let buf = postcard::serialize_with_flavor(state, BlobWriter(buf))
-        .map_err(|_| Error::InvalidParameter("context cannot be encoded"))?;
-    seal(package, buf, options)
+    let (version, buf) = if extra == v2::Options::IMPLIED_BY_V1 {
+        (1, postcard::serialize_with_flavor(state, BlobWriter(buf)))
+    } else {
+        (2, postcard::serialize_with_flavor(&(state, extra), BlobWriter(buf)))
+    };
+    let buf = buf.map_err(|_| Error::InvalidParameter("context cannot be encoded"))?;
+    seal(package, version, buf, options)
 }
 
 /// A postcard output that appends to a [`SecretBytes`] (sized by
@@ -554,23 +563,25 @@ impl postcard::ser_flavors::Flavor for BlobWriter {
     }
 }
 
-/// Seals already-encoded state bytes into a blob (also used by the fuzz targets to wrap
-/// arbitrary state bytes in a valid envelope).
+/// Seals already-encoded state bytes of format `version` into a blob (used by the fuzz
+/// targets to wrap arbitrary state bytes in a valid envelope).
 pub(crate) fn pack_body(
     package: PackageId,
+    version: u16,
     body: SecretBytes,
     options: &ExportOptions,
 ) -> Result<PackedContext> {
     let mut buf = SecretBytes(Vec::with_capacity(HEADER_LEN + body.len() + TAG_LEN));
     buf.resize(HEADER_LEN, 0);
     buf.extend_from_slice(&body);
-    seal(package, buf, options)
+    seal(package, version, buf, options)
 }
 
 /// Writes the header into `buf[..48]`, protects the state in `buf[48..]` in place and
 /// appends the tag.
 fn seal(
     package: PackageId,
+    version: u16,
     mut buf: SecretBytes,
     options: &ExportOptions,
 ) -> Result<PackedContext> {
@@ -579,7 +590,7 @@ fn seal(
         .split_first_chunk_mut::<HEADER_LEN>()
         .ok_or(Error::InvalidParameter("context cannot be encoded"))?;
     header[..8].copy_from_slice(&MAGIC);
-    header[8..10].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    header[8..10].copy_from_slice(&version.to_le_bytes());
     header[10] = package as u8;
     let len =
         u32::try_from(body.len()).map_err(|_| Error::InvalidParameter("context too large"))?;
@@ -676,14 +687,23 @@ pub(crate) fn unpack(
     Ok((version, body))
 }
 
-/// Decodes the state of a version-1 blob; trailing bytes are an error.
-pub(crate) fn decode_v1(body: &[u8]) -> Result<v1::Context<'_>> {
-    let (state, rest) = postcard::take_from_bytes::<v1::Context<'_>>(body)
-        .map_err(|_| Error::CorruptContext("undecodable state"))?;
+/// Decodes the state of a blob of format `version` (from [`unpack`]): the version-1
+/// context and the version-2 options (those version 1 implies for a version-1 blob).
+/// Trailing bytes are an error.
+pub(crate) fn decode(version: u16, body: &[u8]) -> Result<(v1::Context<'_>, v2::Options)> {
+    let undecodable = |_| Error::CorruptContext("undecodable state");
+    let (decoded, rest) = match version {
+        1 => postcard::take_from_bytes::<v1::Context<'_>>(body)
+            .map(|(state, rest)| ((state, v2::Options::IMPLIED_BY_V1), rest))
+            .map_err(undecodable)?,
+        2 => postcard::take_from_bytes::<(v1::Context<'_>, v2::Options)>(body)
+            .map_err(undecodable)?,
+        _ => return Err(Error::CorruptContext("format version")),
+    };
     if !rest.is_empty() {
         return Err(Error::CorruptContext("trailing bytes after the state"));
     }
-    Ok(state)
+    Ok(decoded)
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use super::messages::{
     set_mic,
 };
 use super::session::Session;
-use super::{Established, Output};
+use super::{Established, OemCodePage, Output};
 use crate::api::MAX_TOKEN_SIZE;
 use crate::bindings::ChannelBindings;
 use crate::crypto::{Key16, NtHash, utf16le};
@@ -65,6 +65,8 @@ pub(crate) struct ClientConfig {
     pub(crate) target_name: Option<String>,
     pub(crate) channel_bindings: Option<ChannelBindings>,
     pub(crate) requested: IscReq,
+    /// How the names are written if the server answers in OEM rather than Unicode.
+    pub(crate) oem_code_page: OemCodePage,
     pub(crate) env: Environment,
 }
 
@@ -223,16 +225,16 @@ fn authenticate(
     let WaitChallenge { negotiate, flags: ours } = wait;
     let challenge = Challenge::parse(challenge_bytes)?;
     let offered = challenge.flags;
-    if !offered.contains(F::UNICODE) {
-        return Err(Error::NotSupported("OEM character set (the server did not choose Unicode)"));
+    // MS-NLMP 3.1.5.1.2: the names go in the character set the server chose. This client
+    // offers only Unicode, but a server that answers OEM gets OEM names.
+    let unicode = offered.contains(F::UNICODE);
+    if !unicode && !offered.contains(F::OEM) {
+        return Err(Error::InvalidToken("the CHALLENGE chooses neither Unicode nor OEM names"));
     }
     if !offered.contains(F::EXTENDED_SESSION_SECURITY) {
         return Err(Error::NotSupported(
             "NTLM without extended session security (LM/NTLMv1 session keys)",
         ));
-    }
-    if !offered.contains(F::NEGOTIATE_128) {
-        return Err(Error::NotSupported("40- and 56-bit NTLM keys"));
     }
     if challenge.target_info.is_empty() {
         return Err(Error::NotSupported("a server without TARGET_INFO (NTLMv1 only)"));
@@ -242,8 +244,28 @@ fn authenticate(
     }
     // Keep what both sides offered; REQUEST_TARGET stays as asked and TARGET_INFO as the server
     // said (this reproduces the AUTHENTICATE of MS-NLMP 4.2.4.3).
-    let flags =
+    let mut flags =
         (ours & offered & SUPPORTED) | (ours & F::REQUEST_TARGET) | (offered & F::TARGET_INFO);
+    // 128-bit keys whenever the session key protects messages; an authentication-only
+    // context (neither SIGN nor SEAL) may do without.
+    if flags.intersects(F::SIGN | F::SEAL) && !flags.contains(F::NEGOTIATE_128) {
+        return Err(Error::NotSupported("40- and 56-bit NTLM keys"));
+    }
+    let oem_names = if unicode {
+        None
+    } else {
+        flags |= F::OEM;
+        let cp = config.oem_code_page;
+        let unrepresentable = Error::InvalidParameter(
+            "a name has characters the OEM code page cannot write, and the server chose OEM",
+        );
+        let encode = |name: &str| cp.encode(name).ok_or(unrepresentable.clone());
+        Some([
+            encode(&config.secret.domain)?,
+            encode(&config.secret.user)?,
+            encode(&config.workstation)?,
+        ])
+    };
 
     let server_av = AvPairs::parse(challenge.target_info)?;
     let server_time = server_av.timestamp()?;
@@ -290,12 +312,22 @@ fn authenticate(
     // NTProofStr and the encrypted session key go: both are made from the encoded blob
     // (`temp`), so they are filled in afterwards.
     let temp_len = blob.encoded_len();
+    let [domain, user, workstation] = match &oem_names {
+        Some([domain, user, workstation]) => {
+            [Data::Bytes(domain), Data::Bytes(user), Data::Bytes(workstation)]
+        }
+        None => [
+            Data::Utf16(&config.secret.domain),
+            Data::Utf16(&config.secret.user),
+            Data::Utf16(&config.workstation),
+        ],
+    };
     let (mut token, at) = AuthenticateOut {
         lm_response: Data::Bytes(&lm_response),
         nt_response: Data::NtResponse(&blob),
-        domain: Data::Utf16(&config.secret.domain),
-        user: Data::Utf16(&config.secret.user),
-        workstation: Data::Utf16(&config.workstation),
+        domain,
+        user,
+        workstation,
         encrypted_session_key: if random_key.is_some() { &[0; 16] } else { &[] },
         flags,
         version: if flags.contains(F::VERSION) { config.version } else { None },

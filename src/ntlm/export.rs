@@ -1,4 +1,5 @@
-//! NTLM contexts to and from the frozen export structs ([`crate::export::v1`]).
+//! NTLM contexts to and from the frozen export structs ([`crate::export::v1`], with the
+//! options of [`crate::export::v2`]).
 
 use super::client::{
     Client, ClientConfig, ClientSecret, ClientState, SentNegotiate, WaitChallenge,
@@ -6,12 +7,12 @@ use super::client::{
 use super::flags::NegotiateFlags;
 use super::server::{Announced, Server, ServerConfig, ServerNames, ServerState, WaitAuthenticate};
 use super::session::{Direction, Session};
-use super::{Established, IdentityRef, Names, NtlmContext, Role, Version};
+use super::{Established, IdentityRef, Names, NtlmContext, OemCodePage, Role, Version};
 use crate::bindings::ChannelBindings;
 use crate::crypto::{Key16, NtHash, Rc4};
 use crate::env::{Environment, FileTime};
 use crate::error::{Error, Result};
-use crate::export::{ImportOptions, PeerIdentity, v1};
+use crate::export::{ImportOptions, PeerIdentity, v1, v2};
 use crate::flags::{AscReq, IscReq};
 use std::sync::Arc;
 use std::time::Duration;
@@ -170,9 +171,27 @@ impl NtlmContext {
         }
     }
 
+    /// The options that travel beside the version-1 state ([`v2`]).
+    pub(crate) fn to_v2_options(&self) -> v2::Options {
+        let (oem_code_page, require_mic) = match &self.role {
+            Role::Client(c) => (c.config.oem_code_page, false),
+            Role::Server(s) => (s.config.oem_code_page, s.config.require_mic),
+        };
+        v2::Options { oem_code_page: oem_code_page.number(), require_mic }
+    }
+
     /// Rebuilds a context from its frozen form. Nothing exists until every field checked.
-    pub(crate) fn from_v1(state: &v1::Context<'_>, options: &ImportOptions) -> Result<Self> {
+    pub(crate) fn from_v1(
+        state: &v1::Context<'_>,
+        extra: v2::Options,
+        options: &ImportOptions,
+    ) -> Result<Self> {
         let env = options.env.clone().unwrap_or_else(Environment::system);
+        let oem_code_page = OemCodePage::from_number(extra.oem_code_page)
+            .ok_or(Error::CorruptContext("unknown OEM code page"))?;
+        if extra.require_mic && matches!(state, v1::Context::NtlmClient { .. }) {
+            return Err(Error::CorruptContext("a MIC policy on an initiator"));
+        }
         let role = match state {
             v1::Context::NtlmClient { config, state } => {
                 // An initiator's credentials travel in the blob; any given are not used.
@@ -206,6 +225,7 @@ impl NtlmContext {
                     target_name: config.target_name.map(str::to_owned),
                     channel_bindings: bindings_in(&config.channel_bindings),
                     requested: IscReq(config.requested),
+                    oem_code_page,
                     env,
                 };
                 // The same checks as a new context (a forged unprotected blob could ask for
@@ -257,6 +277,8 @@ impl NtlmContext {
                         .map(|&t| t.to_owned())
                         .collect(),
                     max_clock_skew: Duration::from_millis(config.max_clock_skew_ms),
+                    require_mic: extra.require_mic,
+                    oem_code_page,
                     env,
                 };
                 let mut server = Server::new(config)?;

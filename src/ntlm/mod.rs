@@ -11,11 +11,13 @@ pub mod flags;
 pub(crate) mod keys;
 #[doc(hidden)]
 pub(crate) mod messages;
+mod oem;
 pub(crate) mod server;
 pub(crate) mod session;
 pub mod users;
 
 pub use messages::{DEFAULT_VERSION, MAX_TOKEN, Version};
+pub use oem::OemCodePage;
 pub use server::ServerNames;
 pub use session::{MessageParts, Part, SIGNATURE_SIZE};
 
@@ -160,6 +162,19 @@ impl Names {
         Ok((names, false))
     }
 
+    /// Names from the OEM user, domain and workstation fields of an AUTHENTICATE message
+    /// (every byte is a character: this cannot fail).
+    pub(crate) fn from_oem(fields: [&[u8]; 3], code_page: OemCodePage) -> Self {
+        let [user, domain, workstation] = fields;
+        let mut names = Self::with_capacity(user.len() + domain.len() + workstation.len());
+        code_page.decode_into(user, &mut names.all);
+        names.end_user();
+        code_page.decode_into(domain, &mut names.all);
+        names.end_domain();
+        code_page.decode_into(workstation, &mut names.all);
+        names
+    }
+
     pub(crate) fn from_ref(who: IdentityRef<'_>) -> Self {
         let mut names =
             Self::with_capacity(who.user.len() + who.domain.len() + who.workstation.len());
@@ -231,6 +246,23 @@ impl NtlmContext {
             Role::Client(Client { state: ClientState::Established(e), .. })
             | Role::Server(Server { state: ServerState::Established(e), .. }) => Ok(&mut e.session),
             _ => Err(Error::WrongState("the handshake has not completed")),
+        }
+    }
+
+    /// The session that signs and verifies, or `None` where signatures are the dummy of
+    /// MS-NLMP 3.4.4.3: a context that negotiated neither SIGN nor SEAL but ALWAYS_SIGN (an
+    /// authentication-only context, such as curl's) signs with version 1 and twelve zero
+    /// bytes, and verifies only that (Windows does both). With neither, signing is not
+    /// supported.
+    pub(crate) fn signing_session(&mut self) -> Result<Option<&mut Session>> {
+        let session = self.session()?;
+        let flags = session.flags;
+        if flags.intersects(flags::NegotiateFlags::SIGN | flags::NegotiateFlags::SEAL) {
+            Ok(Some(session))
+        } else if flags.contains(flags::NegotiateFlags::ALWAYS_SIGN) {
+            Ok(None)
+        } else {
+            Err(Error::NotSupported("integrity was not negotiated"))
         }
     }
 

@@ -9,6 +9,13 @@
 //! The acceptor proves the password itself: it recomputes NTProofStr over the client's NTLMv2
 //! blob exactly as received, whether or not a MIC is present, and only then looks at the MIC,
 //! the timestamp, the target name and the channel bindings.
+//!
+//! What it accepts follows Windows for NTLMv2 clients (see the manual's table): names in
+//! Unicode or in the OEM code page, as the client offers; authentication-only contexts
+//! (neither SIGN nor SEAL) without 128-bit keys; no MIC when the client's blob does not
+//! announce one, unless [`ServerConfig::require_mic`]. Never loosened: NTLMv2 only,
+//! NTProofStr, the clock window, target names and channel bindings, and a MIC whenever the
+//! blob announces one (`MsvAvFlags` bit 0x2, which NTProofStr covers: CVE-2019-1040).
 
 use super::flags::NegotiateFlags as F;
 use super::keys::{
@@ -20,7 +27,7 @@ use super::messages::{
 };
 use super::session::Session;
 use super::users::UserStore;
-use super::{Established, IdentityRef, Names, Output, push_utf16};
+use super::{Established, IdentityRef, Names, OemCodePage, Output, push_utf16};
 use crate::bindings::ChannelBindings;
 use crate::crypto::{Key16, NtHash, ct_eq_words, utf16le};
 use crate::env::Environment;
@@ -116,6 +123,10 @@ pub(crate) struct ServerConfig {
     pub(crate) channel_bindings: Option<ChannelBindings>,
     pub(crate) accepted_targets: Vec<String>,
     pub(crate) max_clock_skew: Duration,
+    /// Refuse an AUTHENTICATE whose blob does not announce a MIC.
+    pub(crate) require_mic: bool,
+    /// How OEM names (a client without Unicode) are read and written.
+    pub(crate) oem_code_page: OemCodePage,
     pub(crate) env: Environment,
 }
 
@@ -141,6 +152,9 @@ pub(crate) struct WaitAuthenticate {
     pub(crate) server_challenge: [u8; 8],
     pub(crate) flags: F,
 }
+
+/// Flags that make the session key protect messages: with either, 128-bit keys are required.
+const PROTECTS_MESSAGES: F = F(F::SIGN.0 | F::SEAL.0);
 
 /// Flags the server may grant if the client offers them.
 const GRANTABLE: F = F(F::UNICODE.0
@@ -195,15 +209,19 @@ impl Server {
 fn challenge(config: &ServerConfig, negotiate: &[u8]) -> Result<(ServerState, Output)> {
     let parsed = Negotiate::parse(negotiate)?;
     let asked = parsed.flags;
-    if !asked.contains(F::UNICODE) {
-        return Err(Error::NotSupported("OEM character set (the client did not offer Unicode)"));
+    // MS-NLMP 3.2.5.1.1: Unicode if the client offers it, else OEM.
+    let unicode = asked.contains(F::UNICODE);
+    if !unicode && !asked.contains(F::OEM) {
+        return Err(Error::InvalidToken("the NEGOTIATE offers neither Unicode nor OEM names"));
     }
     if !asked.contains(F::EXTENDED_SESSION_SECURITY) {
         return Err(Error::NotSupported(
             "NTLM without extended session security (LM/NTLMv1 session keys)",
         ));
     }
-    if !asked.contains(F::NEGOTIATE_128) {
+    // 40- and 56-bit keys would protect messages weakly; a context that protects none
+    // (authentication only: neither SIGN nor SEAL) needs no 128-bit keys.
+    if asked.intersects(PROTECTS_MESSAGES) && !asked.contains(F::NEGOTIATE_128) {
         return Err(Error::NotSupported("40- and 56-bit NTLM keys"));
     }
     if asked.contains(F::ANONYMOUS) {
@@ -228,10 +246,28 @@ fn challenge(config: &ServerConfig, negotiate: &[u8]) -> Result<(ServerState, Ou
     if config.version.is_some() {
         flags |= F::VERSION;
     }
+    if !unicode {
+        flags |= F::OEM;
+    }
     let target_name = match (asked.contains(F::REQUEST_TARGET), domain_member) {
         (false, _) => None,
         (true, true) => announced.av_pairs.get(announced.nb_domain.clone()),
         (true, false) => announced.av_pairs.get(announced.nb_computer.clone()),
+    };
+    // An OEM client gets the TargetName in its code page (informational: a character the
+    // code page lacks becomes `?`). The AV pairs are always UTF-16 (MS-NLMP 2.2.2.1).
+    let oem_target_name;
+    let target_name = match target_name {
+        Some(_) if !unicode => {
+            let name = if domain_member {
+                &announced.names.nb_domain
+            } else {
+                &announced.names.nb_computer
+            };
+            oem_target_name = config.oem_code_page.encode_lossy(name);
+            Some(&oem_target_name[..])
+        }
+        other => other,
     };
 
     // TargetInfo: the names, MsvAvTimestamp, MsvAvEOL.
@@ -287,10 +323,19 @@ fn accept(
     };
     let client = ClientBlob::parse(blob)?;
     let flags = auth.flags;
-    if !flags.contains(F::UNICODE) || !flags.contains(F::EXTENDED_SESSION_SECURITY) {
-        return Err(Error::NotSupported("NTLM without Unicode and extended session security"));
+    // The names are in the character set the CHALLENGE chose.
+    let unicode = offered.contains(F::UNICODE);
+    if flags.contains(F::UNICODE) != unicode {
+        return Err(Error::InvalidToken(
+            "the AUTHENTICATE does not use the character set its CHALLENGE chose",
+        ));
     }
-    if !flags.contains(F::NEGOTIATE_128) {
+    if !flags.contains(F::EXTENDED_SESSION_SECURITY) {
+        return Err(Error::NotSupported(
+            "NTLM without extended session security (LM/NTLMv1 session keys)",
+        ));
+    }
+    if flags.intersects(PROTECTS_MESSAGES) && !flags.contains(F::NEGOTIATE_128) {
         return Err(Error::NotSupported("40- and 56-bit NTLM keys"));
     }
     if (flags & SECURITY & !offered).0 != 0 {
@@ -304,11 +349,16 @@ fn accept(
         return Err(Error::NotSupported("the client dropped integrity"));
     }
     // The client's names, decoded into one allocation.
-    let (names, ascii) = Names::from_utf16([
-        (auth.user, "user name is not valid UTF-16"),
-        (auth.domain, "domain name is not valid UTF-16"),
-        (auth.workstation, "workstation name is not valid UTF-16"),
-    ])?;
+    let (names, ascii) = if unicode {
+        Names::from_utf16([
+            (auth.user, "user name is not valid UTF-16"),
+            (auth.domain, "domain name is not valid UTF-16"),
+            (auth.workstation, "workstation name is not valid UTF-16"),
+        ])?
+    } else {
+        // `ascii` is about the UTF-16 fast path below, which OEM names never take.
+        (Names::from_oem([auth.user, auth.domain, auth.workstation], config.oem_code_page), false)
+    };
     let IdentityRef { user, domain, .. } = names.as_ref();
 
     // The proof of the password, over the blob exactly as received.
@@ -339,17 +389,21 @@ fn accept(
         base
     };
 
-    // The MIC binds all three messages; this server always sends a timestamp, so it always
-    // requires one (MS-NLMP 3.2.5.1.2).
+    // The MIC binds all three messages. A blob that announces one (MsvAvFlags 0x2) must
+    // carry the right one: NTProofStr covers the blob, so the announcement cannot be
+    // stripped (CVE-2019-1040). A blob that announces none is a client that sends none
+    // (curl; MS-NLMP 3.1.5.1.2 asks for one since this server sends a timestamp, but
+    // Windows accepts it), refused only under `require_mic`.
     let av = &client.av_pairs;
-    if av.flags()? & AV_FLAG_MIC_PRESENT == 0 {
+    if av.flags()? & AV_FLAG_MIC_PRESENT != 0 {
+        let received_mic = auth.mic.ok_or(Error::InvalidToken("MIC announced but missing"))?;
+        let (before, after) = around_mic(message)?;
+        let expected_mic = mic(&exported, negotiate, challenge, before, after);
+        if !ct_eq_words(&expected_mic, &received_mic) {
+            return Err(Error::MessageAltered);
+        }
+    } else if config.require_mic {
         return Err(Error::InvalidToken("the AUTHENTICATE message has no MIC"));
-    }
-    let received_mic = auth.mic.ok_or(Error::InvalidToken("MIC announced but missing"))?;
-    let (before, after) = around_mic(message)?;
-    let expected_mic = mic(&exported, negotiate, challenge, before, after);
-    if !ct_eq_words(&expected_mic, &received_mic) {
-        return Err(Error::MessageAltered);
     }
 
     let now = config.env.now();

@@ -13,6 +13,17 @@ use crate::error::{Error, Result};
 /// Size of an NTLM signature (MS-NLMP 2.2.2.9.1).
 pub const SIGNATURE_SIZE: usize = 16;
 
+/// The signature of a context that negotiated ALWAYS_SIGN but neither SIGN nor SEAL
+/// (MS-NLMP 3.4.4.3): version 1, every other byte zero. It protects nothing.
+pub(crate) const DUMMY_SIGNATURE: [u8; SIGNATURE_SIZE] =
+    [1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+
+/// Checks a signature received on a context that signs with [`DUMMY_SIGNATURE`]: that
+/// signature and nothing else (a real one from a peer that thinks it signs is altered).
+pub(crate) fn verify_dummy(sig: &[u8]) -> Result<()> {
+    if crate::crypto::ct_eq(sig, &DUMMY_SIGNATURE) { Ok(()) } else { Err(Error::MessageAltered) }
+}
+
 /// One part of a message for the multi-buffer calls: sealed (encrypted in place and covered
 /// by the signature) or only signed (covered by the signature, left as is).
 #[derive(Debug)]

@@ -264,10 +264,10 @@ fn import_errors_are_clear_and_create_nothing() {
     assert_eq!(import("NTLM", blob, Protection::DangerousUnprotected), Err(Error::WrongKey));
     // A newer format version: named, with the newest this build reads.
     let mut newer = blob.to_vec();
-    newer[8] = 2;
+    newer[8] = 3;
     let err = import("NTLM", &newer, test_key()).unwrap_err();
-    assert_eq!(err, Error::UnsupportedVersion { found: 2, newest: 1 });
-    assert!(err.to_string().contains("version 2") && err.to_string().contains("newest 1"));
+    assert_eq!(err, Error::UnsupportedVersion { found: 3, newest: 2 });
+    assert!(err.to_string().contains("version 3") && err.to_string().contains("newest 2"));
     // Another package's blob (Kerberos is reserved as package 2).
     let mut kerberos = blob.to_vec();
     kerberos[10] = 2;

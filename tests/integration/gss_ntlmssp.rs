@@ -810,21 +810,31 @@ fn target_name_checked_against_gss_client() {
 // (f) no MIC
 // ---------------------------------------------------------------------------------------------
 
-/// Proves that our acceptor refuses an AUTHENTICATE without a MIC. Our CHALLENGE always
-/// carries `MsvAvTimestamp`, and MS-NLMP 3.1.5.1.2 then makes the client send a MIC (and
-/// `MsvAvFlags` bit 0x2); a client that does not is either downgraded by an attacker who
-/// stripped the MIC or broken, so the token is `InvalidToken`. gss-ntlmssp omits the MIC
-/// when the caller did not ask for one (raw mech without SPNEGO's query, `NTLM_PEER_MIC=0`).
+/// Proves the MIC policy against a real client that sends no MIC. Our CHALLENGE always
+/// carries `MsvAvTimestamp`, and MS-NLMP 3.1.5.1.2 then asks the client for a MIC (and
+/// `MsvAvFlags` bit 0x2); gss-ntlmssp omits it when the caller did not ask for one (raw mech
+/// without SPNEGO's query, `NTLM_PEER_MIC=0`). By default that client is accepted, as
+/// Windows accepts it; with `require_mic` it is refused with `InvalidToken`.
 #[test]
-fn gss_client_without_mic_is_refused() {
-    if !peer_ready("gss_client_without_mic_is_refused") {
+fn gss_client_without_mic_is_accepted_unless_a_mic_is_required() {
+    if !peer_ready("gss_client_without_mic_is_accepted_unless_a_mic_is_required") {
         return;
     }
-    let mut peer = Peer::client(USER, DOMAIN, PASSWORD, &[("NTLM_PEER_MIC", "0")]);
-    let mut server = acceptor(acceptor_options());
-    let (info, verdict) = gss_to_us(&mut peer, &mut server);
-    assert!(!info.bool("auth_mic_sent"), "the knob must really suppress the MIC");
-    assert!(matches!(verdict, Err(Error::InvalidToken(_))), "got {verdict:?}");
+    for require in [false, true] {
+        let mut peer = Peer::client(USER, DOMAIN, PASSWORD, &[("NTLM_PEER_MIC", "0")]);
+        let mut server = acceptor(acceptor_options().require_mic(require));
+        let (info, verdict) = gss_to_us(&mut peer, &mut server);
+        assert!(!info.bool("auth_mic_sent"), "the knob must really suppress the MIC");
+        if require {
+            assert!(matches!(verdict, Err(Error::InvalidToken(_))), "got {verdict:?}");
+        } else {
+            assert_eq!(verdict, Ok(()));
+            assert_eq!(server.peer_name().unwrap(), format!("{DOMAIN}\\{USER}"));
+            // Both sides have a working session: the peer's messages unseal here.
+            let token = peer.wrap(b"no MIC, still sealed");
+            assert_eq!(server.unwrap(&token).unwrap(), b"no MIC, still sealed");
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 //! Handshake and message-security behaviour of the idiomatic layer, driven in memory.
 
 use super::driver::*;
-use sspi_emu::flags::{AscReq, IscReq};
+use sspi_emu::flags::{AscReq, AscRet, IscReq};
 use sspi_emu::ntlm::Part;
 use sspi_emu::ntlm::flags::NegotiateFlags;
 use sspi_emu::ntlm::users::MemoryUserStore;
@@ -124,26 +124,40 @@ fn wrong_password_unknown_user_and_nt_hash_credentials() {
     assert_eq!(s.peer_name().unwrap(), "example\\ALICE");
 }
 
-/// Flips every bit of every token in flight, one at a time: each flip must end the handshake
-/// with an error (no byte of any message is outside the integrity checks).
+/// Flips every bit of every token in flight, one at a time. With `require_mic` each flip
+/// must end the handshake with an error (no byte of any message is outside the integrity
+/// checks). Without it (the default, as on Windows) the only flips that go through are in
+/// the CHALLENGE and hide its `MsvAvTimestamp` from the client, which then sends no MIC:
+/// the one downgrade `require_mic` exists to refuse.
 #[test]
 fn every_bit_flip_of_every_token_is_rejected() {
     let clean = run(client_options(3), server_options(4)).unwrap();
     let tokens = [&clean.negotiate, &clean.challenge, &clean.authenticate];
     let mut checked = 0;
-    for (which, token) in tokens.iter().enumerate() {
-        for bit in 0..token.len() * 8 {
-            let (mut c, mut s) = pair_with(client_options(3), server_options(4));
-            let result = handshake_with(&mut c, &mut s, |i, t| {
-                if i == which {
-                    t[bit / 8] ^= 1 << (bit % 8);
-                }
-            });
-            assert!(result.is_err(), "token {which} bit {bit} was not detected");
-            checked += 1;
+    let mut downgrades = 0;
+    for require_mic in [true, false] {
+        for (which, token) in tokens.iter().enumerate() {
+            for bit in 0..token.len() * 8 {
+                let server = server_options(4).require_mic(require_mic);
+                let (mut c, mut s) = pair_with(client_options(3), server);
+                let result = handshake_with(&mut c, &mut s, |i, t| {
+                    if i == which {
+                        t[bit / 8] ^= 1 << (bit % 8);
+                    }
+                });
+                checked += 1;
+                let Ok(transcript) = result else { continue };
+                assert!(!require_mic && which == 1, "token {which} bit {bit} was not detected");
+                // The AUTHENTICATE has no MIC field: its payload, which starts with the
+                // domain name, follows the VERSION at 72.
+                let domain_at = &transcript.authenticate[32..36];
+                assert_eq!(u32::from_le_bytes(domain_at.try_into().unwrap()), 72, "bit {bit}");
+                downgrades += 1;
+            }
         }
     }
-    assert!(checked > 3000);
+    assert!(checked > 6000);
+    assert!(downgrades > 0, "stripping the timestamp is the known downgrade");
 }
 
 /// Which check catches which alteration.
@@ -180,17 +194,27 @@ fn timestamp_av(challenge: &[u8]) -> usize {
 }
 
 #[test]
-fn missing_mic_is_rejected_when_the_server_sent_a_timestamp() {
+fn missing_mic_is_rejected_when_required() {
     // Rename the server's timestamp AV pair in flight to an unknown id: the client then sees
     // no timestamp and sends no MIC (MS-NLMP 3.1.5.1.2), but the server did send one.
-    let (mut c, mut s) = pair_with(client_options(5), server_options(6));
-    let result = handshake_with(&mut c, &mut s, |i, t| {
+    let strip_timestamp = |i: usize, t: &mut Vec<u8>| {
         if i == 1 {
             let at = timestamp_av(t);
             t[at] = 0x7f;
         }
-    });
+    };
+    let (mut c, mut s) = pair_with(client_options(5), server_options(6).require_mic(true));
+    let result = handshake_with(&mut c, &mut s, strip_timestamp);
     assert_eq!(result, Err(Error::InvalidToken("the AUTHENTICATE message has no MIC")));
+    // By default, as on Windows, a client that announces no MIC is accepted: its password
+    // proof and everything the acceptor asked for (here confidentiality) still hold.
+    let (mut c, mut s) = pair_with(client_options(5), server_options(6));
+    handshake_with(&mut c, &mut s, strip_timestamp).unwrap();
+    assert!(s.attributes().unwrap() & AscRet::CONFIDENTIALITY.0 != 0);
+    let mut data = *b"sealed without a MIC";
+    let sig = c.seal(&mut data).unwrap();
+    s.unseal(&mut data, &sig).unwrap();
+    assert_eq!(&data, b"sealed without a MIC");
 }
 
 #[test]
@@ -258,8 +282,9 @@ fn lm_ntlmv1_and_weak_negotiation_are_refused() {
     })
     .unwrap_err();
     assert!(matches!(err, Error::NotSupported(_)), "{err:?}");
-    // A server that does not (CHALLENGE flags at 20), or offers no 128-bit keys.
-    for bit in [ess, NegotiateFlags::NEGOTIATE_128.0, NegotiateFlags::UNICODE.0] {
+    // A server that does not (CHALLENGE flags at 20), or offers no 128-bit keys to a client
+    // that signs and seals.
+    for bit in [ess, NegotiateFlags::NEGOTIATE_128.0] {
         let (mut c, mut s) = pair_with(client_options(1), server_options(2));
         let err = handshake_with(&mut c, &mut s, |i, t| {
             if i == 1 {
@@ -269,6 +294,15 @@ fn lm_ntlmv1_and_weak_negotiation_are_refused() {
         .unwrap_err();
         assert!(matches!(err, Error::NotSupported(_)), "{bit:x}: {err:?}");
     }
+    // A CHALLENGE with neither Unicode nor OEM names (MS-NLMP 2.2.2.5: SEC_E_INVALID_TOKEN).
+    let (mut c, mut s) = pair_with(client_options(1), server_options(2));
+    let err = handshake_with(&mut c, &mut s, |i, t| {
+        if i == 1 {
+            flip_flag(t, 20, NegotiateFlags::UNICODE.0)
+        }
+    })
+    .unwrap_err();
+    assert!(matches!(err, Error::InvalidToken(_)), "{err:?}");
     // An NTLMv1 AUTHENTICATE (24-byte NT response).
     let (mut c, mut s) = pair_with(client_options(1), server_options(2));
     let negotiate = c.step(None).unwrap().token;
