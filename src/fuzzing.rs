@@ -7,11 +7,18 @@
 use crate::api::{AcceptorOptions, Credentials, InitiatorOptions, SecurityContext};
 use crate::bindings::ChannelBindings;
 use crate::crypto::Password;
+use crate::crypto::{NtHash, utf16le};
 use crate::env::{Environment, FileTime, ManualClock, SeededRandom};
+use crate::error::{Error, Result};
 use crate::flags::{AscReq, IscReq};
-use crate::ntlm::Part;
-use crate::ntlm::messages::{Authenticate, AvId, AvPairs, Challenge, ClientBlob, Negotiate};
+use crate::ntlm::flags::NegotiateFlags as F;
+use crate::ntlm::keys::{ResponseKey, mic, nt_proof, ntowfv2, session_base_key};
+use crate::ntlm::messages::{
+    AV_FLAG_MIC_PRESENT, Authenticate, AuthenticateOut, AvId, AvPairs, Challenge, ClientBlob, Data,
+    Negotiate, around_mic, set_mic,
+};
 use crate::ntlm::users::MemoryUserStore;
+use crate::ntlm::{OemCodePage, Part};
 
 const T0: FileTime = FileTime(134_116_992_000_000_000);
 
@@ -37,6 +44,113 @@ fn server() -> SecurityContext {
         .accepted_target_names(["HTTP/server".to_owned()])
         .channel_bindings(ChannelBindings::application(&b"cb"[..]))
         .environment(env(2));
+    SecurityContext::acceptor(&Credentials::acceptor(users), options).expect("valid options")
+}
+
+/// curl's NEGOTIATE (curl 7.88, captured): OEM, REQUEST_TARGET, NTLM, ALWAYS_SIGN and
+/// extended session security; no Unicode, no 128-bit keys, no key exchange, no VERSION.
+pub const CURL_NEGOTIATE: [u8; 32] = [
+    b'N', b'T', b'L', b'M', b'S', b'S', b'P', 0, 1, 0, 0, 0, 0x06, 0x82, 0x08, 0x00, // flags
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, // empty domain and workstation fields
+];
+
+/// An NTLMv2 client other than sspi-emu's own initiator, for tests and fuzzing: it builds an
+/// AUTHENTICATE the way curl does (the CHALLENGE's flags echoed, names in the character set
+/// the CHALLENGE chose, no VERSION, no session key, no MIC) or, with `mic`, the way Windows
+/// does (MsvAvFlags 0x2 and the MIC), with any extra AV pairs (MsvAvSingleHost of any size,
+/// unknown ids) in its blob.
+pub struct ForeignClient<'a> {
+    pub user: &'a str,
+    pub domain: &'a str,
+    pub password: &'a str,
+    pub workstation: &'a str,
+    /// The code page of OEM names (used when the CHALLENGE does not choose Unicode).
+    pub code_page: OemCodePage,
+    /// Announce a MIC (MsvAvFlags 0x2) and send it.
+    pub mic: bool,
+    /// Pairs added to the blob after the server's (at most three).
+    pub extra_av: &'a [(u16, &'a [u8])],
+    /// The blob's timestamp (curl uses its own clock).
+    pub timestamp: FileTime,
+    pub client_challenge: [u8; 8],
+}
+
+impl ForeignClient<'_> {
+    /// The AUTHENTICATE answering `challenge`, after `negotiate` (which only the MIC covers).
+    pub fn authenticate(&self, negotiate: &[u8], challenge: &[u8]) -> Result<Vec<u8>> {
+        let parsed = Challenge::parse(challenge)?;
+        // Echo the server's flags (curl does), less a key exchange this client does not do.
+        let flags = F(parsed.flags.0 & !F::KEY_EXCH.0);
+        let encode = |name: &str| -> Result<Vec<u8>> {
+            if flags.contains(F::UNICODE) {
+                Ok(utf16le(name))
+            } else {
+                self.code_page.encode(name).ok_or(Error::InvalidParameter("not in the code page"))
+            }
+        };
+        let (user, domain, workstation) =
+            (encode(self.user)?, encode(self.domain)?, encode(self.workstation)?);
+        let mut av = AvPairs::parse(parsed.target_info)?;
+        av.remove_any(&[AvId::FLAGS]);
+        let mic_flag = AV_FLAG_MIC_PRESENT.to_le_bytes();
+        if self.mic {
+            av.append(AvId::FLAGS, &mic_flag)?;
+        }
+        for &(id, value) in self.extra_av {
+            av.append(AvId(id), value)?;
+        }
+        let blob = ClientBlob {
+            timestamp: self.timestamp.0,
+            client_challenge: self.client_challenge,
+            av_pairs: av,
+        }
+        .encode()?;
+        let hash = NtHash::from_password(self.password);
+        let key = ResponseKey::new(&ntowfv2(&hash, self.user, self.domain));
+        let proof = nt_proof(&key, &parsed.server_challenge, &blob);
+        let nt_response = [&proof[..], &blob].concat();
+        let (mut token, _) = AuthenticateOut {
+            lm_response: Data::Bytes(&[0; 24]),
+            nt_response: Data::Bytes(&nt_response),
+            domain: Data::Bytes(&domain),
+            user: Data::Bytes(&user),
+            workstation: Data::Bytes(&workstation),
+            encrypted_session_key: &[],
+            flags,
+            version: None,
+            mic: self.mic.then_some([0; 16]),
+        }
+        .encode()?;
+        if self.mic {
+            // Without KEY_EXCH the exported session key is the session base key.
+            let exported = session_base_key(&key, &proof);
+            let (before, after) = around_mic(&token)?;
+            let code = mic(&exported, negotiate, challenge, before, after);
+            set_mic(&mut token, &code)?;
+        }
+        Ok(token)
+    }
+}
+
+fn curl_like() -> ForeignClient<'static> {
+    ForeignClient {
+        user: "alice",
+        domain: "EXAMPLE",
+        password: "pw",
+        workstation: "WORKSTATION",
+        code_page: OemCodePage::Cp437,
+        mic: false,
+        extra_av: &[],
+        timestamp: T0,
+        client_challenge: [7; 8],
+    }
+}
+
+/// An acceptor with the defaults (no flags required: curl's authentication-only logon).
+fn plain_server() -> SecurityContext {
+    let mut users = MemoryUserStore::new();
+    users.add_password("EXAMPLE", "alice", &Password::new("pw"));
+    let options = AcceptorOptions::new().environment(env(2));
     SecurityContext::acceptor(&Credentials::acceptor(users), options).expect("valid options")
 }
 
@@ -101,15 +215,17 @@ pub fn channel_bindings(data: &[u8]) {
 }
 
 /// The server's accept path. The first byte picks what the rest is: a NEGOTIATE, an
-/// AUTHENTICATE answering the server's CHALLENGE, or edits (offset, xor) pairs applied to a
-/// valid AUTHENTICATE so the fuzzer reaches the MIC, timestamp, SPN and binding checks.
+/// AUTHENTICATE answering the server's CHALLENGE (to sspi-emu's client, or to curl's OEM
+/// NEGOTIATE), or edits (offset, xor) pairs applied to a valid AUTHENTICATE, sspi-emu's or
+/// a curl-like OEM one without a MIC, so the fuzzer reaches the MIC, timestamp, SPN and
+/// binding checks and the OEM names.
 pub fn accept(data: &[u8]) {
     let Some((&mode, rest)) = data.split_first() else {
         return;
     };
     let mut c = client();
     let mut s = server();
-    match mode % 3 {
+    match mode % 5 {
         0 => {
             let _ = s.step(Some(rest));
         }
@@ -118,10 +234,22 @@ pub fn accept(data: &[u8]) {
             s.step(Some(&negotiate)).expect("valid NEGOTIATE");
             let _ = s.step(Some(rest));
         }
-        _ => {
-            let negotiate = c.step(None).expect("first leg").token;
-            let challenge = s.step(Some(&negotiate)).expect("valid NEGOTIATE").token;
-            let mut auth = c.step(Some(&challenge)).expect("valid CHALLENGE").token;
+        3 => {
+            let mut s = plain_server();
+            s.step(Some(&CURL_NEGOTIATE)).expect("curl's NEGOTIATE");
+            let _ = s.step(Some(rest));
+        }
+        m => {
+            let auth = if m == 2 {
+                let negotiate = c.step(None).expect("first leg").token;
+                let challenge = s.step(Some(&negotiate)).expect("valid NEGOTIATE").token;
+                c.step(Some(&challenge)).expect("valid CHALLENGE").token
+            } else {
+                s = plain_server();
+                let challenge = s.step(Some(&CURL_NEGOTIATE)).expect("curl's NEGOTIATE").token;
+                curl_like().authenticate(&CURL_NEGOTIATE, &challenge).expect("curl-like")
+            };
+            let mut auth = auth;
             let mut edited = false;
             for pair in rest.chunks_exact(3) {
                 let at = usize::from(u16::from_le_bytes([pair[0], pair[1]]));

@@ -1,11 +1,13 @@
 //! The integration test binary: one binary, one module per area.
 #![allow(unreachable_pub)]
 
+mod curl;
 mod driver;
 mod export;
 mod gss_ntlmssp;
 mod handoff;
 mod handshake;
+mod real_clients;
 mod sspi_crate;
 mod sspi_layer;
 mod vectors;
