@@ -335,3 +335,66 @@ fn windows_negotiate() -> Vec<u8> {
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
+
+/// The initiator offers only Unicode, but a server that answers OEM (MS-NLMP 3.1.5.1.2:
+/// the names go in the character set the server chose) gets OEM names in the initiator's
+/// code page. Our acceptor answers OEM only to a client without Unicode, so the test clears
+/// UNICODE from the NEGOTIATE in flight; the MIC catches that change, so the CHALLENGE's
+/// timestamp is hidden as well (no MIC then, which the default policy accepts).
+#[test]
+fn initiator_answers_an_oem_challenge() {
+    let to_oem = |i: usize, t: &mut Vec<u8>| {
+        if i == 0 {
+            t[12] = (t[12] & !0x01) | 0x02; // UNICODE off, OEM on
+        }
+    };
+    let hide_timestamp = |i: usize, t: &mut Vec<u8>| {
+        if i == 1 {
+            let at = find(t, &[7, 0, 8, 0]).unwrap();
+            t[at] = 0x7f;
+        }
+    };
+    let mut users = MemoryUserStore::new();
+    users.add_password("\u{c9}COLE", "J\u{fc}rgen", &Password::new(PASSWORD));
+    let server_creds = Credentials::acceptor(users);
+    let client_creds = Credentials::initiator("J\u{fc}rgen", "\u{c9}COLE", Password::new(PASSWORD));
+    let pair = |client_cp, server: AcceptorOptions| {
+        let options = client_options(1).oem_code_page(client_cp).workstation("P\u{c7}");
+        (
+            SecurityContext::initiator(&client_creds, options).unwrap(),
+            SecurityContext::acceptor(&server_creds, server.environment(env(2).0)).unwrap(),
+        )
+    };
+    let server = || server_options(2).oem_code_page(OemCodePage::Cp850);
+
+    // With the MIC: the changed NEGOTIATE is caught.
+    let (mut c, mut s) = pair(OemCodePage::Cp850, server());
+    assert_eq!(handshake_with(&mut c, &mut s, to_oem).unwrap_err(), Error::MessageAltered);
+
+    // Without it: OEM names, written in 850 and read in 850, log on.
+    let (mut c, mut s) = pair(OemCodePage::Cp850, server());
+    let transcript = handshake_with(&mut c, &mut s, |i, t| {
+        to_oem(i, t);
+        hide_timestamp(i, t);
+    })
+    .unwrap();
+    let sent = F(u32::from_le_bytes(transcript.authenticate[60..64].try_into().unwrap()));
+    assert!(sent.contains(F::OEM) && !sent.contains(F::UNICODE), "{sent:?}");
+    assert!(find(&transcript.authenticate, b"J\x81rgen").is_some(), "user in code page 850");
+    assert_eq!(s.peer_name().unwrap(), "\u{c9}COLE\\J\u{fc}rgen");
+    assert_eq!(s.identity().unwrap().workstation, "P\u{c7}");
+    // The session works: sealed both ways.
+    let mut data = *b"over an OEM logon";
+    let sig = c.seal(&mut data).unwrap();
+    s.unseal(&mut data, &sig).unwrap();
+    assert_eq!(&data, b"over an OEM logon");
+
+    // A name the code page cannot write is refused before anything is sent.
+    let (mut c, mut s) = pair(OemCodePage::Cp866, server());
+    let err = handshake_with(&mut c, &mut s, |i, t| {
+        to_oem(i, t);
+        hide_timestamp(i, t);
+    })
+    .unwrap_err();
+    assert!(matches!(err, Error::InvalidParameter(_)), "{err:?}");
+}
