@@ -8,10 +8,13 @@
 //!
 //! - **The password**: only the NTLMv2 proof crosses the wire. LM and NTLMv1 responses, which
 //!   an eavesdropper can crack offline in hours, are never sent and never accepted.
-//! - **The handshake**: the acceptor requires the MIC over all three messages (it always
-//!   sends a timestamp, so MS-NLMP 3.1.5.1.2 obliges the client to), so flags, names and
-//!   versions cannot be changed in flight. Every bit of every token is covered by some check
-//!   (the tests flip each one).
+//! - **The handshake**: a client that announces a MIC (every current Windows, Samba, macOS
+//!   and browser client does) must send the right one over all three messages, so flags,
+//!   names and versions cannot be changed in flight; with
+//!   [`crate::AcceptorOptions::require_mic`] every client must, and then every bit of every
+//!   token is covered by some check (the tests flip each one). A client that sends no MIC
+//!   (curl) is accepted by default, as Windows accepts it: its password proof and everything
+//!   the acceptor requires still hold, but its flags and names are not covered (see below).
 //! - **Relaying**: with a target-name policy ([`crate::AcceptorOptions::accepted_target_names`])
 //!   a proof made for another service is refused, and with channel bindings
 //!   ([`crate::AcceptorOptions::channel_bindings`]) a proof made on another TLS channel is. The
@@ -29,20 +32,34 @@
 //! compromised host. RC4 and MD5 are what the protocol mandates; sspi-emu does not make them
 //! stronger.
 //!
+//! # What the acceptor accepts, next to Windows
+//!
+//! The acceptor takes every NTLMv2 client that a Windows server takes with its default
+//! settings, curl included, and refuses what only protects an attacker. Row by row:
+//!
+//! | Topic | Windows (default settings) | sspi-emu | Why |
+//! |---|---|---|---|
+//! | LM and NTLMv1 responses | Accepted below `LmCompatibilityLevel` 5 | Refused by both roles (`SEC_E_UNSUPPORTED_FUNCTION`), under every option | **Stricter.** Both are cracked offline from one captured logon; every current client sends NTLMv2. |
+//! | No extended session security | Accepted | Refused (`SEC_E_UNSUPPORTED_FUNCTION`) | **Stricter.** It means LM/NTLMv1 session keys; curl, Windows, Samba and browsers all offer it. |
+//! | Password proof | NTProofStr over the client's blob | The same, recomputed over the blob exactly as received; an unknown user takes the wrong-password path (`SEC_E_LOGON_DENIED` for both, same time) | Matches. |
+//! | Character set | Unicode if the client offers it, else OEM in the machine's OEM code page (MS-NLMP 3.2.5.1.1); neither is `SEC_E_INVALID_TOKEN` (2.2.2.5) | The same; the OEM code page is 437 (US English) unless [`crate::AcceptorOptions::oem_code_page`] picks 850, 852 or 866. An AUTHENTICATE in the other character set than its CHALLENGE chose is `SEC_E_INVALID_TOKEN`. | Matches; the code page is a per-machine Windows setting, so it is an option. The character set protects nothing: the names are proven by NTProofStr either way. curl sends the bytes of its command line as OEM names and hashes them as Latin-1, so its non-ASCII names fail against Windows too. |
+//! | 128-bit keys | `NTLMMinServerSec` requires them since Windows 7, but the bit counts only with SIGN or SEAL (MS-NLMP 2.2.2.5, flag U) | Required whenever SIGN or SEAL is negotiated (`SEC_E_UNSUPPORTED_FUNCTION` otherwise), by both roles; a context with neither may do without | Matches. 40- and 56-bit keys would only ever protect messages. |
+//! | Authentication-only contexts (neither SIGN nor SEAL: curl) | Authenticated; `MakeSignature` returns the dummy signature of MS-NLMP 3.4.4.3 (version 1, then zeros) and `VerifySignature` accepts only that; `EncryptMessage` is `SEC_E_UNSUPPORTED_FUNCTION` (since Vista) | The same. Without `ALWAYS_SIGN` as well, signing is `SEC_E_UNSUPPORTED_FUNCTION`. The attributes have neither `ASC_RET_INTEGRITY` nor `ASC_RET_CONFIDENTIALITY`. | Matches. The session key is never used for messages, so no weak key is ever used. A dummy signature protects nothing: check the attributes before relying on a signature. |
+//! | An acceptor that asks for integrity or confidentiality | Grants what the client offers and reports it in the attributes | Refuses a client that does not offer it, at NEGOTIATE and again at AUTHENTICATE (`SEC_E_UNSUPPORTED_FUNCTION`) | **Stricter.** What the caller asked for is enforced, not only reported, so a client (or an attacker stripping its flags) cannot downgrade it. |
+//! | A MIC the client announces (`MsvAvFlags` 0x2) | Required and checked (the CVE-2019-1040 fix) | Required and checked under every option: missing is `SEC_E_INVALID_TOKEN`, wrong `SEC_E_MESSAGE_ALTERED`; clearing the announcement breaks NTProofStr (`SEC_E_LOGON_DENIED`) | Matches. The blob is covered by NTProofStr, so the announcement cannot be removed. |
+//! | No MIC announced (curl; gss-ntlmssp's raw mechanism unless asked) | Accepted: MS-NLMP 3.2.5.1.2 checks a MIC only when one is announced | Accepted by default; refused (`SEC_E_INVALID_TOKEN`) with [`crate::AcceptorOptions::require_mic`] | Matches by default. `require_mic` is stricter, for servers whose clients are all current Windows, Samba, macOS or browsers: it stops an attacker in the middle who hides the CHALLENGE's timestamp (so the client sends no MIC) and then changes flags or names unseen, e.g. takes SIGN or SEAL away from a client that asked for them. It cannot take away anything the acceptor itself requires (row above), nor forge the password proof. |
+//! | Timestamp window | Not documented | The client's NTLMv2 timestamp must be within 5 minutes of the acceptor's clock ([`crate::AcceptorOptions::max_clock_skew`]), else `SEC_E_TIME_SKEW`, under every option. Windows clients echo the server's timestamp, which bounds the time between CHALLENGE and AUTHENTICATE; curl writes its own clock's, so its host's clock must be within the window. | Bounds how long a captured AUTHENTICATE stays usable. gss-ntlmssp does not check. |
+//! | Target names | Checked only when configured | Without a policy any name is accepted. With one, the client's `MsvAvTargetName` must be present and equal to one of the names, ignoring ASCII case; otherwise `SEC_E_WRONG_PRINCIPAL`, under every option. | Matches a configured SPN check. A client that sends no MIC can still be held to a target name: the name is in its blob, under NTProofStr. |
+//! | Channel bindings | "Extended Protection" off by default | An acceptor given bindings requires the client's to match, including when the client sent none or all zeros (`SEC_E_BAD_BINDINGS`): Windows' "Extended Protection: Required". Without bindings the client's are ignored. | Matches "Required" when set. curl sends no bindings, so it cannot log on to an acceptor that requires them. |
+//! | `MsvAvSingleHost` and unknown AV ids | Carried; anything after MachineID is ignored (MS-NLMP 2.2.2.2); Windows 11 24H2 sends 80 bytes where earlier versions sent 48 | Any length an AV pair can hold; unknown ids kept as received, under NTProofStr and the MIC. At most 16 pairs in a list. | Matches; the 16-pair bound is a limit on hostile input (Windows sends about ten). |
+//! | Anonymous (null session) and datagram NTLM | Accepted | Refused (`SEC_E_UNSUPPORTED_FUNCTION`) | **Stricter.** Neither authenticates anyone. |
+//! | The handle layer ([`crate::sspi`]) | Machine-wide settings | The defaults above (no MIC required, code page 437); [`crate::AcceptorOptions`] sets them per context | Windows has no per-call switch for either. |
+//!
 //! # Where Windows is silent, and what sspi-emu does
 //!
 //! | Topic | sspi-emu |
 //! |---|---|
-//! | LM, NTLMv1, NTLM without extended session security | Refused by both roles with `SEC_E_UNSUPPORTED_FUNCTION` ([`crate::Error::NotSupported`] says which). Windows allows them below `LmCompatibilityLevel` 5. |
-//! | 40- and 56-bit keys | Refused (`SEC_E_UNSUPPORTED_FUNCTION`): NEGOTIATE_128 is required, like Windows' `NTLMMinClientSec`/`NTLMMinServerSec` set to 128-bit. |
-//! | OEM character set | Refused; Unicode is required. |
-//! | Anonymous (null session) and datagram NTLM | Refused (`SEC_E_UNSUPPORTED_FUNCTION`). |
-//! | MIC | The acceptor always sends `MsvAvTimestamp` and therefore requires a MIC; an AUTHENTICATE without one is `SEC_E_INVALID_TOKEN`, a wrong one `SEC_E_MESSAGE_ALTERED`. gss-ntlmssp's raw mechanism sends no MIC unless asked (SPNEGO asks); Windows clients always send one. |
-//! | Timestamp window | The client's NTLMv2 timestamp must be within 5 minutes of the acceptor's clock ([`crate::AcceptorOptions::max_clock_skew`]), else `SEC_E_TIME_SKEW`. Clients echo the server's timestamp, so this bounds the time between CHALLENGE and AUTHENTICATE. gss-ntlmssp does not check. |
 //! | Order of acceptor checks | NTProofStr first (`SEC_E_LOGON_DENIED`, also for unknown users, which take the same code path so time does not tell them apart), then the MIC, then time, target name, channel bindings. A tampered AUTHENTICATE reports whichever check it breaks first. |
-//! | Requested attributes | An acceptor that asks for confidentiality or integrity refuses a client that does not offer it, at NEGOTIATE and again at AUTHENTICATE (`SEC_E_UNSUPPORTED_FUNCTION`). |
-//! | Target names | Without a policy any name is accepted. With one, the client's `MsvAvTargetName` must be present and equal to one of the names, ignoring ASCII case; otherwise `SEC_E_WRONG_PRINCIPAL`. |
-//! | Channel bindings | An acceptor given bindings requires the client's to match, including when the client sent none or all zeros (`SEC_E_BAD_BINDINGS`): Windows' "Extended Protection: Required". Without bindings the client's are ignored. |
 //! | A client told to vouch for names | The initiator echoes the server's names and timestamp from the CHALLENGE, but drops any `MsvAvFlags`, `MsvAvSingleHost`, `MsvAvTargetName` or `MsvAvChannelBindings` the server put there and writes only its own. |
 //! | Token size | The initiator refuses a CHALLENGE that would make its AUTHENTICATE larger than `cbMaxToken` (2888 bytes), so a caller-sized output buffer always suffices. AV pair lists hold at most 16 pairs. |
 //! | User lookup | Case-insensitive user and domain; an entry with an empty domain matches the user in any domain (as gss-ntlmssp's `NTLM_USER_FILE`). NTOWFv2 uses the names exactly as the client sent them. Uppercasing uses the one-to-one Unicode mapping, like `RtlUpcaseUnicodeString`, so a name never changes length. |
@@ -53,7 +70,7 @@
 //! | Sequence errors | With replay or sequence detection requested, a signature whose sequence number is not the expected one is `SEC_E_OUT_OF_SEQUENCE`; without, `SEC_E_MESSAGE_ALTERED`. Either way it fails: the sequence number is covered by the checksum. |
 //! | `MessageSeqNo` of the message calls | Ignored: connection-oriented NTLM keeps its own counter per direction, shared by signing and sealing (MS-NLMP 3.4.4). |
 //! | Quality of protection | Only 0; anything else (e.g. `SECQOP_WRAP_NO_ENCRYPT`) is `SEC_E_QOP_NOT_SUPPORTED`. |
-//! | Sealing without confidentiality | `EncryptMessage` on a context that did not negotiate SEAL is `SEC_E_UNSUPPORTED_FUNCTION`; signing always works (ALWAYS_SIGN). |
+//! | Sealing without confidentiality | `EncryptMessage` on a context that did not negotiate SEAL is `SEC_E_UNSUPPORTED_FUNCTION`. Signing is real when SIGN or SEAL was negotiated, and the dummy of MS-NLMP 3.4.4.3 on an authentication-only context (table above). |
 //! | Read-only data buffers | `SECBUFFER_READONLY` and `SECBUFFER_READONLY_WITH_CHECKSUM` data buffers are signed and not encrypted (as the `sspi` crate does). A signature buffer longer than 16 bytes is accepted; its first 16 bytes are read. |
 //! | Empty messages | Signing or sealing an empty message works (gss-ntlmssp refuses). |
 //! | Output token buffers | Checked before the context moves: without `ISC_REQ_ALLOCATE_MEMORY` the token buffer must be writable and hold `cbMaxToken` (2888) bytes (`SEC_E_BUFFER_TOO_SMALL`, or `SEC_E_INVALID_PARAMETER` for a read-only or missing one); the acceptor's last call writes no token and may pass an empty buffer. |
@@ -66,7 +83,8 @@
 //!
 //! # Exporting and importing contexts
 //!
-//! The format is documented field by field in [`crate::export`] and [`crate::export::v1`].
+//! The format is documented field by field in [`crate::export`], [`crate::export::v1`] and
+//! [`crate::export::v2`].
 //! These are the choices where Windows says little or nothing:
 //!
 //! | Topic | sspi-emu |
@@ -82,4 +100,4 @@
 //! | "Same computer" | Windows imports only on the machine that exported. Here any process that can read the key file can import; another machine with a copy of the key file can too. |
 //! | Errors on import | A wrong key is `SEC_E_DECRYPT_FAILURE`; a damaged blob `SEC_E_INVALID_TOKEN`; a newer format `SEC_E_UNSUPPORTED_FUNCTION` naming both versions; another package's blob `SEC_E_INVALID_TOKEN`; an unknown package name `SEC_E_SECPKG_NOT_FOUND`. Nothing is created on failure. |
 //! | Replaying a half-done acceptor | A blob of an acceptor that sent its CHALLENGE can be imported more than once, and each copy accepts the same AUTHENTICATE until the clock window closes. Whoever holds the blob and sees the AUTHENTICATE could use that: treat blobs as secrets, hand each to one worker, and delete them once imported. |
-//! | Compatibility | Every released format version imports forever; the golden blobs of `tests/data/v1` are imported by every build and never rewritten. |
+//! | Compatibility | Every released format version imports forever; the golden blobs of `tests/data/v1` and `tests/data/v2` are imported by every build and never rewritten. A blob is written in the oldest version that holds its context: version 1 unless the context has an option only version 2 can hold (an OEM code page other than 437, `require_mic`), so builds that know only version 1 import the blobs of newer builds with default options (workers of a farm upgraded one at a time). |

@@ -6,7 +6,8 @@ use sspi_emu::env::{ManualClock, SeededRandom};
 use sspi_emu::export::*;
 use sspi_emu::flags::{AscReq, IscReq};
 use sspi_emu::{
-    AcceptorOptions, Environment, Error, InitiatorOptions, SecurityContext, SecurityStatus,
+    AcceptorOptions, Environment, Error, InitiatorOptions, OemCodePage, SecurityContext,
+    SecurityStatus,
 };
 
 /// The key of the tests' blobs (and of the golden blobs: never change it).
@@ -421,10 +422,18 @@ fn host_key_file() {
 
 // ---- Golden blobs ---------------------------------------------------------------------
 
-const GOLDEN_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/v1");
+/// Every released format version, each with its own directory of golden blobs.
+const GOLDEN_VERSIONS: [u8; 2] = [1, 2];
 const GOLDEN_MESSAGE: &[u8] = b"golden message";
 
+fn golden_dir(version: u8) -> String {
+    format!("{}/tests/data/v{version}", env!("CARGO_MANIFEST_DIR"))
+}
+
 /// The conversation the golden blobs were cut from: fixed seeds, clock and nonce source.
+/// Version 1 is the default options; version 2 the same conversation with the options
+/// version 1 cannot hold (OEM code pages, `require_mic`), plus an acceptor half-way through
+/// curl's OEM logon.
 struct Golden {
     blobs: Vec<(&'static str, Vec<u8>)>,
     transcript: Vec<(&'static str, Vec<u8>)>,
@@ -434,26 +443,41 @@ fn golden_env(seed: u64) -> Environment {
     Environment::new(SeededRandom::new(seed), ManualClock::new(T0))
 }
 
-fn make_golden() -> Golden {
+fn curl_like() -> sspi_emu::fuzzing::ForeignClient<'static> {
+    sspi_emu::fuzzing::ForeignClient {
+        user: USER,
+        domain: DOMAIN,
+        password: PASSWORD,
+        workstation: "WORKSTATION",
+        code_page: OemCodePage::Cp437,
+        mic: false,
+        extra_av: &[],
+        timestamp: T0,
+        client_challenge: [0x5a; 8],
+    }
+}
+
+fn make_golden(version: u8) -> Golden {
     let nonces = golden_env(99);
     let options = ExportOptions::new().protection(test_key()).environment(nonces);
-    let mut client = SecurityContext::initiator(
-        &client_creds(),
-        InitiatorOptions::new()
-            .flags(IscReq::CONFIDENTIALITY | IscReq::INTEGRITY | IscReq::SEQUENCE_DETECT)
-            .target_name("HTTP/golden")
-            .workstation("WS")
-            .environment(golden_env(1)),
-    )
-    .unwrap();
-    let mut server = SecurityContext::acceptor(
-        &server_creds(),
-        AcceptorOptions::new().flags(AscReq::CONFIDENTIALITY).environment(golden_env(2)),
-    )
-    .unwrap();
+    let mut client_options = InitiatorOptions::new()
+        .flags(IscReq::CONFIDENTIALITY | IscReq::INTEGRITY | IscReq::SEQUENCE_DETECT)
+        .target_name("HTTP/golden")
+        .workstation("WS")
+        .environment(golden_env(1));
+    let mut server_options =
+        AcceptorOptions::new().flags(AscReq::CONFIDENTIALITY).environment(golden_env(2));
+    if version == 2 {
+        client_options = client_options.oem_code_page(OemCodePage::Cp852);
+        server_options = server_options.require_mic(true).oem_code_page(OemCodePage::Cp850);
+    }
+    let mut client = SecurityContext::initiator(&client_creds(), client_options).unwrap();
+    let mut server = SecurityContext::acceptor(&server_creds(), server_options).unwrap();
     let mut blobs = Vec::new();
     let mut snap = |name, ctx: &mut SecurityContext| {
-        blobs.push((name, ctx.export(0, &options).unwrap().packed.as_bytes().to_vec()));
+        let blob = ctx.export(0, &options).unwrap().packed.as_bytes().to_vec();
+        assert_eq!(blob[8], version, "{name}: written as the oldest version that holds it");
+        blobs.push((name, blob));
     };
     snap("ntlm-client-initial", &mut client);
     snap("ntlm-server-initial", &mut server);
@@ -471,21 +495,31 @@ fn make_golden() -> Golden {
     let mut to_server = GOLDEN_MESSAGE.to_vec();
     let to_server_sig = client.seal(&mut to_server).unwrap();
     let to_client = server.wrap(GOLDEN_MESSAGE).unwrap();
-    Golden {
-        blobs,
-        transcript: vec![
-            ("negotiate", negotiate),
-            ("challenge", challenge),
-            ("authenticate", authenticate),
-            ("sealed-to-server", to_server),
-            ("sealed-to-server-signature", to_server_sig.to_vec()),
-            ("wrapped-to-client", to_client),
-        ],
+    let mut transcript = vec![
+        ("negotiate", negotiate),
+        ("challenge", challenge),
+        ("authenticate", authenticate),
+        ("sealed-to-server", to_server),
+        ("sealed-to-server-signature", to_server_sig.to_vec()),
+        ("wrapped-to-client", to_client),
+    ];
+    if version == 2 {
+        let oem_options =
+            AcceptorOptions::new().oem_code_page(OemCodePage::Cp850).environment(golden_env(6));
+        let mut oem = SecurityContext::acceptor(&server_creds(), oem_options).unwrap();
+        let negotiate = sspi_emu::fuzzing::CURL_NEGOTIATE;
+        let oem_challenge = oem.step(Some(&negotiate)).unwrap().token;
+        snap("ntlm-server-oem-wait-authenticate", &mut oem);
+        let oem_authenticate = curl_like().authenticate(&negotiate, &oem_challenge).unwrap();
+        transcript.push(("oem-challenge", oem_challenge));
+        transcript.push(("oem-authenticate", oem_authenticate));
     }
+    Golden { blobs, transcript }
 }
 
-fn read_transcript() -> std::collections::HashMap<String, Vec<u8>> {
-    let text = std::fs::read_to_string(format!("{GOLDEN_DIR}/transcript.txt")).unwrap();
+fn read_transcript(version: u8) -> std::collections::HashMap<String, Vec<u8>> {
+    let dir = golden_dir(version);
+    let text = std::fs::read_to_string(format!("{dir}/transcript.txt")).unwrap();
     text.lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty())
         .map(|l| {
@@ -495,87 +529,113 @@ fn read_transcript() -> std::collections::HashMap<String, Vec<u8>> {
         .collect()
 }
 
-fn golden(name: &str) -> Vec<u8> {
-    std::fs::read(format!("{GOLDEN_DIR}/{name}.blob")).unwrap_or_else(|e| panic!("{name}: {e}"))
+fn golden(version: u8, name: &str) -> Vec<u8> {
+    let dir = golden_dir(version);
+    std::fs::read(format!("{dir}/{name}.blob")).unwrap_or_else(|e| panic!("v{version} {name}: {e}"))
 }
 
 /// Rewrites the golden files when `SSPI_EMU_BLESS=1` (only ever for a new format version's
 /// directory: released blobs are never rewritten).
 #[test]
 fn golden_blobs_are_current() {
-    let g = make_golden();
-    if std::env::var_os("SSPI_EMU_BLESS").is_some_and(|v| v == "1") {
-        std::fs::create_dir_all(GOLDEN_DIR).unwrap();
-        for (name, blob) in &g.blobs {
-            // Released blobs are never rewritten: blessing only adds missing files.
-            let file = format!("{GOLDEN_DIR}/{name}.blob");
-            if !std::path::Path::new(&file).exists() {
-                std::fs::write(file, blob).unwrap();
+    for version in GOLDEN_VERSIONS {
+        let g = make_golden(version);
+        let dir = golden_dir(version);
+        if std::env::var_os("SSPI_EMU_BLESS").is_some_and(|v| v == "1") {
+            std::fs::create_dir_all(&dir).unwrap();
+            for (name, blob) in &g.blobs {
+                // Released blobs are never rewritten: blessing only adds missing files.
+                let file = format!("{dir}/{name}.blob");
+                if !std::path::Path::new(&file).exists() {
+                    std::fs::write(file, blob).unwrap();
+                }
             }
+            let mut text = format!(
+                "# Wire tokens of the conversation the v{version} golden blobs were cut from.\n"
+            );
+            for (k, v) in &g.transcript {
+                text.push_str(&format!("{k} {}\n", to_hex(v)));
+            }
+            std::fs::write(format!("{dir}/transcript.txt"), text).unwrap();
+            write_fuzz_seeds(version, &g);
         }
-        let mut text =
-            String::from("# Wire tokens of the conversation the v1 golden blobs were cut from.\n");
-        for (k, v) in &g.transcript {
-            text.push_str(&format!("{k} {}\n", to_hex(v)));
+        // This build still writes each format byte for byte as when the files were made.
+        for (name, blob) in &g.blobs {
+            assert_eq!(&golden(version, name), blob, "v{version} {name}");
         }
-        std::fs::write(format!("{GOLDEN_DIR}/transcript.txt"), text).unwrap();
-        write_fuzz_seeds();
-    }
-    // This build still writes format 1 byte for byte as when the files were made.
-    for (name, blob) in &g.blobs {
-        assert_eq!(&golden(name), blob, "{name}");
     }
 }
 
 /// The released blobs import and carry on exactly as recorded.
 #[test]
 fn golden_blobs_import_forever() {
-    let t = read_transcript();
-    let options = |seed| {
-        ImportOptions::new()
-            .protection(test_key())
-            .credentials(server_creds())
-            .environment(golden_env(seed))
-    };
-    let import =
-        |name: &str, seed| SecurityContext::import("NTLM", &golden(name), &options(seed)).unwrap();
+    for version in GOLDEN_VERSIONS {
+        let t = read_transcript(version);
+        let options = |seed| {
+            ImportOptions::new()
+                .protection(test_key())
+                .credentials(server_creds())
+                .environment(golden_env(seed))
+        };
+        let import = |name: &str, seed| {
+            let blob = golden(version, name);
+            assert_eq!(blob[8], version, "{name}");
+            SecurityContext::import("NTLM", &blob, &options(seed)).unwrap()
+        };
 
-    // Before the first token: the same NEGOTIATE / CHALLENGE.
-    assert_eq!(import("ntlm-client-initial", 1).step(None).unwrap().token, t["negotiate"]);
-    assert_eq!(
-        import("ntlm-server-initial", 2).step(Some(&t["negotiate"])).unwrap().token,
-        t["challenge"]
-    );
-    // Between legs: the same AUTHENTICATE, and it is accepted.
-    let step = import("ntlm-client-wait-challenge", 1).step(Some(&t["challenge"])).unwrap();
-    assert_eq!(step.token, t["authenticate"]);
-    let mut server = import("ntlm-server-wait-authenticate", 3);
-    assert!(server.step(Some(&t["authenticate"])).unwrap().complete);
-    assert_eq!(server.peer_name().unwrap(), "EXAMPLE\\alice");
-    // Established, after traffic: the same sealed bytes both ways.
-    let mut client = import("ntlm-client-established", 4);
-    let mut data = GOLDEN_MESSAGE.to_vec();
-    let sig = client.seal(&mut data).unwrap();
-    assert_eq!(
-        (data, sig.to_vec()),
-        (t["sealed-to-server"].clone(), t["sealed-to-server-signature"].clone())
-    );
-    let mut server = import("ntlm-server-established", 5);
-    let mut data = t["sealed-to-server"].clone();
-    server.unseal(&mut data, &t["sealed-to-server-signature"]).unwrap();
-    assert_eq!(data, GOLDEN_MESSAGE);
-    assert_eq!(client.unwrap(&t["wrapped-to-client"]).unwrap(), GOLDEN_MESSAGE);
+        // Before the first token: the same NEGOTIATE / CHALLENGE.
+        assert_eq!(import("ntlm-client-initial", 1).step(None).unwrap().token, t["negotiate"]);
+        assert_eq!(
+            import("ntlm-server-initial", 2).step(Some(&t["negotiate"])).unwrap().token,
+            t["challenge"]
+        );
+        // Between legs: the same AUTHENTICATE, and it is accepted.
+        let step = import("ntlm-client-wait-challenge", 1).step(Some(&t["challenge"])).unwrap();
+        assert_eq!(step.token, t["authenticate"]);
+        let mut server = import("ntlm-server-wait-authenticate", 3);
+        assert!(server.step(Some(&t["authenticate"])).unwrap().complete);
+        assert_eq!(server.peer_name().unwrap(), "EXAMPLE\\alice");
+        // Established, after traffic: the same sealed bytes both ways.
+        let mut client = import("ntlm-client-established", 4);
+        let mut data = GOLDEN_MESSAGE.to_vec();
+        let sig = client.seal(&mut data).unwrap();
+        assert_eq!(
+            (data, sig.to_vec()),
+            (t["sealed-to-server"].clone(), t["sealed-to-server-signature"].clone())
+        );
+        let mut server = import("ntlm-server-established", 5);
+        let mut data = t["sealed-to-server"].clone();
+        server.unseal(&mut data, &t["sealed-to-server-signature"]).unwrap();
+        assert_eq!(data, GOLDEN_MESSAGE);
+        assert_eq!(client.unwrap(&t["wrapped-to-client"]).unwrap(), GOLDEN_MESSAGE);
+
+        // A client without a MIC: version 1 takes it (the default policy), version 2's
+        // acceptor was exported with `require_mic` and still refuses it.
+        let no_mic = curl_like().authenticate(&t["negotiate"], &t["challenge"]).unwrap();
+        let verdict = import("ntlm-server-wait-authenticate", 3).step(Some(&no_mic)).map(|_| ());
+        if version == 1 {
+            assert_eq!(verdict, Ok(()));
+        } else {
+            assert_eq!(verdict, Err(Error::InvalidToken("the AUTHENTICATE message has no MIC")));
+            // An acceptor half-way through curl's OEM logon accepts curl's AUTHENTICATE.
+            let mut oem = import("ntlm-server-oem-wait-authenticate", 6);
+            assert!(oem.step(Some(&t["oem-authenticate"])).unwrap().complete);
+            assert_eq!(oem.peer_name().unwrap(), "EXAMPLE\\alice");
+        }
+    }
 }
 
 /// Seeds of the `import` fuzz target: every golden state as an unprotected blob (mode 0) and
-/// as bare state bytes (mode 1), so the fuzzer starts from deep inside the decoder.
-fn write_fuzz_seeds() {
+/// as bare state bytes (mode 1 for version 1, 3 for version 2), so the fuzzer starts from
+/// deep inside the decoder.
+fn write_fuzz_seeds(version: u8, golden: &Golden) {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/seeds/import");
     std::fs::create_dir_all(dir).unwrap();
-    for (name, blob) in make_golden().blobs {
+    let prefix = if version == 1 { String::new() } else { format!("v{version}-") };
+    for (name, blob) in &golden.blobs {
         let ctx = SecurityContext::import(
             "NTLM",
-            &blob,
+            blob,
             &ImportOptions::new().protection(test_key()).credentials(server_creds()),
         );
         let mut ctx = ctx.unwrap();
@@ -585,10 +645,10 @@ fn write_fuzz_seeds() {
         let bytes = plain.packed.as_bytes();
         let mut raw = vec![0u8];
         raw.extend_from_slice(bytes);
-        std::fs::write(format!("{dir}/{name}-blob"), raw).unwrap();
-        let mut state = vec![1u8];
+        std::fs::write(format!("{dir}/{prefix}{name}-blob"), raw).unwrap();
+        let mut state = vec![if version == 1 { 1u8 } else { 3 }];
         state.extend_from_slice(&bytes[48..bytes.len() - 16]);
-        std::fs::write(format!("{dir}/{name}-state"), state).unwrap();
+        std::fs::write(format!("{dir}/{prefix}{name}-state"), state).unwrap();
     }
 }
 
