@@ -705,3 +705,86 @@ fn output_buffers_are_checked_before_anything_happens() {
     free_credentials_handle(&ccred);
     free_credentials_handle(&scred);
 }
+
+/// curl's logon through the handle layer, as a server ported from Windows would see it
+/// (acceptor asking for nothing): `SEC_I_CONTINUE_NEEDED`, `SEC_E_OK`, no integrity or
+/// confidentiality attributes, then `MakeSignature` / `VerifySignature` with the dummy
+/// signature of MS-NLMP 3.4.4.3 (`SEC_E_OK`, and `SEC_E_MESSAGE_ALTERED` for anything else)
+/// and `EncryptMessage` / `DecryptMessage` `SEC_E_UNSUPPORTED_FUNCTION`, as Windows.
+#[test]
+fn curl_logon_through_the_handle_layer_is_authentication_only() {
+    use sspi_emu::fuzzing::{CURL_NEGOTIATE, ForeignClient};
+    let (_, scred) = creds();
+    let mut s = SecHandle::default();
+    let call = |s: &mut SecHandle, first: bool, token: &[u8]| {
+        let mut inputs = [SecBuffer::read_only(SECBUFFER_TOKEN, token)];
+        let mut out = [SecBuffer::empty(SECBUFFER_TOKEN)];
+        let (mut attrs, mut expiry) = (0, FileTime::default());
+        let old = *s;
+        let st = accept_security_context(
+            Some(&scred),
+            (!first).then_some(old),
+            Some(&mut inputs),
+            AscReq::ALLOCATE_MEMORY,
+            0,
+            s,
+            &mut out,
+            &mut attrs,
+            &mut expiry,
+        );
+        let token = out[0].take_allocated().map(|b| {
+            let v = b.as_slice().to_vec();
+            assert_eq!(free_context_buffer(b), S::SEC_E_OK);
+            v
+        });
+        (st, token.unwrap_or_default(), attrs)
+    };
+    let (st, challenge, _) = call(&mut s, true, &CURL_NEGOTIATE);
+    assert_eq!(st, S::SEC_I_CONTINUE_NEEDED);
+    let client = ForeignClient {
+        user: USER,
+        domain: DOMAIN,
+        password: PASSWORD,
+        workstation: "WORKSTATION",
+        code_page: sspi_emu::OemCodePage::Cp437,
+        mic: false,
+        extra_av: &[],
+        timestamp: FileTime::from_system_time(std::time::SystemTime::now()),
+        client_challenge: [9; 8],
+    };
+    let authenticate = client.authenticate(&CURL_NEGOTIATE, &challenge).unwrap();
+    let (st, last, attrs) = call(&mut s, false, &authenticate);
+    assert_eq!(st, S::SEC_E_OK);
+    assert!(last.is_empty());
+    let integrity_or_confidentiality =
+        sspi_emu::flags::AscRet::INTEGRITY.0 | sspi_emu::flags::AscRet::CONFIDENTIALITY.0;
+    assert_eq!(attrs & integrity_or_confidentiality, 0, "{attrs:#x}");
+
+    let payload = *b"signed";
+    let mut sig = [0xffu8; 16];
+    let mut msg =
+        [SecBuffer::read_only(SECBUFFER_DATA, &payload), SecBuffer::new(SECBUFFER_TOKEN, &mut sig)];
+    assert_eq!(make_signature(&s, 0, &mut msg, 0), S::SEC_E_OK);
+    assert_eq!(msg[1].as_slice(), [1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    let mut qop = 0;
+    assert_eq!(verify_signature(&s, &mut msg, 0, &mut qop), S::SEC_E_OK);
+    let mut forged = [1u8, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0];
+    let mut msg = [
+        SecBuffer::read_only(SECBUFFER_DATA, &payload),
+        SecBuffer::new(SECBUFFER_TOKEN, &mut forged),
+    ];
+    assert_eq!(verify_signature(&s, &mut msg, 0, &mut qop), S::SEC_E_MESSAGE_ALTERED);
+
+    let mut body = *b"body";
+    let mut trailer = [0u8; 16];
+    let mut msg =
+        [SecBuffer::new(SECBUFFER_DATA, &mut body), SecBuffer::new(SECBUFFER_TOKEN, &mut trailer)];
+    assert_eq!(encrypt_message(&s, 0, &mut msg, 0), S::SEC_E_UNSUPPORTED_FUNCTION);
+    assert_eq!(msg[0].as_slice(), b"body", "nothing was encrypted");
+    assert_eq!(decrypt_message(&s, &mut msg, 0, &mut qop), S::SEC_E_UNSUPPORTED_FUNCTION);
+    let mut value = None;
+    assert_eq!(query_context_attributes(&s, SECPKG_ATTR_NAMES, &mut value), S::SEC_E_OK);
+    assert!(matches!(value.take(), Some(ContextAttribute::Names(n)) if n == "EXAMPLE\\alice"));
+    assert_eq!(delete_security_context(&s), S::SEC_E_OK);
+    assert_eq!(free_credentials_handle(&scred), S::SEC_E_OK);
+}
