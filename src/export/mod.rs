@@ -32,8 +32,9 @@
 //!
 //! The package byte selects the state's schema: Kerberos and Negotiate contexts get their own
 //! frozen structs under their own package numbers, so adding them changes nothing for NTLM
-//! blobs. A change to a package's state is a new format version with a new module (`v2.rs`);
-//! import keeps a decoder for every version ever released.
+//! blobs. A change to a package's state is a new format version with a new module (as [`v2`]
+//! added the options version 1 had no room for); import keeps a decoder for every version
+//! ever released, and export writes the oldest version that holds the context.
 //!
 //! # Protection
 //!

@@ -1,7 +1,8 @@
 //! Format version 1 of the packed state. **Frozen**: these structs are the wire format of
 //! every version-1 blob ever written, encoded with postcard (whose format is specified and
-//! stable). Never change a field, its type or its order; a change is a new module `v2.rs`,
-//! and this one keeps decoding forever (the golden blobs under `tests/data/v1` check it).
+//! stable). Never change a field, its type or its order; a change is a new module (as
+//! [`super::v2`] is), and this one keeps decoding forever (the golden blobs under
+//! `tests/data/v1` check it).
 //!
 //! Layout, in postcard terms (varints for integers, length-prefixed strings and byte
 //! strings, a varint tag for each enum):
