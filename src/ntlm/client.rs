@@ -255,16 +255,7 @@ fn authenticate(
         None
     } else {
         flags |= F::OEM;
-        let cp = config.oem_code_page;
-        let unrepresentable = Error::InvalidParameter(
-            "a name has characters the OEM code page cannot write, and the server chose OEM",
-        );
-        let encode = |name: &str| cp.encode(name).ok_or(unrepresentable.clone());
-        Some([
-            encode(&config.secret.domain)?,
-            encode(&config.secret.user)?,
-            encode(&config.workstation)?,
-        ])
+        Some(oem_names(config)?)
     };
 
     let server_av = AvPairs::parse(challenge.target_info)?;
@@ -384,6 +375,21 @@ fn authenticate(
         logon_time: env.now(),
     };
     Ok((ClientState::Established(Box::new(established)), Output { token, complete: true }))
+}
+
+/// The domain, user and workstation names in the OEM code page, for a server that chose OEM.
+/// Out of line and cold: every current server chooses Unicode, and the handshake's code
+/// stays as small as it was.
+#[cold]
+#[inline(never)]
+fn oem_names(config: &ClientConfig) -> Result<[Vec<u8>; 3]> {
+    let cp = config.oem_code_page;
+    let encode = |name: &str| {
+        cp.encode(name).ok_or(Error::InvalidParameter(
+            "a name has characters the OEM code page cannot write, and the server chose OEM",
+        ))
+    };
+    Ok([encode(&config.secret.domain)?, encode(&config.secret.user)?, encode(&config.workstation)?])
 }
 
 /// Writes `bytes` into `token` at `at`.

@@ -163,7 +163,9 @@ impl Names {
     }
 
     /// Names from the OEM user, domain and workstation fields of an AUTHENTICATE message
-    /// (every byte is a character: this cannot fail).
+    /// (every byte is a character: this cannot fail). Cold: most clients use Unicode.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn from_oem(fields: [&[u8]; 3], code_page: OemCodePage) -> Self {
         let [user, domain, workstation] = fields;
         let mut names = Self::with_capacity(user.len() + domain.len() + workstation.len());

@@ -254,17 +254,12 @@ fn challenge(config: &ServerConfig, negotiate: &[u8]) -> Result<(ServerState, Ou
         (true, true) => announced.av_pairs.get(announced.nb_domain.clone()),
         (true, false) => announced.av_pairs.get(announced.nb_computer.clone()),
     };
-    // An OEM client gets the TargetName in its code page (informational: a character the
-    // code page lacks becomes `?`). The AV pairs are always UTF-16 (MS-NLMP 2.2.2.1).
+    // An OEM client gets the TargetName in its code page. The AV pairs are always UTF-16
+    // (MS-NLMP 2.2.2.1).
     let oem_target_name;
     let target_name = match target_name {
         Some(_) if !unicode => {
-            let name = if domain_member {
-                &announced.names.nb_domain
-            } else {
-                &announced.names.nb_computer
-            };
-            oem_target_name = config.oem_code_page.encode_lossy(name);
+            oem_target_name = oem_target_name_of(announced, domain_member, config.oem_code_page);
             Some(&oem_target_name[..])
         }
         other => other,
@@ -292,6 +287,16 @@ fn challenge(config: &ServerConfig, negotiate: &[u8]) -> Result<(ServerState, Ou
     let wait =
         WaitAuthenticate { transcript, negotiate_len: negotiate.len(), server_challenge, flags };
     Ok((ServerState::WaitAuthenticate(wait), Output { token, complete: false }))
+}
+
+/// The TargetName of an OEM CHALLENGE: the NetBIOS domain (or computer) name in the code
+/// page, a character it lacks written `?` (the name is informational). Out of line and cold:
+/// the Unicode handshake's code stays as small as it was.
+#[cold]
+#[inline(never)]
+fn oem_target_name_of(announced: &Announced, domain_member: bool, cp: OemCodePage) -> Vec<u8> {
+    let names = &announced.names;
+    cp.encode_lossy(if domain_member { &names.nb_domain } else { &names.nb_computer })
 }
 
 fn utf16_string(bytes: &[u8], what: &'static str) -> Result<String> {
