@@ -284,11 +284,14 @@ impl AcceptorOptions {
     /// authentication-only clients send no MIC. A MIC that a client announces is always
     /// required and checked, whatever this says.
     ///
-    /// Turn it on for servers whose clients are all current Windows, Samba, macOS or
-    /// browsers (they always send one): without it, an attacker in the middle can remove
-    /// the timestamp from the CHALLENGE so that the client sends no MIC, and then change
-    /// the NEGOTIATE and CHALLENGE unseen (the flags, the names; never the password proof,
-    /// nor anything this acceptor itself requires). See [`crate::manual`].
+    /// Without it, a client that sends no MIC must at least hand back the timestamp of this
+    /// acceptor's CHALLENGE in its blob (curl and gss-ntlmssp do), so an attacker cannot
+    /// hide the timestamp to make a MIC-sending client send none. What stays open is the
+    /// logon of a client that never sends a MIC: its NEGOTIATE and CHALLENGE flags are
+    /// not covered, so an attacker in the middle can change them unseen (never the
+    /// password proof, nor anything this acceptor itself requires). Turn it on for servers
+    /// whose clients are all current Windows, Samba, macOS or browsers (they always send
+    /// one). See [`crate::manual`].
     pub fn require_mic(mut self, require: bool) -> Self {
         self.require_mic = require;
         self

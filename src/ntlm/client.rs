@@ -242,6 +242,11 @@ fn authenticate(
     if ours.contains(F::SEAL) && !offered.contains(F::SEAL) {
         return Err(Error::NotSupported("the server refused confidentiality"));
     }
+    // Integrity asked for is required too: without SIGN the context would sign with the
+    // dummy signature of MS-NLMP 3.4.4.3, which anyone can forge.
+    if ours.contains(F::SIGN) && !offered.contains(F::SIGN) {
+        return Err(Error::NotSupported("the server refused integrity"));
+    }
     // Keep what both sides offered; REQUEST_TARGET stays as asked and TARGET_INFO as the server
     // said (this reproduces the AUTHENTICATE of MS-NLMP 4.2.4.3).
     let mut flags =

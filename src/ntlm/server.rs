@@ -22,8 +22,8 @@ use super::keys::{
     ResponseKey, mic, nt_proof, ntowfv2, ntowfv2_ascii_utf16, rc4k, session_base_key,
 };
 use super::messages::{
-    AV_FLAG_MIC_PRESENT, Authenticate, AvId, ChallengeOut, ClientBlob, Data, Negotiate, Version,
-    around_mic, write_av_pair,
+    AV_FLAG_MIC_PRESENT, Authenticate, AvId, AvPairs, Challenge, ChallengeOut, ClientBlob, Data,
+    Negotiate, Version, around_mic, write_av_pair,
 };
 use super::session::Session;
 use super::users::UserStore;
@@ -171,6 +171,7 @@ const GRANTABLE: F = F(F::UNICODE.0
 /// Flags whose meaning is security: the AUTHENTICATE may not set one the CHALLENGE did not.
 const SECURITY: F = F(F::SIGN.0
     | F::SEAL.0
+    | F::ALWAYS_SIGN.0
     | F::KEY_EXCH.0
     | F::NEGOTIATE_128.0
     | F::NEGOTIATE_56.0
@@ -289,6 +290,15 @@ fn challenge(config: &ServerConfig, negotiate: &[u8]) -> Result<(ServerState, Ou
     Ok((ServerState::WaitAuthenticate(wait), Output { token, complete: false }))
 }
 
+/// Whether the client's AV pairs hold the `MsvAvTimestamp` of the CHALLENGE this acceptor
+/// sent (`challenge`, as sent). Only a logon without a MIC asks: out of line and cold.
+#[cold]
+#[inline(never)]
+fn echoes_challenge_timestamp(challenge: &[u8], client: &AvPairs<'_>) -> Result<bool> {
+    let sent = AvPairs::parse(Challenge::parse(challenge)?.target_info)?.timestamp()?;
+    Ok(sent.is_some() && client.timestamp()? == sent)
+}
+
 /// The TargetName of an OEM CHALLENGE: the NetBIOS domain (or computer) name in the code
 /// page, a character it lacks written `?` (the name is informational). Out of line and cold:
 /// the Unicode handshake's code stays as small as it was.
@@ -398,7 +408,11 @@ fn accept(
     // carry the right one: NTProofStr covers the blob, so the announcement cannot be
     // stripped (CVE-2019-1040). A blob that announces none is a client that sends none
     // (curl; MS-NLMP 3.1.5.1.2 asks for one since this server sends a timestamp, but
-    // Windows accepts it), refused only under `require_mic`.
+    // Windows accepts it), refused under `require_mic`; otherwise its blob must hold the
+    // timestamp this CHALLENGE sent. A client that saw it copies it (curl and gss-ntlmssp
+    // copy the whole TargetInfo): a blob without it means the timestamp was hidden in flight
+    // so that the client would send no MIC, the downgrade that lets an attacker then take
+    // SIGN away unseen. Windows does not check this; sspi-emu is stricter.
     let av = &client.av_pairs;
     if av.flags()? & AV_FLAG_MIC_PRESENT != 0 {
         let received_mic = auth.mic.ok_or(Error::InvalidToken("MIC announced but missing"))?;
@@ -409,6 +423,8 @@ fn accept(
         }
     } else if config.require_mic {
         return Err(Error::InvalidToken("the AUTHENTICATE message has no MIC"));
+    } else if !echoes_challenge_timestamp(challenge, av)? {
+        return Err(Error::MessageAltered);
     }
 
     let now = config.env.now();

@@ -181,8 +181,9 @@ fn require_mic_refuses_clients_that_send_none() {
 }
 
 /// Windows 11 24H2 sends an 80-byte `MsvAvSingleHost` (48 before); MS-NLMP 2.2.2.2 says
-/// anything after MachineID is ignored. AV ids sspi-emu does not know are carried too, and
-/// the MIC covers them all.
+/// anything after MachineID is ignored. AV ids sspi-emu does not know are carried too: the
+/// logon whose MIC was computed over them verifies under `require_mic`, and a changed byte
+/// among them is refused (by NTProofStr, which covers the blob before the MIC is looked at).
 #[test]
 fn large_single_host_and_unknown_av_ids_are_carried_through_the_mic() {
     let mut single_host = vec![0u8; 80];
@@ -338,9 +339,10 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// The initiator offers only Unicode, but a server that answers OEM (MS-NLMP 3.1.5.1.2:
 /// the names go in the character set the server chose) gets OEM names in the initiator's
-/// code page. Our acceptor answers OEM only to a client without Unicode, so the test clears
-/// UNICODE from the NEGOTIATE in flight; the MIC catches that change, so the CHALLENGE's
-/// timestamp is hidden as well (no MIC then, which the default policy accepts).
+/// code page. Our acceptor answers OEM only to a NEGOTIATE without Unicode, so the test
+/// clears UNICODE in flight: the MIC then catches the changed NEGOTIATE, but only after the
+/// acceptor has read the OEM names and checked the password proof with them (a wrong code
+/// page on the acceptor is `LogonDenied`, the right one gets as far as the MIC).
 #[test]
 fn initiator_answers_an_oem_challenge() {
     let to_oem = |i: usize, t: &mut Vec<u8>| {
@@ -348,53 +350,63 @@ fn initiator_answers_an_oem_challenge() {
             t[12] = (t[12] & !0x01) | 0x02; // UNICODE off, OEM on
         }
     };
-    let hide_timestamp = |i: usize, t: &mut Vec<u8>| {
-        if i == 1 {
-            let at = find(t, &[7, 0, 8, 0]).unwrap();
-            t[at] = 0x7f;
-        }
-    };
     let mut users = MemoryUserStore::new();
     users.add_password("\u{c9}COLE", "J\u{fc}rgen", &Password::new(PASSWORD));
     let server_creds = Credentials::acceptor(users);
     let client_creds = Credentials::initiator("J\u{fc}rgen", "\u{c9}COLE", Password::new(PASSWORD));
-    let pair = |client_cp, server: AcceptorOptions| {
+    let pair = |client_cp, server_cp| {
         let options = client_options(1).oem_code_page(client_cp).workstation("P\u{c7}");
+        let server = server_options(2).oem_code_page(server_cp).environment(env(2).0);
         (
             SecurityContext::initiator(&client_creds, options).unwrap(),
-            SecurityContext::acceptor(&server_creds, server.environment(env(2).0)).unwrap(),
+            SecurityContext::acceptor(&server_creds, server).unwrap(),
         )
     };
-    let server = || server_options(2).oem_code_page(OemCodePage::Cp850);
 
-    // With the MIC: the changed NEGOTIATE is caught.
-    let (mut c, mut s) = pair(OemCodePage::Cp850, server());
-    assert_eq!(handshake_with(&mut c, &mut s, to_oem).unwrap_err(), Error::MessageAltered);
-
-    // Without it: OEM names, written in 850 and read in 850, log on.
-    let (mut c, mut s) = pair(OemCodePage::Cp850, server());
-    let transcript = handshake_with(&mut c, &mut s, |i, t| {
+    let (mut c, mut s) = pair(OemCodePage::Cp850, OemCodePage::Cp850);
+    let mut sent = Vec::new();
+    let result = handshake_with(&mut c, &mut s, |i, t| {
         to_oem(i, t);
-        hide_timestamp(i, t);
-    })
-    .unwrap();
-    let sent = F(u32::from_le_bytes(transcript.authenticate[60..64].try_into().unwrap()));
-    assert!(sent.contains(F::OEM) && !sent.contains(F::UNICODE), "{sent:?}");
-    assert!(find(&transcript.authenticate, b"J\x81rgen").is_some(), "user in code page 850");
-    assert_eq!(s.peer_name().unwrap(), "\u{c9}COLE\\J\u{fc}rgen");
-    assert_eq!(s.identity().unwrap().workstation, "P\u{c7}");
-    // The session works: sealed both ways.
-    let mut data = *b"over an OEM logon";
-    let sig = c.seal(&mut data).unwrap();
-    s.unseal(&mut data, &sig).unwrap();
-    assert_eq!(&data, b"over an OEM logon");
+        if i == 2 {
+            sent = t.clone();
+        }
+    });
+    assert_eq!(result.unwrap_err(), Error::MessageAltered, "proof passed, MIC caught it");
+    let flags = F(u32::from_le_bytes(sent[60..64].try_into().unwrap()));
+    assert!(flags.contains(F::OEM) && !flags.contains(F::UNICODE), "{flags:?}");
+    assert!(find(&sent, b"J\x81rgen").is_some(), "user name in code page 850");
+    assert!(find(&sent, b"\x90COLE").is_some(), "domain name in code page 850");
+    assert!(find(&sent, b"P\x80").is_some(), "workstation in code page 850");
+
+    // The acceptor reading the same bytes in code page 866 hashes another name.
+    let (mut c, mut s) = pair(OemCodePage::Cp850, OemCodePage::Cp866);
+    assert_eq!(handshake_with(&mut c, &mut s, to_oem).unwrap_err(), Error::LogonDenied);
 
     // A name the code page cannot write is refused before anything is sent.
-    let (mut c, mut s) = pair(OemCodePage::Cp866, server());
-    let err = handshake_with(&mut c, &mut s, |i, t| {
-        to_oem(i, t);
-        hide_timestamp(i, t);
-    })
-    .unwrap_err();
+    let (mut c, mut s) = pair(OemCodePage::Cp866, OemCodePage::Cp850);
+    let err = handshake_with(&mut c, &mut s, to_oem).unwrap_err();
     assert!(matches!(err, Error::InvalidParameter(_)), "{err:?}");
+}
+
+/// A client without a MIC must hand back the CHALLENGE's timestamp: a curl-like client that
+/// never saw it (hidden in flight) is refused, and one that adds ALWAYS_SIGN the CHALLENGE
+/// did not grant is too.
+#[test]
+fn mic_less_clients_are_held_to_the_challenge() {
+    let mut server = acceptor(AcceptorOptions::new());
+    let challenge = server.step(Some(&CURL_NEGOTIATE)).unwrap().token;
+    let mut hidden = challenge.clone();
+    let at = find(&hidden, &[7, 0, 8, 0]).unwrap();
+    hidden[at] = 0x7f;
+    let authenticate = curl_like().authenticate(&CURL_NEGOTIATE, &hidden).unwrap();
+    assert_eq!(server.step(Some(&authenticate)).unwrap_err(), Error::MessageAltered);
+
+    let mut without_always_sign = CURL_NEGOTIATE;
+    without_always_sign[13] &= !0x80; // NTLMSSP_NEGOTIATE_ALWAYS_SIGN
+    let mut server = acceptor(AcceptorOptions::new());
+    let challenge = server.step(Some(&without_always_sign)).unwrap().token;
+    let mut authenticate = curl_like().authenticate(&without_always_sign, &challenge).unwrap();
+    authenticate[61] |= 0x80;
+    let err = server.step(Some(&authenticate)).unwrap_err();
+    assert_eq!(err, Error::InvalidToken("AUTHENTICATE sets security flags the CHALLENGE did not"));
 }
