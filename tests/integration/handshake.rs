@@ -1,7 +1,7 @@
 //! Handshake and message-security behaviour of the idiomatic layer, driven in memory.
 
 use super::driver::*;
-use sspi_emu::flags::{AscReq, AscRet, IscReq};
+use sspi_emu::flags::{AscReq, IscReq};
 use sspi_emu::ntlm::Part;
 use sspi_emu::ntlm::flags::NegotiateFlags;
 use sspi_emu::ntlm::users::MemoryUserStore;
