@@ -62,6 +62,7 @@
 //! | Topic | sspi-emu |
 //! |---|---|
 //! | Order of acceptor checks | NTProofStr first (`SEC_E_LOGON_DENIED`, also for unknown users, which take the same code path so time does not tell them apart), then the MIC, then time, target name, channel bindings. A tampered AUTHENTICATE reports whichever check it breaks first. |
+//! | A server that answers OEM | The initiator offers only Unicode; a CHALLENGE that chooses OEM anyway gets the names in [`crate::InitiatorOptions::oem_code_page`] (437 by default), or `SEC_E_INVALID_PARAMETER` for a name the code page cannot write. An attacker who forces OEM gains nothing: the MIC covers the CHALLENGE, and the names are proven by NTProofStr. |
 //! | A client told to vouch for names | The initiator echoes the server's names and timestamp from the CHALLENGE, but drops any `MsvAvFlags`, `MsvAvSingleHost`, `MsvAvTargetName` or `MsvAvChannelBindings` the server put there and writes only its own. |
 //! | Token size | The initiator refuses a CHALLENGE that would make its AUTHENTICATE larger than `cbMaxToken` (2888 bytes), so a caller-sized output buffer always suffices. AV pair lists hold at most 16 pairs. |
 //! | User lookup | Case-insensitive user and domain; an entry with an empty domain matches the user in any domain (as gss-ntlmssp's `NTLM_USER_FILE`). NTOWFv2 uses the names exactly as the client sent them. Uppercasing uses the one-to-one Unicode mapping, like `RtlUpcaseUnicodeString`, so a name never changes length. |
