@@ -10,7 +10,7 @@
 //! ```
 //!
 //! Export writes the oldest version that holds a context: version 1 when the options are
-//! what a version-1 blob means ([`Options::IMPLIED_BY_V1`]), so builds that read only
+//! what a version-1 blob means (code page 437, no MIC required), so builds that read only
 //! version 1 keep importing those blobs (workers of a farm upgraded one at a time).
 
 use serde::{Deserialize, Serialize};
