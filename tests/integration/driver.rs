@@ -2,9 +2,11 @@
 
 use sspi_emu::env::{FileTime, ManualClock, SeededRandom};
 use sspi_emu::flags::{AscReq, IscReq};
+use sspi_emu::fuzzing::ForeignClient;
 use sspi_emu::ntlm::users::MemoryUserStore;
 use sspi_emu::{
-    AcceptorOptions, Credentials, Environment, InitiatorOptions, Password, SecurityContext,
+    AcceptorOptions, Credentials, Environment, InitiatorOptions, OemCodePage, Password,
+    SecurityContext,
 };
 
 pub const USER: &str = "alice";
@@ -25,6 +27,21 @@ pub fn client_creds() -> Credentials {
 
 pub fn server_creds() -> Credentials {
     Credentials::acceptor(users())
+}
+
+/// A client that logs on as curl does (see [`ForeignClient`]), as alice, at [`T0`].
+pub fn curl_like() -> ForeignClient<'static> {
+    ForeignClient {
+        user: USER,
+        domain: DOMAIN,
+        password: PASSWORD,
+        workstation: "WORKSTATION",
+        code_page: OemCodePage::Cp437,
+        mic: false,
+        extra_av: &[],
+        timestamp: T0,
+        client_challenge: [0x5a; 8],
+    }
 }
 
 /// A deterministic environment: seeded randomness, a clock the test can move.

@@ -443,20 +443,6 @@ fn golden_env(seed: u64) -> Environment {
     Environment::new(SeededRandom::new(seed), ManualClock::new(T0))
 }
 
-fn curl_like() -> sspi_emu::fuzzing::ForeignClient<'static> {
-    sspi_emu::fuzzing::ForeignClient {
-        user: USER,
-        domain: DOMAIN,
-        password: PASSWORD,
-        workstation: "WORKSTATION",
-        code_page: OemCodePage::Cp437,
-        mic: false,
-        extra_av: &[],
-        timestamp: T0,
-        client_challenge: [0x5a; 8],
-    }
-}
-
 fn make_golden(version: u8) -> Golden {
     let nonces = golden_env(99);
     let options = ExportOptions::new().protection(test_key()).environment(nonces);

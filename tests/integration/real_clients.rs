@@ -13,20 +13,6 @@ use sspi_emu::ntlm::flags::NegotiateFlags as F;
 use sspi_emu::ntlm::users::MemoryUserStore;
 use sspi_emu::{AcceptorOptions, Credentials, Error, OemCodePage, Password, SecurityContext};
 
-fn curl_like() -> ForeignClient<'static> {
-    ForeignClient {
-        user: USER,
-        domain: DOMAIN,
-        password: PASSWORD,
-        workstation: "WORKSTATION",
-        code_page: OemCodePage::Cp437,
-        mic: false,
-        extra_av: &[],
-        timestamp: T0,
-        client_challenge: [0x5a; 8],
-    }
-}
-
 fn acceptor(options: AcceptorOptions) -> SecurityContext {
     SecurityContext::acceptor(&server_creds(), options.environment(env(9).0)).unwrap()
 }

@@ -741,17 +741,9 @@ fn curl_logon_through_the_handle_layer_is_authentication_only() {
     };
     let (st, challenge, _) = call(&mut s, true, &CURL_NEGOTIATE);
     assert_eq!(st, S::SEC_I_CONTINUE_NEEDED);
-    let client = ForeignClient {
-        user: USER,
-        domain: DOMAIN,
-        password: PASSWORD,
-        workstation: "WORKSTATION",
-        code_page: sspi_emu::OemCodePage::Cp437,
-        mic: false,
-        extra_av: &[],
-        timestamp: FileTime::from_system_time(std::time::SystemTime::now()),
-        client_challenge: [9; 8],
-    };
+    // curl writes its own clock's time; the acceptor here uses the system clock.
+    let now = FileTime::from_system_time(std::time::SystemTime::now());
+    let client = ForeignClient { timestamp: now, ..curl_like() };
     let authenticate = client.authenticate(&CURL_NEGOTIATE, &challenge).unwrap();
     let (st, last, attrs) = call(&mut s, false, &authenticate);
     assert_eq!(st, S::SEC_E_OK);
