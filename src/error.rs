@@ -104,6 +104,31 @@ pub enum Error {
     /// Reading a user file failed.
     #[error("cannot read user file: {0}")]
     UserFile(String),
+    /// A keytab file cannot be read, written or parsed; the text says which file and why.
+    #[error("keytab: {0}")]
+    Keytab(String),
+    /// A credential cache cannot be read, written or parsed; the text says which and why.
+    #[error("credential cache: {0}")]
+    CredentialCache(String),
+    /// `krb5.conf` cannot be read or is malformed; the text names the file and line.
+    #[error("krb5.conf: {0}")]
+    Krb5Config(String),
+    /// No KDC could be reached (none configured, unreachable, or silent past the timeout); the
+    /// text says which realm and address.
+    #[error("no authority could be contacted: {0}")]
+    NoAuthority(String),
+    /// The KDC answered with a KRB-ERROR (RFC 4120 section 7.5.9). `code` is the error code;
+    /// the text explains it (and carries the KDC's e-text, if any).
+    #[error("KDC error {code}: {message}")]
+    Kdc {
+        /// The KRB-ERROR error-code.
+        code: i32,
+        /// What it means, for a human.
+        message: String,
+    },
+    /// The target service principal is unknown to the KDC.
+    #[error("target unknown: {0}")]
+    TargetUnknown(String),
 }
 
 /// Shorthand for `Result<T, sspi_emu::Error>`.

@@ -10,6 +10,7 @@ pub mod env;
 pub mod error;
 pub mod export;
 pub mod flags;
+pub mod kerberos;
 pub mod manual;
 pub mod ntlm;
 pub mod sspi;

@@ -75,6 +75,10 @@ statuses! {
     SEC_E_DECRYPT_FAILURE = 0x8009_0330;
     /// A parameter is invalid.
     SEC_E_INVALID_PARAMETER = 0x8009_035D;
+    /// The target (service principal) is unknown.
+    SEC_E_TARGET_UNKNOWN = 0x8009_0303;
+    /// No authority (KDC) could be contacted.
+    SEC_E_NO_AUTHORITY = 0x8009_0311;
 }
 
 impl SecurityStatus {
@@ -127,6 +131,10 @@ impl From<&Error> for SecurityStatus {
             Error::QopNotSupported => Self::SEC_E_QOP_NOT_SUPPORTED,
             Error::CorruptContext(_) | Error::WrongPackage { .. } => Self::SEC_E_INVALID_TOKEN,
             Error::KeyFile(_) => Self::SEC_E_NO_CREDENTIALS,
+            Error::Keytab(_) | Error::CredentialCache(_) => Self::SEC_E_NO_CREDENTIALS,
+            Error::Krb5Config(_) | Error::NoAuthority(_) => Self::SEC_E_NO_AUTHORITY,
+            Error::Kdc { code, .. } => crate::kerberos::kdc_error_status(*code),
+            Error::TargetUnknown(_) => Self::SEC_E_TARGET_UNKNOWN,
         }
     }
 }
