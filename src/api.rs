@@ -384,8 +384,9 @@ pub struct SecurityContext {
 #[allow(clippy::large_enum_variant)]
 enum Inner {
     Ntlm(NtlmContext),
-    /// Exported with `SECPKG_CONTEXT_EXPORT_DELETE_OLD`: every call is `SEC_E_INVALID_HANDLE`.
-    Deleted,
+    /// Exported with `SECPKG_CONTEXT_EXPORT_DELETE_OLD`: every call is `SEC_E_INVALID_HANDLE`
+    /// (it still knows its package).
+    Deleted(Package),
 }
 
 /// Dispatches `$call` on the live package context bound to `$ctx`; a deleted context is
@@ -394,7 +395,7 @@ macro_rules! dispatch {
     ($self:expr, $ctx:ident => $call:expr) => {
         match $self {
             Inner::Ntlm($ctx) => $call,
-            Inner::Deleted => Err(Error::InvalidHandle),
+            Inner::Deleted(_) => Err(Error::InvalidHandle),
         }
     };
 }
@@ -492,7 +493,7 @@ impl SecurityContext {
     pub fn is_established(&self) -> bool {
         match &self.inner {
             Inner::Ntlm(c) => c.established().is_some(),
-            Inner::Deleted => false,
+            Inner::Deleted(_) => false,
         }
     }
 
@@ -500,14 +501,15 @@ impl SecurityContext {
     pub fn is_initiator(&self) -> bool {
         match &self.inner {
             Inner::Ntlm(c) => c.is_client(),
-            Inner::Deleted => false,
+            Inner::Deleted(_) => false,
         }
     }
 
     /// The package.
     pub fn package(&self) -> Package {
         match &self.inner {
-            Inner::Ntlm(_) | Inner::Deleted => Package::Ntlm,
+            Inner::Ntlm(_) => Package::Ntlm,
+            Inner::Deleted(package) => *package,
         }
     }
 
@@ -538,15 +540,9 @@ impl SecurityContext {
     pub fn export(&mut self, flags: u32, options: &ExportOptions) -> Result<Exported> {
         export::check_flags(flags)?;
         let reset = flags & export::SECPKG_CONTEXT_EXPORT_RESET_NEW != 0;
-        let (packed, identity) = dispatch!(&self.inner, c => {
-            let state = c.to_v1(reset)?;
-            let packed = export::pack(PackageId::Ntlm, &state, c.to_v2_options(), options)?;
-            drop(state); // it borrows the context
-            // A reset blob authenticates no one: it has no identity to hand out.
-            Ok((packed, if reset { None } else { c.client_identity() }))
-        })?;
+        let (packed, identity) = dispatch!(&self.inner, c => c.pack(reset, options))?;
         if flags & export::SECPKG_CONTEXT_EXPORT_DELETE_OLD != 0 {
-            self.inner = Inner::Deleted;
+            self.inner = Inner::Deleted(self.package());
         }
         Ok(Exported { packed, identity })
     }
@@ -568,12 +564,11 @@ impl SecurityContext {
         let (package, version, body) = export::unpack(packed, &options.protection)?;
         let inner = match package {
             PackageId::Ntlm => {
-                let (state, extra) = export::decode(version, &body)?;
                 let users = options.credentials.as_ref().map(|c| {
                     c.user_store()
                         .ok_or(Error::UnknownCredentials("initiator credentials for an acceptor"))
                 });
-                Inner::Ntlm(NtlmContext::from_v1(&state, extra, options.env.clone(), users)?)
+                Inner::Ntlm(NtlmContext::unpack(version, &body, options.env.clone(), users)?)
             }
         };
         let ctx = Self { inner };
@@ -585,10 +580,23 @@ impl SecurityContext {
         Ok(ctx)
     }
 
+    /// The package of a packed context, read from its header without opening it (the header
+    /// is authenticated only by [`SecurityContext::import`]). The `sspi::` layer checks
+    /// Windows' package-name argument with it before anything is decrypted.
+    ///
+    /// # Errors
+    /// As [`SecurityContext::import`] for a blob too large, without the magic, of a newer
+    /// format, or naming an unknown package or one whose contexts this build does not have.
+    pub fn package_of(packed: &[u8]) -> Result<Package> {
+        Ok(match export::peek_package(packed)? {
+            PackageId::Ntlm => Package::Ntlm,
+        })
+    }
+
     fn client_identity(&self) -> Option<ClientIdentity> {
         match &self.inner {
             Inner::Ntlm(c) => c.client_identity(),
-            Inner::Deleted => None,
+            Inner::Deleted(_) => None,
         }
     }
 

@@ -23,9 +23,9 @@ impl Package {
     pub const ALL: [Package; 2] = [Package::Ntlm, Package::Kerberos];
 
     /// The package's name, as `AcquireCredentialsHandle` takes it.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
-            Package::Ntlm => crate::ntlm::PACKAGE_NAME,
+            Package::Ntlm => "NTLM",
             Package::Kerberos => "Kerberos",
         }
     }
@@ -89,7 +89,7 @@ impl PackageInfo {
             version: 1,
             rpc_id: 10, // RPC_C_AUTHN_WINNT
             max_token: 2888,
-            name: crate::ntlm::PACKAGE_NAME,
+            name: Package::Ntlm.name(),
             comment: "NTLM Security Package",
         }
     }
@@ -105,7 +105,7 @@ impl PackageInfo {
             version: 1,
             rpc_id: 16, // RPC_C_AUTHN_GSS_KERBEROS
             max_token: 48_000,
-            name: "Kerberos",
+            name: Package::Kerberos.name(),
             comment: "Microsoft Kerberos V1.0",
         }
     }
@@ -140,5 +140,11 @@ mod tests {
             assert_eq!(p.info().name, p.name());
         }
         assert_eq!(Package::with_contexts().collect::<Vec<_>>(), [Package::Ntlm]);
+    }
+
+    #[test]
+    fn ntlm_info_matches_the_package() {
+        assert_eq!(usize::try_from(PackageInfo::ntlm().max_token), Ok(crate::ntlm::MAX_TOKEN_SIZE));
+        assert_eq!(PackageInfo::ntlm().name, crate::ntlm::PACKAGE_NAME);
     }
 }

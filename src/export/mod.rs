@@ -571,6 +571,23 @@ fn checksum(header: &[u8], body: &[u8]) -> [u8; TAG_LEN] {
     out
 }
 
+/// The package named in a blob's header, after the checks that come before it (size, magic,
+/// version). Not authenticated: [`unpack`] checks the header as a whole.
+pub(crate) fn peek_package(packed: &[u8]) -> Result<PackageId> {
+    if packed.len() > MAX_PACKED_SIZE {
+        return Err(Error::CorruptContext("larger than any packed context"));
+    }
+    let header = packed.get(..HEADER_LEN).ok_or(Error::CorruptContext("truncated header"))?;
+    if header[..8] != MAGIC {
+        return Err(Error::CorruptContext("not an sspi-emu packed context"));
+    }
+    let version = u16::from_le_bytes([header[8], header[9]]);
+    if version > FORMAT_VERSION {
+        return Err(Error::UnsupportedVersion { found: version, newest: FORMAT_VERSION });
+    }
+    PackageId::from_byte(header[10])
+}
+
 /// Checks and opens a blob; returns its package, its format version and the decrypted state
 /// bytes.
 pub(crate) fn unpack(

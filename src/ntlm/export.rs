@@ -109,6 +109,37 @@ fn established_in(
 }
 
 impl NtlmContext {
+    /// Packs this context into a blob (format version 1, or 2 when its options need it); with
+    /// `reset`, the context it was before its first token. Also returns the identity an
+    /// established context hands out (none with `reset`: such a blob authenticates no one).
+    pub(crate) fn pack(
+        &self,
+        reset: bool,
+        options: &crate::export::ExportOptions,
+    ) -> Result<(crate::export::PackedContext, Option<ClientIdentity>)> {
+        let state = self.to_v1(reset)?;
+        let packed = crate::export::pack(
+            crate::export::PackageId::Ntlm,
+            &state,
+            self.to_v2_options(),
+            options,
+        )?;
+        drop(state); // it borrows the context
+        Ok((packed, if reset { None } else { self.client_identity() }))
+    }
+
+    /// Rebuilds a context from the opened state of a blob of format `version` (see
+    /// [`NtlmContext::from_v1`] for `env` and `users`).
+    pub(crate) fn unpack(
+        version: u16,
+        body: &[u8],
+        env: Option<Environment>,
+        users: Option<Result<Arc<dyn UserStore>>>,
+    ) -> Result<Self> {
+        let (state, extra) = crate::export::decode(version, body)?;
+        Self::from_v1(&state, extra, env, users)
+    }
+
     /// The frozen form of this context; with `reset`, of the context it was before its
     /// first token (same role and options, nothing of the handshake).
     pub(crate) fn to_v1(&self, reset: bool) -> Result<v1::Context<'_>> {

@@ -28,7 +28,7 @@ use server::{Server, ServerState};
 use session::Session;
 
 /// The package name, as `AcquireCredentialsHandle` takes it.
-pub const PACKAGE_NAME: &str = "NTLM";
+pub const PACKAGE_NAME: &str = crate::package::Package::Ntlm.name();
 
 /// `cbMaxToken` of the NTLM package: no handshake token is larger.
 pub const MAX_TOKEN_SIZE: usize = 2888;

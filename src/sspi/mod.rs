@@ -206,13 +206,18 @@ fn status_of(result: Result<SecurityStatus>) -> SecurityStatus {
     result.unwrap_or_else(|e| SecurityStatus::from(&e))
 }
 
-/// `QuerySecurityPackageInfo`: any package of this build ([`Package::ALL`]), including
-/// Kerberos, whose credentials exist before its contexts do.
+/// `QuerySecurityPackageInfo`, for the packages [`enumerate_security_packages`] lists.
 ///
 /// # Errors
-/// `SEC_E_SECPKG_NOT_FOUND` for an unknown package.
+/// `SEC_E_SECPKG_NOT_FOUND` for an unknown package, and for Kerberos, whose contexts this
+/// build does not have yet (callers such as curl probe with this call whether a package can
+/// authenticate; its `SecPkgInfo` is [`PackageInfo::kerberos`]).
 pub fn query_security_package_info(package: &str) -> Result<PackageInfo> {
-    Ok(Package::from_name(package)?.info())
+    let found = Package::from_name(package)?;
+    if !found.has_contexts() {
+        return Err(Error::PackageNotFound(package.to_owned()));
+    }
+    Ok(found.info())
 }
 
 /// `EnumerateSecurityPackages`: the packages whose security contexts this build has
@@ -562,6 +567,11 @@ pub fn export_security_context_ex(
 /// the file named by [`NTLM_USER_FILE`]; [`import_security_context_ex`] takes credentials,
 /// a key and an environment directly. `token`, when given, must be the identity the
 /// exporter handed out. On failure no handle is created.
+///
+/// `package` is checked against the package the blob names before the blob is opened:
+/// another package's blob is `SEC_E_INVALID_TOKEN` ([`Error::WrongPackage`]), an unknown
+/// name `SEC_E_SECPKG_NOT_FOUND`. ([`SecurityContext::import`] takes the package from the
+/// blob.)
 pub fn import_security_context(
     package: &str,
     packed: &[u8],
@@ -598,14 +608,14 @@ pub fn import_security_context_ex(
             Some(identity) => options.clone().identity(identity.clone()),
             None => options.clone(),
         };
+        // As Windows hands the blob to the named package, which refuses a foreign one before
+        // anything else is checked.
         let expected = Package::from_name(package)?;
-        let ctx = SecurityContext::import(packed, &options)?;
-        if ctx.package() != expected {
-            return Err(Error::WrongPackage {
-                expected: expected.name(),
-                found: ctx.package_name(),
-            });
+        let found = SecurityContext::package_of(packed)?;
+        if found != expected {
+            return Err(Error::WrongPackage { expected: expected.name(), found: found.name() });
         }
+        let ctx = SecurityContext::import(packed, &options)?;
         *context = insert_context(ctx);
         Ok(SecurityStatus::SEC_E_OK)
     })())

@@ -244,18 +244,24 @@ fn import_errors_are_clear_and_create_nothing() {
     let (_, mut server) = established_pair();
     let packed = server.export(0, &ExportOptions::new().protection(test_key())).unwrap().packed;
     let blob = packed.as_bytes();
-    let import = |_package: &str, bytes: &[u8], protection: Protection| {
+    let import = |bytes: &[u8], protection: Protection| {
         SecurityContext::import(bytes, &ImportOptions::new().protection(protection)).map(|_| ())
     };
     // The package comes from the blob; the Windows-shaped layer checks the name it is given
     // against it.
-    let by_name = |package: &str| {
+    let by_name_with = |package: &str, protection: Protection| {
         let mut handle = sspi_emu::sspi::SecHandle::default();
-        let options = ImportOptions::new().protection(test_key());
+        let options = ImportOptions::new().protection(protection);
         sspi_emu::sspi::import_security_context_ex(package, blob, None, &options, &mut handle)
     };
+    let by_name = |package: &str| by_name_with(package, test_key());
     assert_eq!(by_name("Kerberoz"), SecurityStatus::SEC_E_SECPKG_NOT_FOUND);
     assert_eq!(by_name("Kerberos"), SecurityStatus::SEC_E_INVALID_TOKEN);
+    // The name is checked before anything is opened, as Windows hands the blob to the named
+    // package: a wrong key does not hide that the blob is of another package.
+    let other = Protection::Key(ExportKey::from_bytes([9; 32]));
+    assert_eq!(by_name_with("Kerberos", other.clone()), SecurityStatus::SEC_E_INVALID_TOKEN);
+    assert_eq!(by_name_with("NTLM", other), SecurityStatus::SEC_E_DECRYPT_FAILURE);
     assert_eq!(by_name("ntlm"), SecurityStatus::SEC_E_OK);
     assert_eq!(
         SecurityContext::import(blob, &ImportOptions::new().protection(test_key()))
@@ -264,27 +270,27 @@ fn import_errors_are_clear_and_create_nothing() {
         sspi_emu::Package::Ntlm
     );
     let other_key = Protection::Key(ExportKey::from_bytes([7; 32]));
-    assert_eq!(import("NTLM", blob, other_key), Err(Error::WrongKey));
+    assert_eq!(import(blob, other_key), Err(Error::WrongKey));
     assert_eq!(
         SecurityStatus::from(&Error::WrongKey),
         SecurityStatus::SEC_E_DECRYPT_FAILURE,
         "a wrong key is told apart from damage"
     );
-    assert_eq!(import("NTLM", blob, Protection::DangerousUnprotected), Err(Error::WrongKey));
+    assert_eq!(import(blob, Protection::DangerousUnprotected), Err(Error::WrongKey));
     // A newer format version: named, with the newest this build reads.
     let mut newer = blob.to_vec();
     newer[8] = 3;
-    let err = import("NTLM", &newer, test_key()).unwrap_err();
+    let err = import(&newer, test_key()).unwrap_err();
     assert_eq!(err, Error::UnsupportedVersion { found: 3, newest: 2 });
     assert!(err.to_string().contains("version 3") && err.to_string().contains("newest 2"));
     // Another package's blob (Kerberos is reserved as package 2).
     let mut kerberos = blob.to_vec();
     kerberos[10] = 2;
-    assert!(matches!(import("NTLM", &kerberos, test_key()), Err(Error::NotSupported(_))));
+    assert!(matches!(import(&kerberos, test_key()), Err(Error::NotSupported(_))));
     // Too large: refused before anything is read.
     let huge = vec![0u8; MAX_PACKED_SIZE + 1];
     assert_eq!(
-        import("NTLM", &huge, test_key()),
+        import(&huge, test_key()),
         Err(Error::CorruptContext("larger than any packed context"))
     );
     // An acceptor mid-handshake needs its credentials.
@@ -296,10 +302,7 @@ fn import_errors_are_clear_and_create_nothing() {
         .token;
     fresh.step(Some(&negotiate)).unwrap();
     let mid = fresh.export(0, &ExportOptions::new().protection(test_key())).unwrap().packed;
-    assert!(matches!(
-        import("NTLM", mid.as_bytes(), test_key()),
-        Err(Error::UnknownCredentials(_))
-    ));
+    assert!(matches!(import(mid.as_bytes(), test_key()), Err(Error::UnknownCredentials(_))));
     let wrong = ImportOptions::new().protection(test_key()).credentials(client_creds());
     assert!(matches!(
         SecurityContext::import(mid.as_bytes(), &wrong),
