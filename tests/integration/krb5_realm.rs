@@ -85,7 +85,7 @@ fn missing_tools() -> Vec<&'static str> {
 }
 
 /// A running throwaway realm. Dropping it kills and reaps the KDC and removes the directory
-/// (kept, and its path printed, when the test panicked or `SSPI_EMU_KEEP_REALM=1`).
+/// (kept when `SSPI_EMU_KEEP_REALM=1`; when the test panicked, the tail of the KDC log is printed first).
 pub struct Realm {
     /// The realm's directory: configuration, database, logs, caches, keytabs.
     pub dir: PathBuf,
@@ -380,9 +380,22 @@ impl Drop for Realm {
             let _ = kdc.kill();
             let _ = kdc.wait();
         }
-        let keep = std::env::var_os("SSPI_EMU_KEEP_REALM").is_some_and(|v| v == "1");
-        if std::thread::panicking() || keep {
-            eprintln!("test realm kept for inspection: {}", self.dir.display());
+        if std::thread::panicking() {
+            // The KDC's view of what went wrong, before the directory goes.
+            let logs = self.kdc_logs();
+            let tail: Vec<&str> = logs.lines().rev().take(30).collect();
+            eprintln!(
+                "test realm {} (port {}), last KDC log lines:\n{}",
+                self.dir.display(),
+                self.port,
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
+        }
+        if std::env::var_os("SSPI_EMU_KEEP_REALM").is_some_and(|v| v == "1") {
+            eprintln!(
+                "test realm kept for inspection (SSPI_EMU_KEEP_REALM=1): {}",
+                self.dir.display()
+            );
         } else {
             let _ = fs::remove_dir_all(&self.dir);
         }
