@@ -853,7 +853,22 @@ impl AsAwaitingReply {
             Some(k) if k.etype() == etype => k.clone(),
             _ => self.reply_key(etype, kvno)?,
         };
-        let part = enc_rep_part(&key, USAGE_AS_REP_ENC_PART, &rep.enc)?;
+        let part = match enc_rep_part(&key, USAGE_AS_REP_ENC_PART, &rep.enc) {
+            // Without pre-authentication the KDC cannot tell a wrong password: the reply then
+            // does not decrypt. Said as the KDC would have: KRB_AP_ERR_BAD_INTEGRITY.
+            Err(Error::MessageAltered) => {
+                return Err(kdc_error(
+                    &KrbError {
+                        code: 31,
+                        realm: self.client.realm.clone(),
+                        e_text: None,
+                        e_data: None,
+                    },
+                    self.context(),
+                ));
+            }
+            other => other?,
+        };
         check_part(
             &part,
             self.nonce,

@@ -1,1 +1,460 @@
-//! (being written)
+//! A blocking transport to the KDCs of a realm (RFC 4120 section 7.2), and [`KdcClient`], the
+//! convenience API that runs the sans-IO exchanges of [`super::kdc`] over it.
+//!
+//! - The KDCs come from `krb5.conf` (`kdc = host[:port]` entries of the realm, port 88 by
+//!   default; a `tcp/` or `udp/` prefix forces the protocol), tried in order.
+//! - A request smaller than `udp_preference_limit` (MIT's default 1465 bytes) goes over UDP
+//!   first; otherwise, and when a UDP reply is KRB_ERR_RESPONSE_TOO_BIG, over TCP with the
+//!   4-byte big-endian length prefix (RFC 4120 section 7.2.2).
+//! - One deadline covers the whole call (default 10 s): each KDC gets a share of what is
+//!   left, connects and reads are bounded by it, so an unreachable or silent KDC ends in
+//!   [`Error::NoAuthority`] naming the realm, the address and what happened, never a hang.
+
+use super::kdc::{
+    self, AsExchange, AsProgress, ClientKey, ClientSecret, RequestOptions, TgsExchange,
+};
+use super::{Credential, Principal};
+use crate::crypto::Password;
+use crate::env::Environment;
+use crate::error::{Error, Result};
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
+use std::time::{Duration, Instant};
+
+/// The default deadline of one request, all KDCs together.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// MIT's default `udp_preference_limit`: requests this long or longer go over TCP.
+pub const DEFAULT_UDP_PREFERENCE_LIMIT: usize = 1465;
+/// The Kerberos port (RFC 4120 section 7.2.3).
+pub const KERBEROS_PORT: u16 = 88;
+
+/// The protocol a KDC entry asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// UDP for small requests, else TCP.
+    Any,
+    /// TCP only (`tcp/host`).
+    Tcp,
+    /// UDP only (`udp/host`; a too-big reply still falls back to TCP).
+    Udp,
+}
+
+/// One `kdc =` entry: a host, a port and a protocol.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KdcAddress {
+    /// Host name or address (an IPv6 address without brackets).
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// Protocol.
+    pub protocol: Protocol,
+}
+
+impl KdcAddress {
+    /// Parses `host`, `host:port`, `[v6addr]:port`, with an optional `tcp/` or `udp/` prefix.
+    ///
+    /// # Errors
+    /// [`Error::Krb5Config`] for an empty host or a bad port.
+    pub fn parse(entry: &str) -> Result<Self> {
+        let entry = entry.trim();
+        let (protocol, rest) = if let Some(r) = entry.strip_prefix("tcp/") {
+            (Protocol::Tcp, r)
+        } else if let Some(r) = entry.strip_prefix("udp/") {
+            (Protocol::Udp, r)
+        } else {
+            (Protocol::Any, entry)
+        };
+        let bad = || Error::Krb5Config(format!("bad kdc entry {entry:?}"));
+        let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
+            let (host, after) = v6.split_once(']').ok_or_else(bad)?;
+            match after.strip_prefix(':') {
+                Some(p) => (host, Some(p)),
+                None if after.is_empty() => (host, None),
+                None => return Err(bad()),
+            }
+        } else if rest.matches(':').count() == 1 {
+            let (h, p) = rest.split_once(':').ok_or_else(bad)?;
+            (h, Some(p))
+        } else {
+            (rest, None)
+        };
+        if host.is_empty() {
+            return Err(bad());
+        }
+        let port = match port {
+            Some(p) => p.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(bad)?,
+            None => KERBEROS_PORT,
+        };
+        Ok(Self { host: host.to_owned(), port, protocol })
+    }
+}
+
+/// The blocking transport: timeouts and the UDP/TCP choice.
+#[derive(Clone, Debug)]
+pub struct Transport {
+    timeout: Duration,
+    udp_preference_limit: usize,
+}
+
+impl Default for Transport {
+    fn default() -> Self {
+        Self { timeout: DEFAULT_TIMEOUT, udp_preference_limit: DEFAULT_UDP_PREFERENCE_LIMIT }
+    }
+}
+
+/// Time left before `deadline`, or an error naming what was being waited for.
+fn remaining(deadline: Instant) -> Option<Duration> {
+    deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero())
+}
+
+fn describe(e: &std::io::Error) -> String {
+    match e.kind() {
+        ErrorKind::WouldBlock | ErrorKind::TimedOut => "timed out".to_owned(),
+        ErrorKind::ConnectionRefused => "connection refused".to_owned(),
+        ErrorKind::ConnectionReset => "connection reset".to_owned(),
+        ErrorKind::UnexpectedEof => "connection closed before a full reply".to_owned(),
+        _ => e.to_string(),
+    }
+}
+
+impl Transport {
+    /// The default transport: 10 s, MIT's UDP limit.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The deadline of one request, all KDCs together.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Requests of this many bytes or more go over TCP (1 means TCP always).
+    pub fn udp_preference_limit(mut self, limit: usize) -> Self {
+        self.udp_preference_limit = limit;
+        self
+    }
+
+    /// Sends `request` to the KDCs of `realm` in turn until one answers; returns its reply
+    /// (which may be a KRB-ERROR: the exchange reads it).
+    ///
+    /// # Errors
+    /// [`Error::NoAuthority`] when there is no KDC, or none answered within the timeout; the
+    /// text names the realm and, for each address, what happened.
+    pub fn send(&self, realm: &str, kdcs: &[KdcAddress], request: &[u8]) -> Result<Vec<u8>> {
+        if kdcs.is_empty() {
+            return Err(Error::NoAuthority(format!("no KDC is configured for realm {realm}")));
+        }
+        let deadline = Instant::now() + self.timeout;
+        let mut failures = Vec::new();
+        for (i, kdc) in kdcs.iter().enumerate() {
+            let Some(left) = remaining(deadline) else {
+                failures.push(format!("{}:{}: not tried, time is up", kdc.host, kdc.port));
+                break;
+            };
+            // An equal share of the time left for each KDC not yet tried (the last one gets
+            // all of it).
+            let share = left / u32::try_from(kdcs.len() - i).unwrap_or(u32::MAX);
+            let kdc_deadline = Instant::now() + share.max(left.min(Duration::from_millis(500)));
+            let addrs = match (kdc.host.as_str(), kdc.port).to_socket_addrs() {
+                Ok(a) => a.collect::<Vec<_>>(),
+                Err(e) => {
+                    failures.push(format!("{}: cannot resolve: {e}", kdc.host));
+                    continue;
+                }
+            };
+            for addr in addrs {
+                match self.send_to(addr, kdc.protocol, request, kdc_deadline.min(deadline)) {
+                    Ok(reply) => return Ok(reply),
+                    Err(what) => failures.push(format!("{addr}: {what}")),
+                }
+            }
+        }
+        Err(Error::NoAuthority(format!(
+            "no KDC of realm {realm} answered within {:?}: {}",
+            self.timeout,
+            failures.join("; ")
+        )))
+    }
+
+    /// One address: UDP first if allowed and the request is small, TCP otherwise or when the
+    /// UDP reply says it is too big.
+    fn send_to(
+        &self,
+        addr: SocketAddr,
+        protocol: Protocol,
+        request: &[u8],
+        deadline: Instant,
+    ) -> core::result::Result<Vec<u8>, String> {
+        let udp = match protocol {
+            Protocol::Tcp => false,
+            Protocol::Udp => true,
+            Protocol::Any => request.len() < self.udp_preference_limit,
+        };
+        if udp {
+            let reply = udp_exchange(addr, request, deadline).map_err(|e| format!("UDP: {e}"))?;
+            if !kdc::is_response_too_big(&reply) {
+                return Ok(reply);
+            }
+        }
+        tcp_exchange(addr, request, deadline).map_err(|e| format!("TCP: {e}"))
+    }
+}
+
+fn udp_exchange(
+    addr: SocketAddr,
+    request: &[u8],
+    deadline: Instant,
+) -> core::result::Result<Vec<u8>, String> {
+    let local: SocketAddr = if addr.is_ipv4() {
+        SocketAddr::from(([0, 0, 0, 0], 0))
+    } else {
+        SocketAddr::from(([0u16; 8], 0))
+    };
+    let socket = UdpSocket::bind(local).map_err(|e| describe(&e))?;
+    // Connected: the OS drops datagrams from anyone else and reports ICMP "port unreachable"
+    // as a refused connection.
+    socket.connect(addr).map_err(|e| describe(&e))?;
+    socket.send(request).map_err(|e| describe(&e))?;
+    let mut buf = vec![0u8; 65_536];
+    let left = remaining(deadline).ok_or("timed out")?;
+    socket.set_read_timeout(Some(left)).map_err(|e| describe(&e))?;
+    let n = socket.recv(&mut buf).map_err(|e| describe(&e))?;
+    buf.truncate(n);
+    Ok(buf)
+}
+
+fn tcp_exchange(
+    addr: SocketAddr,
+    request: &[u8],
+    deadline: Instant,
+) -> core::result::Result<Vec<u8>, String> {
+    let left = remaining(deadline).ok_or("timed out")?;
+    let mut stream = TcpStream::connect_timeout(&addr, left).map_err(|e| describe(&e))?;
+    let len = u32::try_from(request.len()).map_err(|_| "request too long".to_owned())?;
+    let mut framed = Vec::with_capacity(request.len() + 4);
+    framed.extend_from_slice(&len.to_be_bytes());
+    framed.extend_from_slice(request);
+    let left = remaining(deadline).ok_or("timed out")?;
+    stream.set_write_timeout(Some(left)).map_err(|e| describe(&e))?;
+    stream.write_all(&framed).map_err(|e| describe(&e))?;
+    let mut prefix = [0u8; 4];
+    read_exact_by(&mut stream, &mut prefix, deadline)?;
+    let len = u32::from_be_bytes(prefix);
+    if len & 0x8000_0000 != 0 {
+        // RFC 4120 section 7.2.2: the high bit is reserved for extensions we do not use.
+        return Err("the KDC answered with a reserved length prefix".to_owned());
+    }
+    let len = usize::try_from(len).map_err(|_| "reply too long".to_owned())?;
+    if len > kdc::MAX_REPLY_LEN {
+        return Err(format!("reply of {len} bytes is too long"));
+    }
+    let mut reply = vec![0u8; len];
+    read_exact_by(&mut stream, &mut reply, deadline)?;
+    Ok(reply)
+}
+
+/// `read_exact` that gives up at `deadline` (a KDC that drips bytes cannot hold us longer).
+fn read_exact_by(
+    stream: &mut TcpStream,
+    mut buf: &mut [u8],
+    deadline: Instant,
+) -> core::result::Result<(), String> {
+    while !buf.is_empty() {
+        let left = remaining(deadline).ok_or("timed out waiting for the reply")?;
+        stream.set_read_timeout(Some(left)).map_err(|e| describe(&e))?;
+        match stream.read(buf) {
+            Ok(0) => return Err("connection closed before a full reply".to_owned()),
+            Ok(n) => buf = buf.get_mut(n..).unwrap_or_default(),
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                return Err("timed out waiting for the reply".to_owned());
+            }
+            Err(e) => return Err(describe(&e)),
+        }
+    }
+    Ok(())
+}
+
+/// Gets tickets from the KDCs of the realms it knows: the AS and TGS exchanges of
+/// [`super::kdc`] over a [`Transport`].
+#[derive(Clone, Debug)]
+pub struct KdcClient {
+    realms: Vec<(String, Vec<KdcAddress>)>,
+    default_realm: Option<String>,
+    /// `[domain_realm]`: a host or a `.domain` suffix, and its realm.
+    domain_realm: Vec<(String, String)>,
+    transport: Transport,
+    options: RequestOptions,
+    env: Environment,
+}
+
+impl KdcClient {
+    /// A client that knows the KDCs of one realm (which is also the default realm).
+    ///
+    /// # Errors
+    /// [`Error::Krb5Config`] for a malformed KDC entry.
+    pub fn with_kdcs(realm: &str, kdcs: &[&str]) -> Result<Self> {
+        let kdcs = kdcs.iter().map(|k| KdcAddress::parse(k)).collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            realms: vec![(realm.to_owned(), kdcs)],
+            default_realm: Some(realm.to_owned()),
+            domain_realm: Vec::new(),
+            transport: Transport::new(),
+            options: RequestOptions::default(),
+            env: Environment::system(),
+        })
+    }
+
+    /// Adds a `[domain_realm]` mapping (`host` or `.suffix` to `realm`).
+    pub fn domain_realm(mut self, domain: &str, realm: &str) -> Self {
+        self.domain_realm.push((domain.to_ascii_lowercase(), realm.to_owned()));
+        self
+    }
+
+    /// The transport's deadline per request.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.transport = self.transport.timeout(timeout);
+        self
+    }
+
+    /// The transport to use (timeout, UDP limit).
+    pub fn transport(mut self, transport: Transport) -> Self {
+        self.transport = transport;
+        self
+    }
+
+    /// The request options (lifetime, flags, encryption types).
+    pub fn options(mut self, options: RequestOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The randomness and clock of the exchanges.
+    pub fn environment(mut self, env: Environment) -> Self {
+        self.env = env;
+        self
+    }
+
+    /// The realm of a host: the longest `[domain_realm]` match, else the default realm.
+    pub fn realm_of_host(&self, host: &str) -> Option<String> {
+        let host = host.to_ascii_lowercase();
+        let exact = self.domain_realm.iter().find(|(d, _)| *d == host);
+        let suffix = self
+            .domain_realm
+            .iter()
+            .filter(|(d, _)| d.starts_with('.') && host.ends_with(d.as_str()))
+            .max_by_key(|(d, _)| d.len());
+        exact.or(suffix).map(|(_, r)| r.clone()).or_else(|| self.default_realm.clone())
+    }
+
+    /// Sends one request to the KDCs of `realm`.
+    ///
+    /// # Errors
+    /// [`Error::NoAuthority`] (see [`Transport::send`]).
+    pub fn exchange(&self, realm: &str, request: &[u8]) -> Result<Vec<u8>> {
+        let kdcs = self
+            .realms
+            .iter()
+            .find(|(r, _)| r == realm)
+            .map(|(_, k)| k.as_slice())
+            .unwrap_or_default();
+        self.transport.send(realm, kdcs, request)
+    }
+
+    fn as_exchange(&self, client: &Principal, secret: ClientSecret) -> Result<Credential> {
+        let (mut state, mut request) = AsExchange::start(client, secret, &self.options, &self.env)?;
+        // At most: the first request, and one with pre-authentication.
+        for _ in 0..3 {
+            let reply = self.exchange(&client.realm, &request)?;
+            match state.handle_reply(&reply)? {
+                AsProgress::Done(credential) => return Ok(*credential),
+                AsProgress::Send(next, again) => (state, request) = (next, again),
+            }
+        }
+        Err(Error::InvalidToken("the KDC keeps asking for pre-authentication"))
+    }
+
+    /// A TGT for `client` with a password.
+    ///
+    /// # Errors
+    /// [`Error::Kdc`] (code 24 "wrong password for alice@REALM", 6 unknown client, 37 clock
+    /// skew, 14 no common encryption type, ...), [`Error::NoAuthority`],
+    /// [`Error::InvalidToken`] / [`Error::MessageAltered`] for a bad reply.
+    pub fn tgt_with_password(&self, client: &Principal, password: &Password) -> Result<Credential> {
+        self.as_exchange(client, ClientSecret::Password(password.clone()))
+    }
+
+    /// A TGT for `client` with keys from a keytab (every key of the client, any kvno).
+    ///
+    /// # Errors
+    /// As [`KdcClient::tgt_with_password`], and [`Error::Keytab`] when no key fits.
+    pub fn tgt_with_keys(&self, client: &Principal, keys: Vec<ClientKey>) -> Result<Credential> {
+        if keys.is_empty() {
+            return Err(Error::Keytab(format!("no key for {client} in the keytab")));
+        }
+        self.as_exchange(client, ClientSecret::Keys(keys))
+    }
+
+    /// A service ticket for `service` (`HTTP/web.example.test`, `HTTP@web.example.test` or
+    /// `HTTP/web.example.test@REALM`) with the TGT `tgt`.
+    ///
+    /// # Errors
+    /// [`Error::TargetUnknown`] if the KDC does not know the service, [`Error::Kdc`],
+    /// [`Error::NoAuthority`], [`Error::InvalidParameter`] for a bad name,
+    /// [`Error::InvalidToken`] / [`Error::MessageAltered`] for a bad reply.
+    pub fn service_ticket(&self, tgt: &Credential, service: &str) -> Result<Credential> {
+        let service = kdc::service_principal(service, |host| {
+            self.realm_of_host(host).or_else(|| Some(tgt.client.realm.clone()))
+        })?;
+        self.service_ticket_for(tgt, &service)
+    }
+
+    /// A service ticket for the principal `service`.
+    ///
+    /// # Errors
+    /// As [`KdcClient::service_ticket`].
+    pub fn service_ticket_for(&self, tgt: &Credential, service: &Principal) -> Result<Credential> {
+        let (state, request) = TgsExchange::start(tgt, service, &self.options, &self.env)?;
+        // The TGS-REQ goes to the KDC of the TGT's realm.
+        let reply = self.exchange(&tgt.server.realm.clone(), &request)?;
+        state.handle_reply(&reply)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kdc_entries_parse() {
+        let a = KdcAddress::parse("kdc.example.test").unwrap();
+        assert_eq!((a.host.as_str(), a.port, a.protocol), ("kdc.example.test", 88, Protocol::Any));
+        let a = KdcAddress::parse("127.0.0.1:8888").unwrap();
+        assert_eq!((a.host.as_str(), a.port), ("127.0.0.1", 8888));
+        let a = KdcAddress::parse("tcp/[::1]:750").unwrap();
+        assert_eq!((a.host.as_str(), a.port, a.protocol), ("::1", 750, Protocol::Tcp));
+        let a = KdcAddress::parse("udp/::1").unwrap();
+        assert_eq!((a.host.as_str(), a.port, a.protocol), ("::1", 88, Protocol::Udp));
+        for bad in ["", ":88", "host:0", "host:x", "[::1", "[::1]x"] {
+            assert!(KdcAddress::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn realms_of_hosts() {
+        let c = KdcClient::with_kdcs("EXAMPLE.TEST", &["127.0.0.1"])
+            .unwrap()
+            .domain_realm(".other.test", "OTHER.TEST")
+            .domain_realm("special.other.test", "SPECIAL.TEST");
+        assert_eq!(c.realm_of_host("a.other.test").as_deref(), Some("OTHER.TEST"));
+        assert_eq!(c.realm_of_host("Special.Other.Test").as_deref(), Some("SPECIAL.TEST"));
+        assert_eq!(c.realm_of_host("web.example.test").as_deref(), Some("EXAMPLE.TEST"));
+    }
+
+    #[test]
+    fn no_kdc_is_no_authority() {
+        let err = Transport::new().send("EMPTY.TEST", &[], b"x").unwrap_err();
+        assert!(matches!(err, Error::NoAuthority(ref m) if m.contains("EMPTY.TEST")), "{err}");
+    }
+}

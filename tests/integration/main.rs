@@ -7,6 +7,7 @@ mod export;
 mod gss_ntlmssp;
 mod handoff;
 mod handshake;
+mod kdc;
 mod krb5_realm;
 mod real_clients;
 mod sspi_crate;

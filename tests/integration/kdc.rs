@@ -1,0 +1,214 @@
+//! The AS and TGS exchanges against a real MIT KDC (the [`crate::krb5_realm`] harness), and the
+//! transport against loopback ports that refuse or never answer.
+
+use crate::krb5_realm::{Realm, USER_PASSWORD};
+use sspi_emu::kerberos::kdc::RequestOptions;
+use sspi_emu::kerberos::transport::{KdcClient, Transport};
+use sspi_emu::kerberos::{EncType, NameType, Principal};
+use sspi_emu::{Error, Password, SecurityStatus};
+use std::net::{Ipv4Addr, TcpListener, UdpSocket};
+use std::time::{Duration, Instant};
+
+const REALM: &str = crate::krb5_realm::REALM;
+
+fn client(realm: &Realm) -> KdcClient {
+    KdcClient::with_kdcs(REALM, &[&format!("127.0.0.1:{}", realm.port)])
+        .unwrap()
+        .domain_realm(".example.test", REALM)
+        .timeout(Duration::from_secs(10))
+}
+
+fn alice() -> Principal {
+    Principal::new(NameType::PRINCIPAL, &["alice"], REALM)
+}
+
+/// AS with a password, then TGS by host-based name and by principal: the tickets name the
+/// right client and services, and the session keys have the KDC's first enctype.
+#[test]
+fn tgt_with_password_and_service_tickets() {
+    let Some(realm) = Realm::start("tgt_with_password_and_service_tickets", &[]) else { return };
+    realm.add_user("alice", USER_PASSWORD);
+    realm.add_service("HTTP/web.example.test");
+    let kdc = client(&realm);
+    let tgt = kdc.tgt_with_password(&alice(), &Password::new(USER_PASSWORD)).unwrap();
+    assert_eq!(tgt.client, alice());
+    assert_eq!(tgt.server, Principal::krbtgt(REALM));
+    assert!(tgt.end_time > tgt.auth_time);
+    assert_eq!(tgt.ticket.first(), Some(&0x61), "a Ticket is [APPLICATION 1]");
+    for name in
+        ["HTTP/web.example.test", "HTTP@web.example.test", "HTTP/web.example.test@EXAMPLE.TEST"]
+    {
+        let st = kdc.service_ticket(&tgt, name).unwrap();
+        assert_eq!(st.client, alice(), "{name}");
+        assert_eq!(st.server.to_string(), "HTTP/web.example.test@EXAMPLE.TEST", "{name}");
+        assert_eq!(st.server.realm, REALM);
+    }
+}
+
+/// A wrong password is a LogonDenied-class error with a clear text: without
+/// pre-authentication (the reply does not decrypt) and with it (KDC_ERR_PREAUTH_FAILED).
+#[test]
+fn wrong_password_is_logon_denied() {
+    let Some(realm) = Realm::start("wrong_password_is_logon_denied", &[]) else { return };
+    realm.add_user("alice", USER_PASSWORD);
+    for preauth in [false, true] {
+        if preauth {
+            realm.kadmin("modprinc +requires_preauth alice");
+        }
+        let err = client(&realm).tgt_with_password(&alice(), &Password::new("wrong")).unwrap_err();
+        assert_eq!(SecurityStatus::from(&err), SecurityStatus::SEC_E_LOGON_DENIED, "{err}");
+        assert!(err.to_string().contains("wrong password for alice@EXAMPLE.TEST"), "{err}");
+        let code = if preauth { 24 } else { 31 };
+        assert!(matches!(err, Error::Kdc { code: c, .. } if c == code), "{preauth}: {err:?}");
+    }
+}
+
+/// With pre-authentication required (PREAUTH_REQUIRED, ETYPE-INFO2, PA-ENC-TIMESTAMP) the
+/// right password gets the TGT, and a salt other than the default one (a principal renamed
+/// after its key was made keeps its old salt) is taken from ETYPE-INFO2.
+#[test]
+fn tgt_with_preauth_and_a_non_default_salt() {
+    let Some(realm) = Realm::start("tgt_with_preauth_and_a_non_default_salt", &[]) else { return };
+    realm.add_user("carol", USER_PASSWORD);
+    realm.kadmin("modprinc +requires_preauth carol");
+    realm.kadmin("renprinc -force carol dave");
+    let dave = Principal::new(NameType::PRINCIPAL, &["dave"], REALM);
+    let tgt = client(&realm).tgt_with_password(&dave, &Password::new(USER_PASSWORD)).unwrap();
+    assert_eq!(tgt.client, dave);
+    assert_eq!(tgt.server, Principal::krbtgt(REALM));
+}
+
+/// An unknown user: KDC_ERR_C_PRINCIPAL_UNKNOWN, LogonDenied-class, naming the user.
+#[test]
+fn unknown_user_is_logon_denied() {
+    let Some(realm) = Realm::start("unknown_user_is_logon_denied", &[]) else { return };
+    let who = Principal::new(NameType::PRINCIPAL, &["nobody"], REALM);
+    let err = client(&realm).tgt_with_password(&who, &Password::new("x")).unwrap_err();
+    assert!(matches!(err, Error::Kdc { code: 6, .. }), "{err:?}");
+    assert_eq!(SecurityStatus::from(&err), SecurityStatus::SEC_E_LOGON_DENIED);
+    assert!(err.to_string().contains("nobody@EXAMPLE.TEST"), "{err}");
+}
+
+/// An unknown service: TargetUnknown.
+#[test]
+fn unknown_service_is_target_unknown() {
+    let Some(realm) = Realm::start("unknown_service_is_target_unknown", &[]) else { return };
+    realm.add_user("alice", USER_PASSWORD);
+    let kdc = client(&realm);
+    let tgt = kdc.tgt_with_password(&alice(), &Password::new(USER_PASSWORD)).unwrap();
+    let err = kdc.service_ticket(&tgt, "HTTP/nowhere.example.test").unwrap_err();
+    assert!(
+        matches!(err, Error::TargetUnknown(ref m) if m.contains("HTTP/nowhere.example.test")),
+        "{err:?}"
+    );
+    assert_eq!(SecurityStatus::from(&err), SecurityStatus::SEC_E_TARGET_UNKNOWN);
+}
+
+/// UDP and TCP both work against MIT's KDC (the realm listens on both): a small request over
+/// UDP with the default limit, and over TCP with limit 1.
+#[test]
+fn udp_and_tcp_both_reach_the_kdc() {
+    let Some(realm) = Realm::start("udp_and_tcp_both_reach_the_kdc", &[]) else { return };
+    realm.add_user("alice", USER_PASSWORD);
+    for limit in [1usize, 65_535] {
+        let kdc = client(&realm).transport(Transport::new().udp_preference_limit(limit));
+        let tgt = kdc.tgt_with_password(&alice(), &Password::new(USER_PASSWORD)).unwrap();
+        assert_eq!(tgt.server, Principal::krbtgt(REALM), "limit {limit}");
+    }
+}
+
+/// A loopback port nobody listens on, over TCP and over UDP: NoAuthority, quickly.
+#[test]
+fn unreachable_kdc_is_no_authority() {
+    // Bind and drop, so the port is (very likely) free for both protocols.
+    let port = {
+        let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        l.local_addr().unwrap().port()
+    };
+    for entry in [format!("tcp/127.0.0.1:{port}"), format!("udp/127.0.0.1:{port}")] {
+        let kdc = KdcClient::with_kdcs(REALM, &[&entry]).unwrap().timeout(Duration::from_secs(3));
+        let started = Instant::now();
+        let err = kdc.tgt_with_password(&alice(), &Password::new("x")).unwrap_err();
+        assert!(
+            matches!(err, Error::NoAuthority(ref m) if m.contains(REALM) && m.contains(&port.to_string())),
+            "{entry}: {err:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(3 + 5), "{entry}: {:?}", started.elapsed());
+    }
+}
+
+/// A KDC that accepts the connection (or the datagram) and never answers: NoAuthority within
+/// the configured timeout.
+#[test]
+fn silent_kdc_is_no_authority_within_the_timeout() {
+    let tcp = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let tcp_port = tcp.local_addr().unwrap().port();
+    let udp = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let udp_port = udp.local_addr().unwrap().port();
+    // Accept connections (kept open, never answered) until the test ends.
+    let acceptor = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        tcp.set_nonblocking(true).unwrap();
+        let until = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < until {
+            if let Ok((s, _)) = tcp.accept() {
+                held.push(s);
+                if held.len() >= 1 {
+                    std::thread::sleep(Duration::from_secs(4));
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    });
+    let timeout = Duration::from_millis(1500);
+    for entry in [format!("tcp/127.0.0.1:{tcp_port}"), format!("udp/127.0.0.1:{udp_port}")] {
+        let kdc = KdcClient::with_kdcs(REALM, &[&entry]).unwrap().timeout(timeout);
+        let started = Instant::now();
+        let err = kdc.tgt_with_password(&alice(), &Password::new("x")).unwrap_err();
+        let took = started.elapsed();
+        assert!(
+            matches!(err, Error::NoAuthority(ref m) if m.contains("timed out")),
+            "{entry}: {err:?}"
+        );
+        assert!(
+            took >= timeout / 2 && took < timeout + Duration::from_secs(5),
+            "{entry}: {took:?}"
+        );
+    }
+    drop(udp);
+    let _ = acceptor.join();
+}
+
+/// For every enctype MIT supports among 17, 18, 19, 20 and 23, a realm offering only that
+/// one: AS and TGS succeed and the session keys have that type.
+#[test]
+fn every_enctype_end_to_end() {
+    let cases = [
+        (EncType::AES128_CTS_HMAC_SHA1_96, "aes128-cts-hmac-sha1-96"),
+        (EncType::AES256_CTS_HMAC_SHA1_96, "aes256-cts-hmac-sha1-96"),
+        (EncType::AES128_CTS_HMAC_SHA256_128, "aes128-cts-hmac-sha256-128"),
+        (EncType::AES256_CTS_HMAC_SHA384_192, "aes256-cts-hmac-sha384-192"),
+        (EncType::RC4_HMAC, "arcfour-hmac"),
+    ];
+    for (etype, name) in cases {
+        if !sspi_emu::kerberos::crypto::supported(etype) {
+            eprintln!("SKIPPED: every_enctype_end_to_end: {name}: not implemented in this build");
+            continue;
+        }
+        let supported = format!("{name}:normal");
+        let Some(realm) = Realm::start("every_enctype_end_to_end", &[&supported]) else { return };
+        realm.add_user("alice", USER_PASSWORD);
+        realm.add_service("HTTP/web.example.test");
+        let options = RequestOptions { etypes: vec![etype], ..RequestOptions::default() };
+        let kdc = client(&realm).options(options);
+        let tgt = kdc
+            .tgt_with_password(&alice(), &Password::new(USER_PASSWORD))
+            .unwrap_or_else(|e| panic!("{name}: AS: {e}\n{}", realm.kdc_logs()));
+        assert_eq!(tgt.session_key.etype(), etype, "{name}");
+        let st = kdc
+            .service_ticket(&tgt, "HTTP/web.example.test")
+            .unwrap_or_else(|e| panic!("{name}: TGS: {e}\n{}", realm.kdc_logs()));
+        assert_eq!(st.session_key.etype(), etype, "{name}");
+    }
+}
