@@ -10,9 +10,11 @@
 //!   left, connects and reads are bounded by it, so an unreachable or silent KDC ends in
 //!   [`Error::NoAuthority`] naming the realm, the address and what happened, never a hang.
 
+use super::ccache::{self, CredentialCache};
 use super::kdc::{
     self, AsExchange, AsProgress, ClientKey, ClientSecret, RequestOptions, TgsExchange,
 };
+use super::keytab::Keytab;
 use super::{Credential, Principal};
 use crate::crypto::Password;
 use crate::env::Environment;
@@ -396,6 +398,68 @@ impl KdcClient {
         self.as_exchange(client, ClientSecret::Keys(keys))
     }
 
+    /// A TGT for `client` with its keys in `keytab` (every kvno and type: the exchange picks
+    /// the one the KDC names).
+    ///
+    /// # Errors
+    /// As [`KdcClient::tgt_with_password`]; [`Error::Keytab`] when the keytab has no key for
+    /// `client`, or none of the type the KDC wants.
+    pub fn tgt_with_keytab(&self, client: &Principal, keytab: &Keytab) -> Result<Credential> {
+        let keys = keytab
+            .entries
+            .iter()
+            .filter(|e| {
+                e.principal.realm == client.realm
+                    && e.principal.name.components == client.name.components
+            })
+            .map(|e| ClientKey { kvno: e.kvno, key: e.key.clone() })
+            .collect();
+        self.tgt_with_keys(client, keys)
+    }
+
+    /// The TGT of the cache's default principal for its own realm, valid now (by the
+    /// client's clock): a user who ran `kinit` is signed in.
+    ///
+    /// # Errors
+    /// [`Error::CredentialCache`] when the cache has no valid TGT.
+    pub fn tgt_from_ccache(&self, cache: &CredentialCache) -> Result<Credential> {
+        let now = u32::try_from(self.unix_now()).unwrap_or(u32::MAX);
+        let realm = &cache.default_principal.realm;
+        cache.tgt(realm, now).cloned().ok_or_else(|| {
+            Error::CredentialCache(format!(
+                "no valid ticket-granting ticket for {} (krbtgt/{realm}@{realm}) in the cache: \
+                 expired or never obtained; run kinit",
+                cache.default_principal
+            ))
+        })
+    }
+
+    /// [`KdcClient::tgt_from_ccache`] for the default cache (`KRB5CCNAME` as `lookup` gives
+    /// it, else `/tmp/krb5cc_<uid>`). Returns the cache's path with the TGT.
+    ///
+    /// # Errors
+    /// [`Error::CredentialCache`]: no usable default cache, unreadable, or no valid TGT.
+    pub fn tgt_from_default_ccache_with(
+        &self,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<(std::path::PathBuf, Credential)> {
+        let path = ccache::default_ccache_path_from(lookup, ccache::current_uid())?;
+        let cache = CredentialCache::read(&path)?;
+        Ok((path, self.tgt_from_ccache(&cache)?))
+    }
+
+    /// [`KdcClient::tgt_from_default_ccache_with`] over the process environment.
+    ///
+    /// # Errors
+    /// As [`KdcClient::tgt_from_default_ccache_with`].
+    pub fn tgt_from_default_ccache(&self) -> Result<(std::path::PathBuf, Credential)> {
+        self.tgt_from_default_ccache_with(|name| std::env::var(name).ok())
+    }
+
+    fn unix_now(&self) -> i64 {
+        i64::try_from(self.env.now().0 / 10_000_000).unwrap_or(i64::MAX) - 11_644_473_600
+    }
+
     /// A service ticket for `service` (`HTTP/web.example.test`, `HTTP@web.example.test` or
     /// `HTTP/web.example.test@REALM`) with the TGT `tgt`.
     ///
@@ -420,6 +484,26 @@ impl KdcClient {
         let reply = self.exchange(&tgt.server.realm.clone(), &request)?;
         state.handle_reply(&reply)
     }
+}
+
+/// Stores `credentials` into the FILE ccache at `path` (MIT's `klist` and `kvno` read it):
+/// added to the existing cache if it belongs to the same client (replacing tickets for the
+/// same services), else a new cache whose default principal is the first credential's
+/// client. Written atomically, owner-only.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] for no credentials; [`Error::CredentialCache`] when the file
+/// cannot be read or written.
+pub fn store_in_ccache(path: &std::path::Path, credentials: &[Credential]) -> Result<()> {
+    let first = credentials.first().ok_or(Error::InvalidParameter("no credentials to store"))?;
+    let mut cache = match CredentialCache::read(path) {
+        Ok(cache) if cache.default_principal == first.client => cache,
+        _ => CredentialCache::new(first.client.clone()),
+    };
+    for c in credentials {
+        cache.store(c.clone());
+    }
+    cache.write(path)
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 
 use crate::krb5_realm::{Realm, USER_PASSWORD};
 use sspi_emu::kerberos::kdc::RequestOptions;
-use sspi_emu::kerberos::transport::{KdcClient, Transport};
+use sspi_emu::kerberos::keytab::Keytab;
+use sspi_emu::kerberos::transport::{KdcClient, Transport, store_in_ccache};
 use sspi_emu::kerberos::{EncType, NameType, Principal};
 use sspi_emu::{Error, Password, SecurityStatus};
 use std::net::{Ipv4Addr, TcpListener, UdpSocket};
@@ -211,4 +212,74 @@ fn every_enctype_end_to_end() {
             .unwrap_or_else(|e| panic!("{name}: TGS: {e}\n{}", realm.kdc_logs()));
         assert_eq!(st.session_key.etype(), etype, "{name}");
     }
+}
+
+/// A TGT with a client keytab exported by `kadmin.local ktadd -norandkey` (the password's
+/// keys, so pre-authentication with them succeeds), with pre-authentication required.
+#[test]
+fn tgt_with_client_keytab() {
+    let Some(realm) = Realm::start("tgt_with_client_keytab", &[]) else { return };
+    realm.add_user("alice", USER_PASSWORD);
+    realm.kadmin("modprinc +requires_preauth alice");
+    let path = realm.dir.join("alice.keytab");
+    realm.export_keytab("alice", &path, true);
+    let keytab = Keytab::read(&path).unwrap();
+    let kdc = client(&realm);
+    let tgt = kdc.tgt_with_keytab(&alice(), &keytab).unwrap();
+    assert_eq!(tgt.client, alice());
+    assert_eq!(tgt.server, Principal::krbtgt(REALM));
+    // A keytab without alice's keys: a clear keytab error, before any network traffic.
+    let empty = Keytab::default();
+    assert!(matches!(kdc.tgt_with_keytab(&alice(), &empty), Err(Error::Keytab(_))));
+}
+
+/// A user who ran MIT `kinit` is signed in: the TGT comes from the ccache `KRB5CCNAME`
+/// names, and a service ticket is got with it; stored back, MIT `klist` lists both tickets
+/// and MIT `kvno` accepts the cache (it uses our TGT to get a ticket of its own).
+#[test]
+fn ccache_from_kinit_and_back_to_klist_and_kvno() {
+    let Some(realm) = Realm::start("ccache_from_kinit_and_back_to_klist_and_kvno", &[]) else {
+        return;
+    };
+    realm.add_user("alice", USER_PASSWORD);
+    realm.add_service("HTTP/web.example.test");
+    realm.add_service("host/other.example.test");
+    let cc = realm.ccache();
+    realm.kinit_password("alice", USER_PASSWORD, &cc);
+    let kdc = client(&realm);
+    let env: Vec<(String, String)> = realm.env();
+    let lookup = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let (path, tgt) = kdc.tgt_from_default_ccache_with(lookup).unwrap();
+    assert_eq!(path, cc);
+    assert_eq!(tgt.client, alice());
+    let st = kdc.service_ticket(&tgt, "HTTP@web.example.test").unwrap();
+
+    // Our own TGT and service ticket into a fresh cache: klist lists both.
+    let ours = realm.dir.join("ours.ccache");
+    let own_tgt = kdc.tgt_with_password(&alice(), &Password::new(USER_PASSWORD)).unwrap();
+    let own_st = kdc.service_ticket(&own_tgt, "HTTP/web.example.test").unwrap();
+    store_in_ccache(&ours, &[own_tgt, own_st]).unwrap();
+    let mut klist = realm.command("klist");
+    klist.args(["-e", "-c", &format!("FILE:{}", ours.display())]);
+    let listing = realm.run(klist);
+    assert!(listing.contains("Default principal: alice@EXAMPLE.TEST"), "{listing}");
+    assert!(listing.contains("krbtgt/EXAMPLE.TEST@EXAMPLE.TEST"), "{listing}");
+    assert!(listing.contains("HTTP/web.example.test@EXAMPLE.TEST"), "{listing}");
+    // kvno uses the TGT we got to ask for a ticket of its own: the KDC accepts our ticket.
+    let mut kvno = realm.command("kvno");
+    kvno.args(["-c", &format!("FILE:{}", ours.display()), "host/other.example.test"]);
+    let out = realm.run(kvno);
+    assert!(out.contains("host/other.example.test@EXAMPLE.TEST: kvno = 1"), "{out}");
+    // And it finds the service ticket we stored (no new request needed, same answer).
+    let mut kvno = realm.command("kvno");
+    kvno.args(["-c", &format!("FILE:{}", ours.display()), "HTTP/web.example.test"]);
+    assert!(realm.run(kvno).contains("HTTP/web.example.test@EXAMPLE.TEST: kvno = 1"));
+
+    // The ticket got with kinit's TGT stored into kinit's cache: klist lists it too.
+    store_in_ccache(&cc, &[st]).unwrap();
+    let mut klist = realm.command("klist");
+    klist.args(["-c", &format!("FILE:{}", cc.display())]);
+    let listing = realm.run(klist);
+    assert!(listing.contains("krbtgt/EXAMPLE.TEST@EXAMPLE.TEST"), "{listing}");
+    assert!(listing.contains("HTTP/web.example.test@EXAMPLE.TEST"), "{listing}");
 }
