@@ -3,7 +3,7 @@
 //! - [`crypto`]: the RFC 3961 framework and its encryption types (RFC 3962, RFC 8009, RFC 4757).
 //! - [`keytab`]: MIT keytab files (format v2), read and written.
 //! - [`ccache`]: FILE credential caches (versions 3 and 4), read and written.
-//! - [`config`]: `krb5.conf`.
+//! - [`config`]: the `krb5.conf` file.
 //! - [`kdc`]: the AS and TGS exchanges, sans-IO (request bytes out, reply bytes in).
 //! - [`transport`]: a blocking TCP/UDP transport to the KDC, with timeouts.
 //!
