@@ -552,7 +552,8 @@ fn report_line(what: &str, u: &counting::Usage) {
 /// Prints allocation counts per operation and heap use for 10,000 sequential handshakes.
 /// Every operation runs once unmeasured first, so one-time lazy initialisation is not counted.
 fn allocation_report(_: &mut Criterion) {
-    use sspi_emu::export::{ExportKey, ExportOptions, ImportOptions, Protection};
+    use sspi_emu::ImportOptions;
+    use sspi_emu::export::{ExportKey, ExportOptions, Protection};
     if std::env::args().any(|a| a == "--profile-time") {
         return; // profiling one benchmark: keep the report's handshakes out of the profile
     }
@@ -601,8 +602,8 @@ fn allocation_report(_: &mut Criterion) {
     let (exported, u) = counting::measure(|| server.export(0, &export).unwrap());
     report_line("export (established acceptor, caller key)", &u);
     let blob = exported.packed.as_bytes();
-    drop(SecurityContext::import("NTLM", blob, &import).unwrap());
-    let (_, u) = counting::measure(|| SecurityContext::import("NTLM", blob, &import).unwrap());
+    drop(SecurityContext::import(blob, &import).unwrap());
+    let (_, u) = counting::measure(|| SecurityContext::import(blob, &import).unwrap());
     report_line("import (same blob)", &u);
     eprintln!("  export blob: {} bytes", blob.len());
 
@@ -829,7 +830,8 @@ fn paired_ratios(_: &mut Criterion) {
     // split by the canary, which tells the VM's quiet stretches from its contended ones
     // (BENCHMARKS.md, fifth, seventh and eighth rounds).
     {
-        use sspi_emu::export::{ExportKey, ExportOptions, ImportOptions, Protection};
+        use sspi_emu::ImportOptions;
+        use sspi_emu::export::{ExportKey, ExportOptions, Protection};
         use std::time::Instant;
         let key = Protection::Key(ExportKey::from_bytes([7; 32]));
         let export = ExportOptions::new().protection(key.clone());
@@ -840,9 +842,7 @@ fn paired_ratios(_: &mut Criterion) {
                 let start = Instant::now();
                 for _ in 0..8 {
                     let packed = server.export(0, &export).unwrap().packed;
-                    drop(black_box(
-                        SecurityContext::import("NTLM", packed.as_bytes(), &import).unwrap(),
-                    ));
+                    drop(black_box(SecurityContext::import(packed.as_bytes(), &import).unwrap()));
                 }
                 (start.elapsed().as_secs_f64() * 1e6 / 8.0, canary())
             })
@@ -991,7 +991,8 @@ fn export_import(c: &mut Criterion) {
     use chacha20poly1305::aead::{AeadInOut, KeyInit as _};
     use chacha20poly1305::{XChaCha20Poly1305, XNonce};
     use sha2::Sha256;
-    use sspi_emu::export::{ExportKey, ExportOptions, ImportOptions, Protection};
+    use sspi_emu::ImportOptions;
+    use sspi_emu::export::{ExportKey, ExportOptions, Protection};
     use sspi_emu::primitives::{xchacha20poly1305_open, xchacha20poly1305_seal};
     const HEADER: usize = 48;
     const TAG: usize = 16;
@@ -1019,19 +1020,19 @@ fn export_import(c: &mut Criterion) {
     let mut group = c.benchmark_group("export_import");
     group.bench_function("export", |b| b.iter(|| server.export(0, &export).unwrap()));
     group.bench_function("import", |b| {
-        b.iter(|| SecurityContext::import("NTLM", blob.as_bytes(), &import).unwrap())
+        b.iter(|| SecurityContext::import(blob.as_bytes(), &import).unwrap())
     });
     group.bench_function("export+import", |b| {
         b.iter(|| {
             let packed = server.export(0, &export).unwrap().packed;
-            SecurityContext::import("NTLM", packed.as_bytes(), &import).unwrap()
+            SecurityContext::import(packed.as_bytes(), &import).unwrap()
         })
     });
     group.bench_function("export/unprotected", |b| {
         b.iter(|| server.export(0, &export_plain).unwrap())
     });
     group.bench_function("import/unprotected", |b| {
-        b.iter(|| SecurityContext::import("NTLM", blob_plain.as_bytes(), &import_plain).unwrap())
+        b.iter(|| SecurityContext::import(blob_plain.as_bytes(), &import_plain).unwrap())
     });
     let header = [0u8; HEADER];
     let mut state = vec![0u8; state_len];

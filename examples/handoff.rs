@@ -12,7 +12,8 @@
 //!
 //! Run with `cargo run --example handoff`.
 
-use sspi_emu::export::{ExportKey, ExportOptions, ImportOptions, KEY_FILE_ENV, Protection};
+use sspi_emu::ImportOptions;
+use sspi_emu::export::{ExportKey, ExportOptions, KEY_FILE_ENV, Protection};
 use sspi_emu::flags::{AscReq, IscReq};
 use sspi_emu::ntlm::users::MemoryUserStore;
 use sspi_emu::{AcceptorOptions, Credentials, InitiatorOptions, Password, SecurityContext};
@@ -177,7 +178,7 @@ fn run_parent(dir: &std::path::Path) -> Result<(), Error> {
     let authenticate = client.step(Some(&challenge))?.token;
     println!("[client]          AUTHENTICATE {}", short(&authenticate));
     server.step(Some(&authenticate))?;
-    println!("[server pid {pid}] authenticated {}", server.peer_name()?);
+    println!("[server pid {pid}] authenticated {}", server.client_name()?);
     let mut data = b"hello from the client".to_vec();
     let sig = client.seal(&mut data)?;
     server.unseal(&mut data, &sig)?;
@@ -239,8 +240,9 @@ fn worker() -> Result<(), Error> {
                         std::env::var_os("NTLM_USER_FILE").ok_or("NTLM_USER_FILE")?,
                     )?;
                     let options = ImportOptions::new().credentials(Credentials::acceptor(users));
-                    let ctx = SecurityContext::import("NTLM", &unhex(blob)?, &options)?;
-                    let who = ctx.peer_name().unwrap_or_else(|_| "(handshake in progress)".into());
+                    let ctx = SecurityContext::import(&unhex(blob)?, &options)?;
+                    let who =
+                        ctx.client_name().unwrap_or_else(|_| "(handshake in progress)".into());
                     eprintln!("[worker pid {pid}] imported the context: {who}");
                     context = Some(ctx);
                     format!("IMPORTED {pid}")
@@ -249,7 +251,7 @@ fn worker() -> Result<(), Error> {
                     ctx.step(Some(&unhex(token)?))?;
                     eprintln!(
                         "[worker pid {pid}] accepted AUTHENTICATE: authenticated {}",
-                        ctx.peer_name()?
+                        ctx.client_name()?
                     );
                     "OK".to_owned()
                 }

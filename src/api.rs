@@ -24,7 +24,7 @@
 //! let authenticate = client.step(Some(&challenge.token))?;
 //! let done = server.step(Some(&authenticate.token))?;
 //! assert!(done.complete && server.is_established());
-//! assert_eq!(server.peer_name()?, "EXAMPLE\\alice");
+//! assert_eq!(server.client_name()?, "EXAMPLE\\alice");
 //!
 //! let token = client.wrap(b"hello")?;
 //! assert_eq!(server.unwrap(&token)?, b"hello");
@@ -35,15 +35,15 @@ use crate::bindings::ChannelBindings;
 use crate::crypto::{Key16, NtHash, Password};
 use crate::env::{Environment, FileTime};
 use crate::error::{Error, Result};
-use crate::export::{self, ExportOptions, Exported, ImportOptions, PackageId};
+use crate::export::{self, ClientIdentity, ExportOptions, Exported, PackageId, Protection};
 use crate::flags::{AscReq, IscReq};
 use crate::ntlm::client::{Client, ClientConfig, ClientSecret};
 use crate::ntlm::flags::NegotiateFlags;
-use crate::ntlm::server::Announced;
-use crate::ntlm::server::{Server, ServerConfig};
+use crate::ntlm::server::{Announced, Server, ServerConfig, default_names};
 use crate::ntlm::session::{MessageParts, Part, SIGNATURE_SIZE};
 use crate::ntlm::users::UserStore;
 use crate::ntlm::{self, Identity, NtlmContext, OemCodePage, Role, ServerNames, Version};
+pub use crate::package::{Package, PackageInfo, Sizes};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -53,10 +53,12 @@ pub struct Credentials {
     kind: CredentialKind,
 }
 
+/// One variant per package and role: credentials of any package go through the same
+/// `AcquireCredentialsHandle` and context calls, and the context takes its package from them.
 #[derive(Clone)]
 enum CredentialKind {
-    Initiator(Arc<ClientSecret>),
-    Acceptor(Arc<dyn UserStore>),
+    NtlmInitiator(Arc<ClientSecret>),
+    NtlmAcceptor(Arc<dyn UserStore>),
 }
 
 impl Credentials {
@@ -68,7 +70,7 @@ impl Credentials {
     /// Initiator credentials from a user name, a domain and the NT hash of the password.
     pub fn initiator_with_nt_hash(user: &str, domain: &str, nt_hash: NtHash) -> Self {
         Self {
-            kind: CredentialKind::Initiator(ClientSecret::new(
+            kind: CredentialKind::NtlmInitiator(ClientSecret::new(
                 user.to_owned(),
                 domain.to_owned(),
                 nt_hash,
@@ -79,26 +81,35 @@ impl Credentials {
     /// Acceptor credentials: a user store (a [`ntlm::users::MemoryUserStore`], possibly
     /// loaded from a file, or any `Fn(user, domain) -> Option<NtHash>`).
     pub fn acceptor(users: impl UserStore + 'static) -> Self {
-        Self { kind: CredentialKind::Acceptor(Arc::new(users)) }
+        Self { kind: CredentialKind::NtlmAcceptor(Arc::new(users)) }
     }
 
     pub(crate) fn user_store(&self) -> Option<Arc<dyn UserStore>> {
         match &self.kind {
-            CredentialKind::Acceptor(users) => Some(Arc::clone(users)),
-            CredentialKind::Initiator(_) => None,
+            CredentialKind::NtlmAcceptor(users) => Some(Arc::clone(users)),
+            CredentialKind::NtlmInitiator(_) => None,
+        }
+    }
+
+    /// The package these credentials are for.
+    pub fn package(&self) -> Package {
+        match self.kind {
+            CredentialKind::NtlmInitiator(_) | CredentialKind::NtlmAcceptor(_) => Package::Ntlm,
         }
     }
 
     /// Whether these are initiator credentials.
     pub fn is_initiator(&self) -> bool {
-        matches!(self.kind, CredentialKind::Initiator(_))
+        matches!(self.kind, CredentialKind::NtlmInitiator(_))
     }
 
     /// The initiator's `DOMAIN\user`, if these are initiator credentials.
     pub fn user_name(&self) -> Option<String> {
         match &self.kind {
-            CredentialKind::Initiator(who) => Some(ntlm::down_level_name(&who.domain, &who.user)),
-            CredentialKind::Acceptor(_) => None,
+            CredentialKind::NtlmInitiator(who) => {
+                Some(ntlm::down_level_name(&who.domain, &who.user))
+            }
+            CredentialKind::NtlmAcceptor(_) => None,
         }
     }
 }
@@ -106,12 +117,12 @@ impl Credentials {
 impl core::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match &self.kind {
-            CredentialKind::Initiator(who) => f
+            CredentialKind::NtlmInitiator(who) => f
                 .debug_struct("Credentials::Initiator")
                 .field("user", &who.user)
                 .field("domain", &who.domain)
                 .finish_non_exhaustive(),
-            CredentialKind::Acceptor(_) => f.write_str("Credentials::Acceptor"),
+            CredentialKind::NtlmAcceptor(_) => f.write_str("Credentials::Acceptor"),
         }
     }
 }
@@ -223,13 +234,6 @@ impl Default for AcceptorOptions {
     }
 }
 
-/// The default names, shared: making (or importing) acceptors allocates no copy of them.
-pub(crate) fn default_names() -> Arc<Announced> {
-    static DEFAULT: std::sync::LazyLock<Arc<Announced>> =
-        std::sync::LazyLock::new(|| Arc::new(Announced::new(ServerNames::default())));
-    Arc::clone(&DEFAULT)
-}
-
 impl AcceptorOptions {
     /// How far the client's NTLMv2 timestamp may be from the server's clock by default.
     pub const DEFAULT_MAX_CLOCK_SKEW: Duration = Duration::from_secs(5 * 60);
@@ -322,67 +326,77 @@ pub struct Step {
     pub complete: bool,
 }
 
-/// `SecPkgContext_Sizes`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Sizes {
-    /// Largest token of the handshake.
-    pub max_token: u32,
-    /// Size of a signature (`make_signature`).
-    pub max_signature: u32,
-    /// Block size of the cipher (0: RC4 is a stream cipher).
-    pub block_size: u32,
-    /// Size of the security trailer of a sealed message.
-    pub security_trailer: u32,
+/// `cbMaxToken` of the NTLM package (see [`PackageInfo::max_token`] for every package).
+pub const MAX_TOKEN_SIZE: usize = ntlm::MAX_TOKEN_SIZE;
+
+/// Options of [`SecurityContext::import`].
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    pub(crate) protection: Protection,
+    pub(crate) credentials: Option<Credentials>,
+    pub(crate) env: Option<Environment>,
+    pub(crate) identity: Option<ClientIdentity>,
 }
 
-/// `SecPkgInfo`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PackageInfo {
-    /// `fCapabilities` (`SECPKG_FLAG_*`).
-    pub capabilities: u32,
-    /// `wVersion`.
-    pub version: u16,
-    /// `wRPCID`.
-    pub rpc_id: u16,
-    /// `cbMaxToken`.
-    pub max_token: u32,
-    /// `Name`.
-    pub name: &'static str,
-    /// `Comment`.
-    pub comment: &'static str,
-}
+impl ImportOptions {
+    /// Defaults: the per-host key, no credentials, the system environment.
+    pub fn new() -> Self {
+        Self::default()
+    }
 
-/// `cbMaxToken` of the NTLM package: no handshake token is larger.
-pub const MAX_TOKEN_SIZE: usize = 2888;
+    /// How the blob is protected.
+    pub fn protection(mut self, protection: Protection) -> Self {
+        self.protection = protection;
+        self
+    }
 
-impl PackageInfo {
-    /// The NTLM package.
-    pub fn ntlm() -> Self {
-        // SECPKG_FLAG_INTEGRITY | PRIVACY | TOKEN_ONLY | CONNECTION | MULTI_REQUIRED |
-        // IMPERSONATION | ACCEPT_WIN32_NAME | NEGOTIABLE | LOGON | RESTRICTED_TOKENS |
-        // APPCONTAINER_CHECKS, as Windows reports for NTLM.
-        Self {
-            capabilities: 0x0008_2B37,
-            version: 1,
-            rpc_id: 10,      // RPC_C_AUTHN_WINNT
-            max_token: 2888, // MAX_TOKEN_SIZE
-            name: ntlm::PACKAGE_NAME,
-            comment: "NTLM Security Package",
-        }
+    /// The acceptor's credentials (its user store): required to import an acceptor that has
+    /// not finished its handshake, since the store itself does not travel in the blob.
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// Randomness and clock of the imported context.
+    pub fn environment(mut self, env: Environment) -> Self {
+        self.env = Some(env);
+        self
+    }
+
+    /// The identity (the "token") the exporter handed over: the import fails with
+    /// `SEC_E_WRONG_PRINCIPAL` unless the blob is an established context of that identity.
+    pub fn identity(mut self, identity: ClientIdentity) -> Self {
+        self.identity = Some(identity);
+        self
     }
 }
 
-/// A security context of any package (today NTLM), initiator or acceptor.
+/// A security context of any package, initiator or acceptor.
+///
+/// This is the package seam: one variant per package whose contexts exist, and every call
+/// dispatches to the package with one `match`. A package adds a variant and an arm here; it
+/// never needs the others' states, and `api` never reaches into its states.
 pub struct SecurityContext {
-    inner: Package,
+    inner: Inner,
 }
 
 // `Deleted` is a tombstone; boxing the live variant would cost an allocation per context.
 #[allow(clippy::large_enum_variant)]
-enum Package {
+enum Inner {
     Ntlm(NtlmContext),
     /// Exported with `SECPKG_CONTEXT_EXPORT_DELETE_OLD`: every call is `SEC_E_INVALID_HANDLE`.
     Deleted,
+}
+
+/// Dispatches `$call` on the live package context bound to `$ctx`; a deleted context is
+/// `SEC_E_INVALID_HANDLE`.
+macro_rules! dispatch {
+    ($self:expr, $ctx:ident => $call:expr) => {
+        match $self {
+            Inner::Ntlm($ctx) => $call,
+            Inner::Deleted => Err(Error::InvalidHandle),
+        }
+    };
 }
 
 impl core::fmt::Debug for SecurityContext {
@@ -396,14 +410,18 @@ impl core::fmt::Debug for SecurityContext {
 }
 
 impl SecurityContext {
-    /// A new NTLM initiator context.
+    /// A new initiator context of the credentials' package.
     ///
     /// # Errors
     /// [`Error::UnknownCredentials`] (`SEC_E_UNKNOWN_CREDENTIALS`) for acceptor credentials;
-    /// [`Error::NotSupported`] (`SEC_E_UNSUPPORTED_FUNCTION`) for datagram or anonymous.
+    /// [`Error::NotSupported`] (`SEC_E_UNSUPPORTED_FUNCTION`) for datagram or anonymous, and
+    /// for a package whose contexts this build does not have.
     pub fn initiator(credentials: &Credentials, options: InitiatorOptions) -> Result<Self> {
-        let CredentialKind::Initiator(secret) = &credentials.kind else {
-            return Err(Error::UnknownCredentials("acceptor credentials cannot initiate"));
+        let secret = match &credentials.kind {
+            CredentialKind::NtlmInitiator(secret) => secret,
+            CredentialKind::NtlmAcceptor(_) => {
+                return Err(Error::UnknownCredentials("acceptor credentials cannot initiate"));
+            }
         };
         let config = ClientConfig {
             secret: Arc::clone(secret),
@@ -416,17 +434,21 @@ impl SecurityContext {
             env: options.env,
         };
         let role = Role::Client(Client::new(config)?);
-        Ok(Self { inner: Package::Ntlm(NtlmContext { role }) })
+        Ok(Self { inner: Inner::Ntlm(NtlmContext { role }) })
     }
 
-    /// A new NTLM acceptor context.
+    /// A new acceptor context of the credentials' package.
     ///
     /// # Errors
     /// [`Error::UnknownCredentials`] (`SEC_E_UNKNOWN_CREDENTIALS`) for initiator credentials;
-    /// [`Error::NotSupported`] (`SEC_E_UNSUPPORTED_FUNCTION`) for datagram.
+    /// [`Error::NotSupported`] (`SEC_E_UNSUPPORTED_FUNCTION`) for datagram, and for a package
+    /// whose contexts this build does not have.
     pub fn acceptor(credentials: &Credentials, options: AcceptorOptions) -> Result<Self> {
-        let CredentialKind::Acceptor(users) = &credentials.kind else {
-            return Err(Error::UnknownCredentials("initiator credentials cannot accept"));
+        let users = match &credentials.kind {
+            CredentialKind::NtlmAcceptor(users) => users,
+            CredentialKind::NtlmInitiator(_) => {
+                return Err(Error::UnknownCredentials("initiator credentials cannot accept"));
+            }
         };
         let config = ServerConfig {
             users: Arc::clone(users),
@@ -441,21 +463,7 @@ impl SecurityContext {
             env: options.env,
         };
         let role = Role::Server(Server::new(config)?);
-        Ok(Self { inner: Package::Ntlm(NtlmContext { role }) })
-    }
-
-    fn ntlm(&mut self) -> Result<&mut NtlmContext> {
-        match &mut self.inner {
-            Package::Ntlm(n) => Ok(n),
-            Package::Deleted => Err(Error::InvalidHandle),
-        }
-    }
-
-    fn ntlm_ref(&self) -> Result<&NtlmContext> {
-        match &self.inner {
-            Package::Ntlm(n) => Ok(n),
-            Package::Deleted => Err(Error::InvalidHandle),
-        }
+        Ok(Self { inner: Inner::Ntlm(NtlmContext { role }) })
     }
 
     /// One handshake leg: `input` is the peer's last token (`None` on the initiator's first
@@ -467,7 +475,7 @@ impl SecurityContext {
     /// `SEC_E_TIME_SKEW`, `SEC_E_WRONG_PRINCIPAL`, `SEC_E_BAD_BINDINGS`, and
     /// `SEC_E_UNSUPPORTED_FUNCTION` for LM, NTLMv1 and other refused variants.
     pub fn step(&mut self, input: Option<&[u8]>) -> Result<Step> {
-        let out = self.ntlm()?.step(input)?;
+        let out = dispatch!(&mut self.inner, c => c.step(input))?;
         Ok(Step { token: out.token, complete: out.complete })
     }
 
@@ -477,24 +485,35 @@ impl SecurityContext {
     /// # Errors
     /// `SEC_E_OUT_OF_SEQUENCE` once the handshake completed.
     pub fn set_channel_bindings(&mut self, bindings: ChannelBindings) -> Result<()> {
-        self.ntlm()?.set_channel_bindings(bindings)
+        dispatch!(&mut self.inner, c => c.set_channel_bindings(bindings))
     }
 
     /// Whether the handshake completed.
     pub fn is_established(&self) -> bool {
-        self.ntlm_ref().is_ok_and(|n| n.established().is_some())
+        match &self.inner {
+            Inner::Ntlm(c) => c.established().is_some(),
+            Inner::Deleted => false,
+        }
     }
 
     /// Whether this is the initiator.
     pub fn is_initiator(&self) -> bool {
-        self.ntlm_ref().is_ok_and(NtlmContext::is_client)
+        match &self.inner {
+            Inner::Ntlm(c) => c.is_client(),
+            Inner::Deleted => false,
+        }
+    }
+
+    /// The package.
+    pub fn package(&self) -> Package {
+        match &self.inner {
+            Inner::Ntlm(_) | Inner::Deleted => Package::Ntlm,
+        }
     }
 
     /// The package name (`"NTLM"`).
     pub fn package_name(&self) -> &'static str {
-        match self.inner {
-            Package::Ntlm(_) | Package::Deleted => ntlm::PACKAGE_NAME,
-        }
+        self.package().name()
     }
 
     /// `ExportSecurityContext`: packs this context, in whatever state it is, into a
@@ -518,44 +537,59 @@ impl SecurityContext {
     /// the context is unchanged.
     pub fn export(&mut self, flags: u32, options: &ExportOptions) -> Result<Exported> {
         export::check_flags(flags)?;
-        let ntlm = self.ntlm_ref()?;
         let reset = flags & export::SECPKG_CONTEXT_EXPORT_RESET_NEW != 0;
-        let state = ntlm.to_v1(reset)?;
-        let packed = export::pack(PackageId::Ntlm, &state, ntlm.to_v2_options(), options)?;
-        drop(state); // it borrows the context
-        // A reset blob authenticates no one: it has no identity to hand out.
-        let identity = if reset { None } else { ntlm.peer_identity() };
+        let (packed, identity) = dispatch!(&self.inner, c => {
+            let state = c.to_v1(reset)?;
+            let packed = export::pack(PackageId::Ntlm, &state, c.to_v2_options(), options)?;
+            drop(state); // it borrows the context
+            // A reset blob authenticates no one: it has no identity to hand out.
+            Ok((packed, if reset { None } else { c.client_identity() }))
+        })?;
         if flags & export::SECPKG_CONTEXT_EXPORT_DELETE_OLD != 0 {
-            self.inner = Package::Deleted;
+            self.inner = Inner::Deleted;
         }
         Ok(Exported { packed, identity })
     }
 
-    /// `ImportSecurityContext`: brings back a context packed by [`SecurityContext::export`].
+    /// `ImportSecurityContext`: brings back a context packed by [`SecurityContext::export`],
+    /// of whatever package the blob names (see [`SecurityContext::package`]).
     ///
-    /// `package` must be the package that exported it. An acceptor exported before its
-    /// handshake completed needs its credentials (user store) in `options`. Nothing is
-    /// created unless every check passes.
+    /// An acceptor exported before its handshake completed needs its credentials (user
+    /// store) in `options`. Nothing is created unless every check passes.
     ///
     /// # Errors
-    /// `SEC_E_SECPKG_NOT_FOUND` for an unknown package; `SEC_E_INVALID_TOKEN` for a damaged
-    /// blob ([`Error::CorruptContext`]) or one of another package ([`Error::WrongPackage`]);
+    /// `SEC_E_INVALID_TOKEN` for a damaged blob ([`Error::CorruptContext`]);
     /// `SEC_E_DECRYPT_FAILURE` for a blob sealed with another key ([`Error::WrongKey`]);
-    /// `SEC_E_UNSUPPORTED_FUNCTION` for a newer format ([`Error::UnsupportedVersion`]) or an
-    /// unprotected blob without the dangerous option; `SEC_E_UNKNOWN_CREDENTIALS` for
-    /// missing or wrong credentials; `SEC_E_WRONG_PRINCIPAL` if the expected identity does
-    /// not match.
-    pub fn import(package: &str, packed: &[u8], options: &ImportOptions) -> Result<Self> {
-        let id = PackageId::from_name(package)?;
-        let (version, body) = export::unpack(id, packed, &options.protection)?;
-        let (state, extra) = export::decode(version, &body)?;
-        let ntlm = NtlmContext::from_v1(&state, extra, options)?;
+    /// `SEC_E_UNSUPPORTED_FUNCTION` for a newer format ([`Error::UnsupportedVersion`]), a
+    /// package whose contexts this build does not have, or an unprotected blob without the
+    /// dangerous option; `SEC_E_UNKNOWN_CREDENTIALS` for missing or wrong credentials;
+    /// `SEC_E_WRONG_PRINCIPAL` if the expected identity does not match.
+    pub fn import(packed: &[u8], options: &ImportOptions) -> Result<Self> {
+        let (package, version, body) = export::unpack(packed, &options.protection)?;
+        let inner = match package {
+            PackageId::Ntlm => {
+                let (state, extra) = export::decode(version, &body)?;
+                let users = options.credentials.as_ref().map(|c| {
+                    c.user_store()
+                        .ok_or(Error::UnknownCredentials("initiator credentials for an acceptor"))
+                });
+                Inner::Ntlm(NtlmContext::from_v1(&state, extra, options.env.clone(), users)?)
+            }
+        };
+        let ctx = Self { inner };
         if let Some(expected) = &options.identity {
-            if ntlm.peer_identity().as_ref() != Some(expected) {
+            if ctx.client_identity().as_ref() != Some(expected) {
                 return Err(Error::WrongPrincipal);
             }
         }
-        Ok(Self { inner: Package::Ntlm(ntlm) })
+        Ok(ctx)
+    }
+
+    fn client_identity(&self) -> Option<ClientIdentity> {
+        match &self.inner {
+            Inner::Ntlm(c) => c.client_identity(),
+            Inner::Deleted => None,
+        }
     }
 
     /// Signs `message`; returns the 16-byte signature (`MakeSignature`).
@@ -576,14 +610,12 @@ impl SecurityContext {
     ///
     /// # Errors
     /// As [`SecurityContext::sign`].
+    #[inline]
     pub fn sign_parts<P: MessageParts + ?Sized>(
         &mut self,
         parts: &P,
     ) -> Result<[u8; SIGNATURE_SIZE]> {
-        Ok(match self.ntlm()?.signing_session()? {
-            Some(session) => session.sign(parts),
-            None => ntlm::session::DUMMY_SIGNATURE,
-        })
+        dispatch!(&mut self.inner, c => c.sign_parts(parts))
     }
 
     /// Verifies a signature (`VerifySignature`). A failure leaves the context ready for the
@@ -601,15 +633,13 @@ impl SecurityContext {
     ///
     /// # Errors
     /// As [`SecurityContext::verify`].
+    #[inline]
     pub fn verify_parts<P: MessageParts + ?Sized>(
         &mut self,
         parts: &P,
         signature: &[u8],
     ) -> Result<()> {
-        match self.ntlm()?.signing_session()? {
-            Some(session) => session.verify(parts, signature),
-            None => ntlm::session::verify_dummy(signature),
-        }
+        dispatch!(&mut self.inner, c => c.verify_parts(parts, signature))
     }
 
     /// Encrypts `data` in place and returns the detached signature (`EncryptMessage`).
@@ -618,7 +648,7 @@ impl SecurityContext {
     /// `SEC_E_OUT_OF_SEQUENCE` before the handshake completed; `SEC_E_UNSUPPORTED_FUNCTION`
     /// if confidentiality was not negotiated.
     pub fn seal(&mut self, data: &mut [u8]) -> Result<[u8; SIGNATURE_SIZE]> {
-        Ok(self.ntlm()?.sealing_session()?.seal(&mut [Part::Seal(data)][..]))
+        self.seal_parts(&mut [Part::Seal(data)][..])
     }
 
     /// Decrypts `data` in place and checks the detached signature (`DecryptMessage`). On
@@ -627,30 +657,32 @@ impl SecurityContext {
     /// # Errors
     /// As [`SecurityContext::verify`].
     pub fn unseal(&mut self, data: &mut [u8], signature: &[u8]) -> Result<()> {
-        self.ntlm()?.sealing_session()?.unseal(&mut [Part::Seal(data)][..], signature)
+        self.unseal_parts(&mut [Part::Seal(data)][..], signature)
     }
 
     /// Seals a message of several parts, some encrypted and some only signed.
     ///
     /// # Errors
     /// As [`SecurityContext::seal`].
+    #[inline]
     pub fn seal_parts<P: MessageParts + ?Sized>(
         &mut self,
         parts: &mut P,
     ) -> Result<[u8; SIGNATURE_SIZE]> {
-        Ok(self.ntlm()?.sealing_session()?.seal(parts))
+        dispatch!(&mut self.inner, c => c.seal_parts(parts))
     }
 
     /// Unseals a message of several parts.
     ///
     /// # Errors
     /// As [`SecurityContext::unseal`].
+    #[inline]
     pub fn unseal_parts<P: MessageParts + ?Sized>(
         &mut self,
         parts: &mut P,
         signature: &[u8],
     ) -> Result<()> {
-        self.ntlm()?.sealing_session()?.unseal(parts, signature)
+        dispatch!(&mut self.inner, c => c.unseal_parts(parts, signature))
     }
 
     /// GSS-style wrap in place: `token[..16]` receives the signature, `token[16..]` holds the
@@ -703,83 +735,82 @@ impl SecurityContext {
         Ok(copy)
     }
 
-    fn identity_ref(&self) -> Result<ntlm::IdentityRef<'_>> {
-        self.ntlm_ref()?.identity().ok_or(Error::WrongState("the handshake has not completed"))
-    }
-
-    fn established(&self) -> Result<&ntlm::Established> {
-        self.ntlm_ref()?.established().ok_or(Error::WrongState("the handshake has not completed"))
-    }
-
-    /// `SECPKG_ATTR_SIZES`.
+    /// `SECPKG_ATTR_SIZES` of the context's package.
     pub fn sizes(&self) -> Sizes {
-        Sizes {
-            max_token: PackageInfo::ntlm().max_token,
-            max_signature: 16,
-            block_size: 0,
-            security_trailer: 16,
+        match self.package() {
+            Package::Ntlm => NtlmContext::sizes(),
+            // Unreachable: no Kerberos context exists in this build.
+            Package::Kerberos => Sizes {
+                max_token: PackageInfo::kerberos().max_token,
+                max_signature: 0,
+                block_size: 0,
+                security_trailer: 0,
+            },
         }
     }
 
-    /// `SECPKG_ATTR_NAMES`: on the acceptor the authenticated client as `DOMAIN\user`, on the
-    /// initiator its own user.
+    /// `SECPKG_ATTR_NAMES`: the client the context authenticated, as `DOMAIN\user`. On the
+    /// acceptor that is the peer; on the initiator it is the initiator's own user (as on
+    /// Windows), hence the name.
     ///
     /// # Errors
     /// `SEC_E_OUT_OF_SEQUENCE` before the handshake completed.
-    pub fn peer_name(&self) -> Result<String> {
-        let who = self.identity_ref()?;
-        Ok(ntlm::down_level_name(who.domain, who.user))
+    pub fn client_name(&self) -> Result<String> {
+        dispatch!(&self.inner, c => c.client().map(|who| ntlm::down_level_name(who.domain, who.user)))
     }
 
-    /// The authenticated identity, with the workstation the client named.
+    /// The authenticated client, with the workstation it named (see
+    /// [`SecurityContext::client_name`]).
     ///
     /// # Errors
-    /// As [`SecurityContext::peer_name`].
+    /// As [`SecurityContext::client_name`].
     pub fn identity(&self) -> Result<Identity> {
-        Ok(self.identity_ref()?.to_identity())
+        dispatch!(&self.inner, c => c.client().map(ntlm::IdentityRef::to_identity))
     }
 
     /// `SECPKG_ATTR_SESSION_KEY`: the exported session key. Key material: keep it secret.
     ///
     /// # Errors
-    /// As [`SecurityContext::peer_name`].
+    /// As [`SecurityContext::client_name`].
     pub fn dangerous_session_key(&self) -> Result<Key16> {
-        Ok(self.established()?.session.exported_session_key.clone())
+        dispatch!(&self.inner, c => c.session_key())
     }
 
     /// The NTLM flags of the AUTHENTICATE message, which govern message security.
     ///
     /// # Errors
-    /// As [`SecurityContext::peer_name`].
+    /// As [`SecurityContext::client_name`].
     pub fn negotiated_flags(&self) -> Result<NegotiateFlags> {
-        Ok(self.established()?.session.flags)
+        dispatch!(&self.inner, c => c.negotiated_flags())
     }
 
     /// The context attributes, `ISC_RET_*` on the initiator or `ASC_RET_*` on the acceptor
     /// (`SECPKG_ATTR_FLAGS`).
     ///
     /// # Errors
-    /// As [`SecurityContext::peer_name`].
+    /// As [`SecurityContext::client_name`].
     pub fn attributes(&self) -> Result<u32> {
-        Ok(self.established()?.attributes)
+        dispatch!(&self.inner, c => c.attributes())
     }
 
     /// `SECPKG_ATTR_PACKAGE_INFO`.
     pub fn package_info(&self) -> PackageInfo {
-        PackageInfo::ntlm()
+        self.package().info()
     }
 
     /// When the context expires: NTLM contexts do not, so [`FileTime::NEVER`] (what
     /// Windows reports).
     pub fn expiry(&self) -> FileTime {
-        FileTime::NEVER
+        match self.package() {
+            Package::Ntlm | Package::Kerberos => FileTime::NEVER,
+        }
     }
 
     /// The next (send, receive) sequence numbers.
     ///
     /// # Errors
-    /// As [`SecurityContext::peer_name`].
+    /// As [`SecurityContext::client_name`].
     pub fn sequence_numbers(&self) -> Result<(u32, u32)> {
-        Ok(self.established()?.session.sequence_numbers())
+        dispatch!(&self.inner, c => c.sequence_numbers())
     }
 }

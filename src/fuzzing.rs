@@ -322,7 +322,8 @@ pub fn session(data: &[u8]) {
 /// state bytes inside a valid unprotected envelope (the postcard decoder and the checks that
 /// rebuild a context). Whatever imports must work and export again.
 pub fn import(data: &[u8]) {
-    use crate::export::{ExportOptions, ImportOptions, PackageId, Protection, pack_body};
+    use crate::api::ImportOptions;
+    use crate::export::{ExportOptions, PackageId, Protection, pack_body};
     let Some((&mode, rest)) = data.split_first() else { return };
     let mut users = MemoryUserStore::new();
     users.add_password("EXAMPLE", "alice", &Password::new("pw"));
@@ -343,11 +344,11 @@ pub fn import(data: &[u8]) {
             Err(_) => return,
         }
     };
-    let Ok(mut ctx) = SecurityContext::import("NTLM", &blob, &options) else { return };
+    let Ok(mut ctx) = SecurityContext::import(&blob, &options) else { return };
     let again = ctx
         .export(0, &ExportOptions::new().protection(unprotected))
         .expect("an imported context exports again");
-    SecurityContext::import("NTLM", again.packed.as_bytes(), &options).expect("and imports again");
+    SecurityContext::import(again.packed.as_bytes(), &options).expect("and imports again");
     let _ = ctx.sign(b"message");
     let mut data = *b"sealed";
     let _ = ctx.seal(&mut data);

@@ -13,6 +13,7 @@ pub mod flags;
 pub mod kerberos;
 pub mod manual;
 pub mod ntlm;
+pub mod package;
 pub mod sspi;
 pub mod status;
 
@@ -57,11 +58,12 @@ pub mod primitives {
 }
 
 pub use api::{
-    AcceptorOptions, Credentials, InitiatorOptions, PackageInfo, SecurityContext, Sizes, Step,
+    AcceptorOptions, Credentials, ImportOptions, InitiatorOptions, SecurityContext, Step,
 };
 pub use bindings::ChannelBindings;
 pub use crypto::{NtHash, Password};
 pub use env::{Environment, FileTime};
 pub use error::{Error, Result};
 pub use ntlm::OemCodePage;
+pub use package::{Package, PackageInfo, Sizes};
 pub use status::SecurityStatus;

@@ -48,7 +48,6 @@
 pub mod v1;
 pub mod v2;
 
-use crate::api::Credentials;
 use crate::crypto::{SecretBytes, aead};
 use crate::env::{Environment, FileTime};
 use crate::error::{Error, Result};
@@ -90,20 +89,6 @@ impl PackageId {
             1 => Ok(Self::Ntlm),
             2 | 3 => Err(Error::NotSupported("Kerberos and Negotiate contexts in this build")),
             _ => Err(Error::CorruptContext("unknown package")),
-        }
-    }
-
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Self::Ntlm => crate::ntlm::PACKAGE_NAME,
-        }
-    }
-
-    pub(crate) fn from_name(name: &str) -> Result<Self> {
-        if name.eq_ignore_ascii_case(crate::ntlm::PACKAGE_NAME) {
-            Ok(Self::Ntlm)
-        } else {
-            Err(Error::PackageNotFound(name.to_owned()))
         }
     }
 }
@@ -381,52 +366,10 @@ impl ExportOptions {
     }
 }
 
-/// Options of [`crate::SecurityContext::import`].
-#[derive(Debug, Clone, Default)]
-pub struct ImportOptions {
-    pub(crate) protection: Protection,
-    pub(crate) credentials: Option<Credentials>,
-    pub(crate) env: Option<Environment>,
-    pub(crate) identity: Option<PeerIdentity>,
-}
-
-impl ImportOptions {
-    /// Defaults: the per-host key, no credentials, the system environment.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// How the blob is protected.
-    pub fn protection(mut self, protection: Protection) -> Self {
-        self.protection = protection;
-        self
-    }
-
-    /// The acceptor's credentials (its user store): required to import an acceptor that has
-    /// not finished its handshake, since the store itself does not travel in the blob.
-    pub fn credentials(mut self, credentials: Credentials) -> Self {
-        self.credentials = Some(credentials);
-        self
-    }
-
-    /// Randomness and clock of the imported context.
-    pub fn environment(mut self, env: Environment) -> Self {
-        self.env = Some(env);
-        self
-    }
-
-    /// The identity (the "token") the exporter handed over: the import fails with
-    /// `SEC_E_WRONG_PRINCIPAL` unless the blob is an established context of that identity.
-    pub fn identity(mut self, identity: PeerIdentity) -> Self {
-        self.identity = Some(identity);
-        self
-    }
-}
-
 /// The authenticated party of an established context, handed out on export in place of
 /// Windows' token handle: on an acceptor the client, on an initiator its own user.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PeerIdentity {
+pub struct ClientIdentity {
     /// The package that authenticated it (`"NTLM"`).
     pub package: String,
     /// User name as authenticated.
@@ -439,10 +382,14 @@ pub struct PeerIdentity {
     pub logon_time: FileTime,
 }
 
-impl PeerIdentity {
+impl ClientIdentity {
     /// `DOMAIN\user`.
     pub fn name(&self) -> String {
-        crate::ntlm::down_level_name(&self.domain, &self.user)
+        if self.domain.is_empty() {
+            self.user.clone()
+        } else {
+            format!("{}\\{}", self.domain, self.user)
+        }
     }
 }
 
@@ -474,7 +421,7 @@ pub struct Exported {
     /// The blob.
     pub packed: PackedContext,
     /// The authenticated identity, for an established context.
-    pub identity: Option<PeerIdentity>,
+    pub identity: Option<ClientIdentity>,
 }
 
 /// Checks the export flags: unknown bits and `TO_KERNEL` are refused.
@@ -624,12 +571,12 @@ fn checksum(header: &[u8], body: &[u8]) -> [u8; TAG_LEN] {
     out
 }
 
-/// Checks and opens a blob; returns its format version and the decrypted state bytes.
+/// Checks and opens a blob; returns its package, its format version and the decrypted state
+/// bytes.
 pub(crate) fn unpack(
-    package: PackageId,
     packed: &[u8],
     protection: &Protection,
-) -> Result<(u16, SecretBytes)> {
+) -> Result<(PackageId, u16, SecretBytes)> {
     if packed.len() > MAX_PACKED_SIZE {
         return Err(Error::CorruptContext("larger than any packed context"));
     }
@@ -648,10 +595,7 @@ pub(crate) fn unpack(
     if version == 0 {
         return Err(Error::CorruptContext("format version 0"));
     }
-    let found = PackageId::from_byte(header[10])?;
-    if found != package {
-        return Err(Error::WrongPackage { expected: package.name(), found: found.name() });
-    }
+    let package = PackageId::from_byte(header[10])?;
     let len = usize::try_from(u32::from_le_bytes([header[44], header[45], header[46], header[47]]))
         .map_err(|_| Error::CorruptContext("length"))?;
     if rest.len() != len.checked_add(TAG_LEN).ok_or(Error::CorruptContext("length"))? {
@@ -685,7 +629,7 @@ pub(crate) fn unpack(
         (PROTECTION_XCHACHA | PROTECTION_NONE, Err(e)) => return Err(e),
         _ => return Err(Error::CorruptContext("unknown protection mode")),
     }
-    Ok((version, body))
+    Ok((package, version, body))
 }
 
 /// Decodes the state of a blob of format `version` (from [`unpack`]): the version-1

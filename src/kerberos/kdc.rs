@@ -76,12 +76,12 @@ const PA_ENC_TIMESTAMP: i32 = 2;
 const PA_ETYPE_INFO2: i32 = 19;
 
 /// Key usages (RFC 4120 section 7.5.1).
-const USAGE_PA_ENC_TIMESTAMP: KeyUsage = KeyUsage(1);
-const USAGE_AS_REP_ENC_PART: KeyUsage = KeyUsage(3);
-const USAGE_TGS_REQ_CHECKSUM: KeyUsage = KeyUsage(6);
-const USAGE_TGS_REQ_AUTHENTICATOR: KeyUsage = KeyUsage(7);
-const USAGE_TGS_REP_SESSION_KEY: KeyUsage = KeyUsage(8);
-const USAGE_TGS_REP_SUBKEY: KeyUsage = KeyUsage(9);
+const USAGE_PA_ENC_TIMESTAMP: KeyUsage = KeyUsage::AS_REQ_PA_ENC_TIMESTAMP;
+const USAGE_AS_REP_ENC_PART: KeyUsage = KeyUsage::AS_REP_ENC_PART;
+const USAGE_TGS_REQ_CHECKSUM: KeyUsage = KeyUsage::TGS_REQ_PA_TGS_REQ_CHECKSUM;
+const USAGE_TGS_REQ_AUTHENTICATOR: KeyUsage = KeyUsage::TGS_REQ_PA_TGS_REQ_AUTHENTICATOR;
+const USAGE_TGS_REP_SESSION_KEY: KeyUsage = KeyUsage::TGS_REP_ENC_PART_SESSION_KEY;
+const USAGE_TGS_REP_SUBKEY: KeyUsage = KeyUsage::TGS_REP_ENC_PART_SUBKEY;
 
 /// KRB-ERROR codes this module treats specially (RFC 4120 section 7.5.9).
 const KDC_ERR_PREAUTH_REQUIRED: i32 = 25;
@@ -568,7 +568,8 @@ pub fn check_ticket_times(start: u32, end: u32, till: i64) -> Result<()> {
 /// Decrypts and reads an EncASRepPart or EncTGSRepPart (either tag is accepted in either
 /// exchange, RFC 4120 section 5.4.2 "Compatibility note").
 fn enc_rep_part(key: &Key, usage: KeyUsage, enc: &EncryptedData) -> Result<EncKdcRepPart> {
-    let plain = crypto::decrypt(key, usage, &enc.cipher.0.0)?;
+    // The plaintext holds the session key: wiped when done.
+    let plain = zeroize::Zeroizing::new(crypto::decrypt(key, usage, &enc.cipher.0.0)?);
     let tlv = der::read_only(&plain)?;
     match tlv.tag {
         0x79 => Ok(decode::<EncAsRepPart>(&plain, "EncASRepPart")?.0),

@@ -73,6 +73,7 @@ impl Key {
         &self.bytes
     }
 
+    #[allow(dead_code)] // kerberos::crypto uses it
     pub(crate) fn bytes(&self) -> &[u8] {
         &self.bytes
     }

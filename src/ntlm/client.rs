@@ -15,7 +15,6 @@ use super::messages::{
 };
 use super::session::Session;
 use super::{Established, OemCodePage, Output};
-use crate::api::MAX_TOKEN_SIZE;
 use crate::bindings::ChannelBindings;
 use crate::crypto::{Key16, NtHash, utf16le};
 use crate::env::Environment;
@@ -330,7 +329,7 @@ fn authenticate(
         mic: with_mic.then_some([0u8; 16]),
     }
     .encode()?;
-    if token.len() > MAX_TOKEN_SIZE {
+    if token.len() > super::MAX_TOKEN_SIZE {
         return Err(Error::InvalidToken(
             "the CHALLENGE would make an AUTHENTICATE larger than cbMaxToken",
         ));

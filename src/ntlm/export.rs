@@ -7,12 +7,13 @@ use super::client::{
 use super::flags::NegotiateFlags;
 use super::server::{Announced, Server, ServerConfig, ServerNames, ServerState, WaitAuthenticate};
 use super::session::{Direction, Session};
+use super::users::UserStore;
 use super::{Established, IdentityRef, Names, NtlmContext, OemCodePage, Role, Version};
 use crate::bindings::ChannelBindings;
 use crate::crypto::{Key16, NtHash, Rc4};
 use crate::env::{Environment, FileTime};
 use crate::error::{Error, Result};
-use crate::export::{ImportOptions, PeerIdentity, v1, v2};
+use crate::export::{ClientIdentity, v1, v2};
 use crate::flags::{AscReq, IscReq};
 use std::sync::Arc;
 use std::time::Duration;
@@ -181,12 +182,17 @@ impl NtlmContext {
     }
 
     /// Rebuilds a context from its frozen form. Nothing exists until every field checked.
+    ///
+    /// `users` is the user store of the credentials given to the import: `None` when none
+    /// were given, an error when they are not an NTLM acceptor's (reported only if an
+    /// acceptor needs them).
     pub(crate) fn from_v1(
         state: &v1::Context<'_>,
         extra: v2::Options,
-        options: &ImportOptions,
+        env: Option<Environment>,
+        users: Option<Result<Arc<dyn UserStore>>>,
     ) -> Result<Self> {
-        let env = options.env.clone().unwrap_or_else(Environment::system);
+        let env = env.unwrap_or_else(Environment::system);
         let oem_code_page = OemCodePage::from_number(extra.oem_code_page)
             .ok_or(Error::CorruptContext("unknown OEM code page"))?;
         if extra.require_mic && matches!(state, v1::Context::NtlmClient { .. }) {
@@ -252,10 +258,8 @@ impl NtlmContext {
                         ServerState::Established(established_in(e, None)?)
                     }
                 };
-                let users = match (&options.credentials, &state) {
-                    (Some(c), _) => c.user_store().ok_or(Error::UnknownCredentials(
-                        "initiator credentials for an acceptor",
-                    ))?,
+                let users = match (users, &state) {
+                    (Some(users), _) => users?,
                     // An established acceptor never looks a user up again.
                     (None, ServerState::Established(_)) => Arc::clone(&NO_USERS),
                     (None, _) => {
@@ -290,9 +294,9 @@ impl NtlmContext {
     }
 
     /// The identity of an established context (the "token" of export).
-    pub(crate) fn peer_identity(&self) -> Option<PeerIdentity> {
+    pub(crate) fn client_identity(&self) -> Option<ClientIdentity> {
         let who = self.identity()?;
-        self.established().map(|e| PeerIdentity {
+        self.established().map(|e| ClientIdentity {
             package: super::PACKAGE_NAME.to_owned(),
             user: who.user.to_owned(),
             domain: who.domain.to_owned(),
@@ -304,7 +308,7 @@ impl NtlmContext {
 
 /// The acceptor's names: the shared defaults when they are the defaults (no copies).
 fn names_in(config: &v1::ServerConfig<'_>) -> Arc<Announced> {
-    let defaults = crate::api::default_names();
+    let defaults = super::server::default_names();
     let default = &defaults.names;
     let same = config.nb_computer == default.nb_computer
         && config.nb_domain == default.nb_domain

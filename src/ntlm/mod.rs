@@ -5,6 +5,7 @@
 //! of unknown material), and their session keys are weak. Datagram (connectionless) NTLM and
 //! anonymous logons are refused too. See [`crate::manual`] for every such choice.
 
+mod calls;
 pub(crate) mod client;
 mod export;
 pub mod flags;
@@ -28,6 +29,9 @@ use session::Session;
 
 /// The package name, as `AcquireCredentialsHandle` takes it.
 pub const PACKAGE_NAME: &str = "NTLM";
+
+/// `cbMaxToken` of the NTLM package: no handshake token is larger.
+pub const MAX_TOKEN_SIZE: usize = 2888;
 
 /// What a handshake step produced.
 #[derive(Debug)]

@@ -476,6 +476,13 @@ fn accept(
     ))
 }
 
+/// The default names, shared: making (or importing) acceptors allocates no copy of them.
+pub(crate) fn default_names() -> Arc<Announced> {
+    static DEFAULT: std::sync::LazyLock<Arc<Announced>> =
+        std::sync::LazyLock::new(|| Arc::new(Announced::new(ServerNames::default())));
+    Arc::clone(&DEFAULT)
+}
+
 #[cfg(test)]
 mod tests {
     use super::{Announced, ServerNames, utf16_string};

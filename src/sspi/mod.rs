@@ -76,13 +76,14 @@ pub use buffers::*;
 
 use crate::api::MAX_TOKEN_SIZE;
 use crate::api::{
-    AcceptorOptions, Credentials, InitiatorOptions, PackageInfo, SecurityContext, Sizes,
+    AcceptorOptions, Credentials, ImportOptions, InitiatorOptions, Package, PackageInfo,
+    SecurityContext, Sizes,
 };
 use crate::bindings::ChannelBindings;
 use crate::crypto::Key16;
 use crate::env::FileTime;
 use crate::error::{Error, Result};
-use crate::export::{ExportOptions, ImportOptions, PeerIdentity};
+use crate::export::{ClientIdentity, ExportOptions};
 use crate::flags::{AscReq, IscReq};
 use crate::ntlm::users::MemoryUserStore;
 use crate::ntlm::{Part, SIGNATURE_SIZE};
@@ -205,26 +206,20 @@ fn status_of(result: Result<SecurityStatus>) -> SecurityStatus {
     result.unwrap_or_else(|e| SecurityStatus::from(&e))
 }
 
-fn check_package(name: &str) -> Result<()> {
-    if name.eq_ignore_ascii_case(crate::ntlm::PACKAGE_NAME) {
-        Ok(())
-    } else {
-        Err(Error::PackageNotFound(name.to_owned()))
-    }
-}
-
-/// `QuerySecurityPackageInfo`.
+/// `QuerySecurityPackageInfo`: any package of this build ([`Package::ALL`]), including
+/// Kerberos, whose credentials exist before its contexts do.
 ///
 /// # Errors
-/// `SEC_E_SECPKG_NOT_FOUND` for a package other than `NTLM`.
+/// `SEC_E_SECPKG_NOT_FOUND` for an unknown package.
 pub fn query_security_package_info(package: &str) -> Result<PackageInfo> {
-    check_package(package)?;
-    Ok(PackageInfo::ntlm())
+    Ok(Package::from_name(package)?.info())
 }
 
-/// `EnumerateSecurityPackages`.
+/// `EnumerateSecurityPackages`: the packages whose security contexts this build has
+/// ([`Package::with_contexts`]), so that code choosing a package from the list gets one it
+/// can authenticate with.
 pub fn enumerate_security_packages() -> Vec<PackageInfo> {
-    vec![PackageInfo::ntlm()]
+    Package::with_contexts().map(Package::info).collect()
 }
 
 /// `AcquireCredentialsHandle`.
@@ -248,7 +243,13 @@ pub fn acquire_credentials_handle(
 ) -> SecurityStatus {
     let _ = principal;
     status_of((|| {
-        check_package(package)?;
+        let package = Package::from_name(package)?;
+        if auth_data.is_some_and(|c| c.package() != package) {
+            return Err(Error::UnknownCredentials("credentials of another package"));
+        }
+        if package != Package::Ntlm {
+            return Err(Error::NotSupported("Kerberos credentials handles in this build"));
+        }
         let credentials = match (credential_use, auth_data) {
             (SECPKG_CRED_OUTBOUND, Some(c)) if c.is_initiator() => c.clone(),
             (SECPKG_CRED_INBOUND, Some(c)) if !c.is_initiator() => c.clone(),
@@ -503,7 +504,7 @@ pub fn query_context_attributes(
     status_of(with_context(context, |ctx| {
         *value = Some(match attribute {
             SECPKG_ATTR_SIZES => ContextAttribute::Sizes(ctx.sizes()),
-            SECPKG_ATTR_NAMES => ContextAttribute::Names(ctx.peer_name()?),
+            SECPKG_ATTR_NAMES => ContextAttribute::Names(ctx.client_name()?),
             SECPKG_ATTR_LIFESPAN => ContextAttribute::Lifespan(FileTime(0), ctx.expiry()),
             SECPKG_ATTR_SESSION_KEY => ContextAttribute::SessionKey(ctx.dangerous_session_key()?),
             SECPKG_ATTR_PACKAGE_INFO => ContextAttribute::PackageInfo(ctx.package_info()),
@@ -526,7 +527,7 @@ pub fn export_security_context(
     context: &SecHandle,
     flags: u32,
     packed: &mut Option<ContextBuffer>,
-    token: Option<&mut Option<PeerIdentity>>,
+    token: Option<&mut Option<ClientIdentity>>,
 ) -> SecurityStatus {
     export_security_context_ex(context, flags, &ExportOptions::new(), packed, token)
 }
@@ -537,7 +538,7 @@ pub fn export_security_context_ex(
     flags: u32,
     options: &ExportOptions,
     packed: &mut Option<ContextBuffer>,
-    token: Option<&mut Option<PeerIdentity>>,
+    token: Option<&mut Option<ClientIdentity>>,
 ) -> SecurityStatus {
     status_of((|| {
         let ctx = self::context(context)?;
@@ -564,7 +565,7 @@ pub fn export_security_context_ex(
 pub fn import_security_context(
     package: &str,
     packed: &[u8],
-    token: Option<&PeerIdentity>,
+    token: Option<&ClientIdentity>,
     context: &mut SecHandle,
 ) -> SecurityStatus {
     // The user file matters only for an acceptor imported mid-handshake: a file that cannot
@@ -588,7 +589,7 @@ pub fn import_security_context(
 pub fn import_security_context_ex(
     package: &str,
     packed: &[u8],
-    token: Option<&PeerIdentity>,
+    token: Option<&ClientIdentity>,
     options: &ImportOptions,
     context: &mut SecHandle,
 ) -> SecurityStatus {
@@ -597,7 +598,14 @@ pub fn import_security_context_ex(
             Some(identity) => options.clone().identity(identity.clone()),
             None => options.clone(),
         };
-        let ctx = SecurityContext::import(package, packed, &options)?;
+        let expected = Package::from_name(package)?;
+        let ctx = SecurityContext::import(packed, &options)?;
+        if ctx.package() != expected {
+            return Err(Error::WrongPackage {
+                expected: expected.name(),
+                found: ctx.package_name(),
+            });
+        }
         *context = insert_context(ctx);
         Ok(SecurityStatus::SEC_E_OK)
     })())

@@ -13,9 +13,8 @@
 use super::driver::{self, DOMAIN, PASSWORD, USER};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use sspi_emu::export::{
-    ExportKey, ExportOptions, ImportOptions, Protection, SECPKG_CONTEXT_EXPORT_DELETE_OLD,
-};
+use sspi_emu::ImportOptions;
+use sspi_emu::export::{ExportKey, ExportOptions, Protection, SECPKG_CONTEXT_EXPORT_DELETE_OLD};
 use sspi_emu::ntlm::flags::NegotiateFlags;
 use sspi_emu::{AcceptorOptions, SecurityContext};
 use std::io::{BufRead, BufReader, Write};
@@ -183,12 +182,12 @@ fn serve(stream: TcpStream, policy: &Policy, logons: &Mutex<Vec<Logon>>) {
                     let options = ImportOptions::new()
                         .protection(key.clone())
                         .credentials(driver::server_creds());
-                    context = SecurityContext::import("NTLM", &blob, &options).ok();
+                    context = SecurityContext::import(&blob, &options).ok();
                 }
                 match context.take() {
                     None => unauthorized("NTLM", "AUTHENTICATE without a NEGOTIATE\n"),
                     Some(mut ctx) => {
-                        let result = ctx.step(Some(&token)).and_then(|_| ctx.peer_name());
+                        let result = ctx.step(Some(&token)).and_then(|_| ctx.client_name());
                         logons.lock().unwrap().push(Logon {
                             result: result.clone(),
                             flags: ctx.negotiated_flags().ok(),

@@ -2,6 +2,7 @@
 //! the key file, and golden blobs that must import forever.
 
 use super::driver::*;
+use sspi_emu::ImportOptions;
 use sspi_emu::env::{ManualClock, SeededRandom};
 use sspi_emu::export::*;
 use sspi_emu::flags::{AscReq, IscReq};
@@ -67,8 +68,7 @@ fn conversation(moved: Option<(Side, At)>, flags: u32) -> Vec<Vec<u8>> {
             .protection(test_key())
             .environment(env)
             .credentials(server_creds());
-        let imported =
-            SecurityContext::import("NTLM", exported.packed.as_bytes(), &options).unwrap();
+        let imported = SecurityContext::import(exported.packed.as_bytes(), &options).unwrap();
         if flags & SECPKG_CONTEXT_EXPORT_DELETE_OLD != 0 {
             assert_eq!(ctx.sign(b"x"), Err(Error::InvalidHandle));
         }
@@ -132,7 +132,6 @@ fn without_delete_old_both_copies_live() {
     let (mut client, mut server) = established_pair();
     let exported = server.export(0, &ExportOptions::new().protection(test_key())).unwrap();
     let mut copy = SecurityContext::import(
-        "NTLM",
         exported.packed.as_bytes(),
         &ImportOptions::new().protection(test_key()),
     )
@@ -156,7 +155,7 @@ fn delete_old_invalidates_the_exported_context() {
         .unwrap();
     assert_eq!(server.sign(b"x"), Err(Error::InvalidHandle));
     assert_eq!(server.step(Some(b"x")).unwrap_err(), Error::InvalidHandle);
-    assert_eq!(server.peer_name(), Err(Error::InvalidHandle));
+    assert_eq!(server.client_name(), Err(Error::InvalidHandle));
     assert!(!server.is_established());
     let again = server.export(0, &ExportOptions::new().protection(test_key()));
     assert_eq!(again.unwrap_err(), Error::InvalidHandle, "a second export");
@@ -187,11 +186,11 @@ fn reset_new_starts_over_with_the_same_options() {
         .protection(test_key())
         .credentials(server_creds())
         .environment(env(5).0);
-    let mut fresh = SecurityContext::import("NTLM", exported.packed.as_bytes(), &options).unwrap();
+    let mut fresh = SecurityContext::import(exported.packed.as_bytes(), &options).unwrap();
     assert!(!fresh.is_established());
     let mut client = SecurityContext::initiator(&client_creds(), client_options(6)).unwrap();
     handshake_with(&mut client, &mut fresh, |_, _| {}).unwrap();
-    assert_eq!(fresh.peer_name().unwrap(), "EXAMPLE\\alice");
+    assert_eq!(fresh.client_name().unwrap(), "EXAMPLE\\alice");
     // The blob holds no keys of the old session: it is smaller than a full one.
     let full = server.export(0, &ExportOptions::new().protection(test_key())).unwrap();
     assert!(exported.packed.as_bytes().len() < full.packed.as_bytes().len());
@@ -204,7 +203,7 @@ fn reset_new_starts_over_with_the_same_options() {
         .unwrap();
     assert!(exported.identity.is_none(), "a reset blob authenticates no one");
     let options = ImportOptions::new().protection(test_key()).environment(env(7).0);
-    let mut fresh = SecurityContext::import("NTLM", exported.packed.as_bytes(), &options).unwrap();
+    let mut fresh = SecurityContext::import(exported.packed.as_bytes(), &options).unwrap();
     let mut server = SecurityContext::acceptor(&server_creds(), server_options(8)).unwrap();
     handshake_with(&mut fresh, &mut server, |_, _| {}).unwrap();
     assert!(!fresh.dangerous_session_key().unwrap().ct_eq(&old_key));
@@ -217,15 +216,14 @@ fn identity_token() {
     let identity = exported.identity.clone().unwrap();
     assert_eq!((identity.package.as_str(), identity.name().as_str()), ("NTLM", "EXAMPLE\\alice"));
     assert_eq!(identity.logon_time, T0);
-    let with = |id: PeerIdentity| {
+    let with = |id: ClientIdentity| {
         SecurityContext::import(
-            "NTLM",
             exported.packed.as_bytes(),
             &ImportOptions::new().protection(test_key()).identity(id),
         )
     };
     let imported = with(identity.clone()).unwrap();
-    assert_eq!(imported.peer_name().unwrap(), "EXAMPLE\\alice");
+    assert_eq!(imported.client_name().unwrap(), "EXAMPLE\\alice");
     let mut other = identity.clone();
     other.user = "mallory".into();
     assert_eq!(with(other).unwrap_err(), Error::WrongPrincipal);
@@ -234,7 +232,6 @@ fn identity_token() {
     let early = fresh.export(0, &ExportOptions::new().protection(test_key())).unwrap();
     assert!(early.identity.is_none());
     let err = SecurityContext::import(
-        "NTLM",
         early.packed.as_bytes(),
         &ImportOptions::new().protection(test_key()).credentials(server_creds()).identity(identity),
     )
@@ -247,13 +244,24 @@ fn import_errors_are_clear_and_create_nothing() {
     let (_, mut server) = established_pair();
     let packed = server.export(0, &ExportOptions::new().protection(test_key())).unwrap().packed;
     let blob = packed.as_bytes();
-    let import = |package: &str, bytes: &[u8], protection: Protection| {
-        SecurityContext::import(package, bytes, &ImportOptions::new().protection(protection))
-            .map(|_| ())
+    let import = |_package: &str, bytes: &[u8], protection: Protection| {
+        SecurityContext::import(bytes, &ImportOptions::new().protection(protection)).map(|_| ())
     };
+    // The package comes from the blob; the Windows-shaped layer checks the name it is given
+    // against it.
+    let by_name = |package: &str| {
+        let mut handle = sspi_emu::sspi::SecHandle::default();
+        let options = ImportOptions::new().protection(test_key());
+        sspi_emu::sspi::import_security_context_ex(package, blob, None, &options, &mut handle)
+    };
+    assert_eq!(by_name("Kerberoz"), SecurityStatus::SEC_E_SECPKG_NOT_FOUND);
+    assert_eq!(by_name("Kerberos"), SecurityStatus::SEC_E_INVALID_TOKEN);
+    assert_eq!(by_name("ntlm"), SecurityStatus::SEC_E_OK);
     assert_eq!(
-        import("Kerberoz", blob, test_key()),
-        Err(Error::PackageNotFound("Kerberoz".into()))
+        SecurityContext::import(blob, &ImportOptions::new().protection(test_key()))
+            .unwrap()
+            .package(),
+        sspi_emu::Package::Ntlm
     );
     let other_key = Protection::Key(ExportKey::from_bytes([7; 32]));
     assert_eq!(import("NTLM", blob, other_key), Err(Error::WrongKey));
@@ -294,7 +302,7 @@ fn import_errors_are_clear_and_create_nothing() {
     ));
     let wrong = ImportOptions::new().protection(test_key()).credentials(client_creds());
     assert!(matches!(
-        SecurityContext::import("NTLM", mid.as_bytes(), &wrong),
+        SecurityContext::import(mid.as_bytes(), &wrong),
         Err(Error::UnknownCredentials(_))
     ));
     // A failed handshake cannot be exported, except to start over (RESET_NEW).
@@ -304,7 +312,7 @@ fn import_errors_are_clear_and_create_nothing() {
     assert!(matches!(failed.export(0, &options), Err(Error::WrongState(_))));
     let fresh = failed.export(SECPKG_CONTEXT_EXPORT_RESET_NEW, &options).unwrap();
     let import = ImportOptions::new().protection(test_key()).credentials(server_creds());
-    let mut again = SecurityContext::import("NTLM", fresh.packed.as_bytes(), &import).unwrap();
+    let mut again = SecurityContext::import(fresh.packed.as_bytes(), &import).unwrap();
     let mut client = SecurityContext::initiator(&client_creds(), client_options(2)).unwrap();
     let mut again_env = again;
     handshake_with(&mut client, &mut again_env, |_, _| {}).unwrap();
@@ -320,15 +328,10 @@ fn unprotected_blobs_need_the_dangerous_option_on_both_sides() {
         .unwrap()
         .packed;
     assert!(matches!(
-        SecurityContext::import(
-            "NTLM",
-            packed.as_bytes(),
-            &ImportOptions::new().protection(test_key())
-        ),
+        SecurityContext::import(packed.as_bytes(), &ImportOptions::new().protection(test_key())),
         Err(Error::NotSupported(_))
     ));
     let mut imported = SecurityContext::import(
-        "NTLM",
         packed.as_bytes(),
         &ImportOptions::new().protection(Protection::DangerousUnprotected),
     )
@@ -344,15 +347,15 @@ fn flips_and_truncations_are_rejected(blob: &[u8], protection: Protection) {
     for bit in 0..blob.len() * 8 {
         let mut bad = blob.to_vec();
         bad[bit / 8] ^= 1 << (bit % 8);
-        assert!(SecurityContext::import("NTLM", &bad, &options).is_err(), "bit {bit} flipped");
+        assert!(SecurityContext::import(&bad, &options).is_err(), "bit {bit} flipped");
     }
     for len in 0..blob.len() {
-        assert!(SecurityContext::import("NTLM", &blob[..len], &options).is_err(), "cut at {len}");
+        assert!(SecurityContext::import(&blob[..len], &options).is_err(), "cut at {len}");
     }
     let mut longer = blob.to_vec();
     longer.push(0);
-    assert!(SecurityContext::import("NTLM", &longer, &options).is_err(), "extended");
-    assert!(SecurityContext::import("NTLM", blob, &options).is_ok());
+    assert!(SecurityContext::import(&longer, &options).is_err(), "extended");
+    assert!(SecurityContext::import(blob, &options).is_ok());
 }
 
 #[test]
@@ -566,7 +569,7 @@ fn golden_blobs_import_forever() {
         let import = |name: &str, seed| {
             let blob = golden(version, name);
             assert_eq!(blob[8], version, "{name}");
-            SecurityContext::import("NTLM", &blob, &options(seed)).unwrap()
+            SecurityContext::import(&blob, &options(seed)).unwrap()
         };
 
         // Before the first token: the same NEGOTIATE / CHALLENGE.
@@ -580,7 +583,7 @@ fn golden_blobs_import_forever() {
         assert_eq!(step.token, t["authenticate"]);
         let mut server = import("ntlm-server-wait-authenticate", 3);
         assert!(server.step(Some(&t["authenticate"])).unwrap().complete);
-        assert_eq!(server.peer_name().unwrap(), "EXAMPLE\\alice");
+        assert_eq!(server.client_name().unwrap(), "EXAMPLE\\alice");
         // Established, after traffic: the same sealed bytes both ways.
         let mut client = import("ntlm-client-established", 4);
         let mut data = GOLDEN_MESSAGE.to_vec();
@@ -606,7 +609,7 @@ fn golden_blobs_import_forever() {
             // An acceptor half-way through curl's OEM logon accepts curl's AUTHENTICATE.
             let mut oem = import("ntlm-server-oem-wait-authenticate", 6);
             assert!(oem.step(Some(&t["oem-authenticate"])).unwrap().complete);
-            assert_eq!(oem.peer_name().unwrap(), "EXAMPLE\\alice");
+            assert_eq!(oem.client_name().unwrap(), "EXAMPLE\\alice");
         }
     }
 }
@@ -620,7 +623,6 @@ fn write_fuzz_seeds(version: u8, golden: &Golden) {
     let prefix = if version == 1 { String::new() } else { format!("v{version}-") };
     for (name, blob) in &golden.blobs {
         let ctx = SecurityContext::import(
-            "NTLM",
             blob,
             &ImportOptions::new().protection(test_key()).credentials(server_creds()),
         );
@@ -671,7 +673,7 @@ fn imported_acceptors_keep_their_names() {
             .protection(test_key())
             .credentials(server_creds())
             .environment(env(5).0);
-        let mut moved = SecurityContext::import("NTLM", blob.as_bytes(), &import).unwrap();
+        let mut moved = SecurityContext::import(blob.as_bytes(), &import).unwrap();
         let a = stays.step(Some(&negotiate)).unwrap().token;
         let b = moved.step(Some(&negotiate)).unwrap().token;
         assert_eq!(a, b, "{expected}");
@@ -704,8 +706,8 @@ fn an_initiator_blob_naming_another_identity_is_refused() {
     body[at[1]] ^= 0x20; // "Alice"
     let new_tag = xchacha20poly1305_seal(&[0x42; 32], &nonce, header, body);
     tag.copy_from_slice(&new_tag);
-    let err = SecurityContext::import("NTLM", &blob, &ImportOptions::new().protection(test_key()))
-        .unwrap_err();
+    let err =
+        SecurityContext::import(&blob, &ImportOptions::new().protection(test_key())).unwrap_err();
     assert!(matches!(err, Error::CorruptContext(_)), "{err:?}");
     assert_eq!(SecurityStatus::from(&err), SecurityStatus::SEC_E_INVALID_TOKEN);
 }
@@ -751,12 +753,8 @@ fn an_rc4_state_of_the_wrong_length_is_refused() {
         let mut new_blob = new_header;
         new_blob.extend_from_slice(&new_body);
         new_blob.extend_from_slice(&new_tag);
-        let err = SecurityContext::import(
-            "NTLM",
-            &new_blob,
-            &ImportOptions::new().protection(test_key()),
-        )
-        .unwrap_err();
+        let err = SecurityContext::import(&new_blob, &ImportOptions::new().protection(test_key()))
+            .unwrap_err();
         assert!(matches!(err, Error::CorruptContext(_)), "{length}: {err:?}");
     }
 }
@@ -779,7 +777,6 @@ fn a_large_state_exports_and_imports() {
     let blob = original.export(0, &ExportOptions::new().protection(unprotected.clone())).unwrap();
     assert!(blob.packed.as_bytes().len() > 8000, "{} bytes", blob.packed.as_bytes().len());
     let mut imported = SecurityContext::import(
-        "NTLM",
         blob.packed.as_bytes(),
         &ImportOptions::new().protection(unprotected.clone()),
     )

@@ -631,7 +631,7 @@ fn gss_client_to_our_server() {
 
     assert!(info.bool("established"));
     assert!(info.bool("auth_mic_sent"), "the peer put a MIC in AUTHENTICATE");
-    assert_eq!(server.peer_name().unwrap(), format!("{DOMAIN}\\{USER}"));
+    assert_eq!(server.client_name().unwrap(), format!("{DOMAIN}\\{USER}"));
     assert_eq!(
         driver::to_hex(server.dangerous_session_key().unwrap().dangerous_bytes()),
         info.str("session_key"),
@@ -690,7 +690,7 @@ fn gss_client_wrong_password_is_logon_denied() {
         let mut server = acceptor(acceptor_options());
         let (_, verdict) = gss_to_us(&mut peer, &mut server);
         assert_eq!(verdict, Err(Error::LogonDenied), "user {user:?}");
-        assert!(server.peer_name().is_err());
+        assert!(server.client_name().is_err());
     }
 }
 
@@ -801,7 +801,7 @@ fn target_name_checked_against_gss_client() {
         let (_, verdict) = gss_to_us(&mut peer, &mut server);
         assert_eq!(verdict, expected, "peer target {peer_target}, accepted {accepted}");
         if verdict.is_ok() {
-            assert_eq!(server.peer_name().unwrap(), format!("{DOMAIN}\\{USER}"));
+            assert_eq!(server.client_name().unwrap(), format!("{DOMAIN}\\{USER}"));
         }
     }
 }
@@ -829,7 +829,7 @@ fn gss_client_without_mic_is_accepted_unless_a_mic_is_required() {
             assert!(matches!(verdict, Err(Error::InvalidToken(_))), "got {verdict:?}");
         } else {
             assert_eq!(verdict, Ok(()));
-            assert_eq!(server.peer_name().unwrap(), format!("{DOMAIN}\\{USER}"));
+            assert_eq!(server.client_name().unwrap(), format!("{DOMAIN}\\{USER}"));
             // Both sides have a working session: the peer's messages unseal here.
             let token = peer.wrap(b"no MIC, still sealed");
             assert_eq!(server.unwrap(&token).unwrap(), b"no MIC, still sealed");

@@ -3,7 +3,8 @@
 
 use super::driver::*;
 use super::export::test_key;
-use sspi_emu::export::{ExportOptions, ImportOptions, SECPKG_CONTEXT_EXPORT_DELETE_OLD};
+use sspi_emu::ImportOptions;
+use sspi_emu::export::{ExportOptions, SECPKG_CONTEXT_EXPORT_DELETE_OLD};
 use sspi_emu::{Error, SecurityContext};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -98,7 +99,7 @@ fn worker_process() {
                         .protection(test_key())
                         .credentials(server_creds())
                         .environment(sspi_emu::Environment::system());
-                    ctx = Some(SecurityContext::import("NTLM", &arg(1), &options)?);
+                    ctx = Some(SecurityContext::import(&arg(1), &options)?);
                     "imported".into()
                 }
                 ("EXPORT", Some(c)) => {
@@ -109,7 +110,7 @@ fn worker_process() {
                     let token = c.step(Some(&arg(1)))?.token;
                     format!(
                         "{} {}",
-                        c.peer_name().unwrap_or_default().replace(' ', "_"),
+                        c.client_name().unwrap_or_default().replace(' ', "_"),
                         to_hex(&token)
                     )
                 }
@@ -197,7 +198,7 @@ fn server_context_moves_to_another_process_and_back() {
     let back = worker.ask("EXPORT").unwrap();
     assert!(worker.ask("SIGN 00").is_err(), "DELETE_OLD in the worker");
     let options = ImportOptions::new().protection(test_key());
-    let mut server = SecurityContext::import("NTLM", &hex(&back[0]), &options).unwrap();
+    let mut server = SecurityContext::import(&hex(&back[0]), &options).unwrap();
     let sig = client.sign(b"home again").unwrap();
     server.verify(b"home again", &sig).unwrap();
 }

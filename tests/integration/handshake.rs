@@ -30,8 +30,8 @@ fn run(client: InitiatorOptions, server: AcceptorOptions) -> Result<Transcript, 
 fn established_pair_exchanges_messages_both_ways() {
     let (mut client, mut server) = established(1);
     assert!(client.is_established() && server.is_established());
-    assert_eq!(server.peer_name().unwrap(), "EXAMPLE\\alice");
-    assert_eq!(client.peer_name().unwrap(), "EXAMPLE\\alice");
+    assert_eq!(server.client_name().unwrap(), "EXAMPLE\\alice");
+    assert_eq!(client.client_name().unwrap(), "EXAMPLE\\alice");
     assert!(
         client.dangerous_session_key().unwrap().ct_eq(&server.dangerous_session_key().unwrap())
     );
@@ -121,7 +121,7 @@ fn wrong_password_unknown_user_and_nt_hash_credentials() {
     let mut client = SecurityContext::initiator(&upper, client_options(1)).unwrap();
     let mut s = server();
     handshake_with(&mut client, &mut s, |_, _| {}).unwrap();
-    assert_eq!(s.peer_name().unwrap(), "example\\ALICE");
+    assert_eq!(s.client_name().unwrap(), "example\\ALICE");
 }
 
 /// Flips every bit of every token in flight, one at a time: each flip must end the handshake
@@ -351,7 +351,7 @@ fn calls_out_of_sequence() {
     let (mut client, mut server) = pair_with(client_options(1), server_options(2));
     assert!(matches!(client.sign(b"x"), Err(Error::WrongState(_))));
     assert!(matches!(server.seal(&mut [0u8; 4]), Err(Error::WrongState(_))));
-    assert!(matches!(server.peer_name(), Err(Error::WrongState(_))));
+    assert!(matches!(server.client_name(), Err(Error::WrongState(_))));
     assert!(matches!(server.step(None), Err(Error::InvalidToken(_))));
     assert!(matches!(client.step(Some(b"early")), Err(Error::InvalidToken(_))));
     let (mut client, mut server) = established(3);

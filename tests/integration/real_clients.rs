@@ -4,9 +4,8 @@
 //! [`ForeignClient`]s built from captured curl behaviour; `curl.rs` runs the real curl.
 
 use super::driver::*;
-use sspi_emu::export::{
-    ExportKey, ExportOptions, ImportOptions, Protection, SECPKG_CONTEXT_EXPORT_DELETE_OLD,
-};
+use sspi_emu::ImportOptions;
+use sspi_emu::export::{ExportKey, ExportOptions, Protection, SECPKG_CONTEXT_EXPORT_DELETE_OLD};
 use sspi_emu::flags::{AscReq, AscRet};
 use sspi_emu::fuzzing::{CURL_NEGOTIATE, ForeignClient};
 use sspi_emu::ntlm::flags::NegotiateFlags as F;
@@ -51,7 +50,7 @@ fn curl_logon_is_oem_and_authentication_only() {
     let name_at =
         usize::try_from(u32::from_le_bytes(challenge[16..20].try_into().unwrap())).unwrap();
     assert_eq!(&challenge[name_at..name_at + name_len], b"WORKGROUP");
-    assert_eq!(server.peer_name().unwrap(), "EXAMPLE\\alice");
+    assert_eq!(server.client_name().unwrap(), "EXAMPLE\\alice");
     assert_eq!(server.identity().unwrap().workstation, "WORKSTATION");
     assert_eq!(server.attributes().unwrap(), AscRet::CONNECTION.0);
 }
@@ -135,7 +134,7 @@ fn oem_names_follow_the_code_page() {
         let mut server = SecurityContext::acceptor(&creds, options).unwrap();
         assert_eq!(logon(&client, &CURL_NEGOTIATE, &mut server).2, expected, "{cp:?}");
         if expected.is_ok() {
-            assert_eq!(server.peer_name().unwrap(), "\u{c9}COLE\\J\u{fc}rgen");
+            assert_eq!(server.client_name().unwrap(), "\u{c9}COLE\\J\u{fc}rgen");
         }
     }
 }
@@ -301,8 +300,7 @@ fn exported_acceptor_keeps_its_mic_policy_and_code_page() {
             .protection(key.clone())
             .credentials(creds.clone())
             .environment(env(9).0);
-        let mut worker =
-            SecurityContext::import("NTLM", exported.packed.as_bytes(), &import).unwrap();
+        let mut worker = SecurityContext::import(exported.packed.as_bytes(), &import).unwrap();
         let authenticate = client.authenticate(&CURL_NEGOTIATE, &challenge).unwrap();
         let verdict = worker.step(Some(&authenticate)).map(|_| ());
         let expected = match (require_mic, cp) {

@@ -242,7 +242,7 @@ fn sspi_client_to_our_server() {
     let mut server = SecurityContext::acceptor(&server_creds(), server_options(11)).unwrap();
     let done = sspi_client_vs_ours(&mut client, &mut ccred, &mut server).unwrap();
     assert!(done.complete && done.token.is_empty() && server.is_established());
-    assert_eq!(server.peer_name().unwrap(), format!("{DOMAIN}\\{USER}"));
+    assert_eq!(server.client_name().unwrap(), format!("{DOMAIN}\\{USER}"));
 
     let theirs = client.query_context_session_key().unwrap().session_key;
     let ours = server.dangerous_session_key().unwrap();
@@ -260,7 +260,7 @@ fn our_client_to_sspi_server() {
     let (mut server, mut scred) = sspi_server(PASSWORD);
     let status = ours_vs_sspi_server(&mut client, &mut server, &mut scred, None).unwrap();
     assert_eq!(status, SecurityStatus::Ok);
-    assert_eq!(client.peer_name().unwrap(), format!("{DOMAIN}\\{USER}"));
+    assert_eq!(client.client_name().unwrap(), format!("{DOMAIN}\\{USER}"));
     assert_eq!(
         server.query_context_names().unwrap().username.account_name(),
         USER,

@@ -3,7 +3,9 @@
 use super::driver::*;
 use sspi_emu::flags::{AscReq, IscReq};
 use sspi_emu::sspi::*;
-use sspi_emu::{ChannelBindings, Credentials, FileTime, Password, SecurityStatus as S};
+use sspi_emu::{
+    ChannelBindings, Credentials, FileTime, ImportOptions, Password, SecurityStatus as S,
+};
 
 const ISC: IscReq =
     IscReq(IscReq::CONFIDENTIALITY.0 | IscReq::INTEGRITY.0 | IscReq::REPLAY_DETECT.0);
@@ -306,9 +308,42 @@ fn acquire_credentials_errors() {
         acquire_credentials_handle(None, "NTLM", SECPKG_CRED_BOTH, Some(&client), &mut h, &mut t),
         S::SEC_E_UNSUPPORTED_FUNCTION
     );
+    // NTLM credentials under another package's name.
+    assert_eq!(
+        acquire_credentials_handle(
+            None,
+            "Kerberos",
+            SECPKG_CRED_OUTBOUND,
+            Some(&client),
+            &mut h,
+            &mut t
+        ),
+        S::SEC_E_UNKNOWN_CREDENTIALS
+    );
     assert_eq!(h, SecHandle::default(), "no handle was issued");
-    assert!(query_security_package_info("NTLM").is_ok());
-    assert_eq!(enumerate_security_packages()[0].name, "NTLM");
+}
+
+#[test]
+fn packages_are_listed_and_described_per_package() {
+    // Listed: the packages whose contexts exist (a caller picking from the list gets one it
+    // can authenticate with).
+    let listed: Vec<_> = enumerate_security_packages().into_iter().map(|p| p.name).collect();
+    assert_eq!(listed, ["NTLM"]);
+    let ntlm = query_security_package_info("ntlm").unwrap();
+    assert_eq!((ntlm.name, ntlm.max_token, ntlm.rpc_id), ("NTLM", 2888, 10));
+    // Kerberos is a package of this build (its credentials exist) with its own SecPkgInfo.
+    let kerberos = query_security_package_info("Kerberos").unwrap();
+    assert_eq!((kerberos.name, kerberos.max_token, kerberos.rpc_id), ("Kerberos", 48_000, 16));
+    assert_ne!(kerberos.capabilities, ntlm.capabilities);
+    assert_eq!(
+        query_security_package_info("Negotiate").unwrap_err(),
+        sspi_emu::Error::PackageNotFound("Negotiate".into())
+    );
+    // A context reports its own package, and its sizes come from it.
+    let (client, _) = super::driver::established(40);
+    assert_eq!(client.package(), sspi_emu::Package::Ntlm);
+    assert_eq!(client.package_info(), ntlm);
+    assert_eq!(client.sizes().max_token, ntlm.max_token);
 }
 
 #[test]
@@ -487,14 +522,14 @@ fn password_with_unicode_and_colons() {
         sspi_emu::SecurityContext::acceptor(&Credentials::acceptor(users), server_options(2))
             .unwrap();
     handshake_with(&mut c, &mut s, |_, _| {}).unwrap();
-    assert_eq!(s.peer_name().unwrap(), "DÖMAIN\\Jürgen");
+    assert_eq!(s.client_name().unwrap(), "DÖMAIN\\Jürgen");
 }
 
-fn key_options() -> (sspi_emu::export::ExportOptions, sspi_emu::export::ImportOptions) {
+fn key_options() -> (sspi_emu::export::ExportOptions, sspi_emu::ImportOptions) {
     let key = super::export::test_key();
     (
         sspi_emu::export::ExportOptions::new().protection(key.clone()),
-        sspi_emu::export::ImportOptions::new().protection(key).credentials(server_creds()),
+        sspi_emu::ImportOptions::new().protection(key).credentials(server_creds()),
     )
 }
 
