@@ -910,6 +910,15 @@ impl AsAwaitingReply {
                         self.client
                     )))?
                 }
+                None if matches!(self.secret, ClientSecret::Keys(_))
+                    && self.etype_info.iter().any(|(e, ..)| self.offered.contains(e)) =>
+                {
+                    return Err(Error::Keytab(format!(
+                        "no key of a type the KDC accepts ({:?}) for {} in the keytab",
+                        self.etype_info.iter().map(|(e, ..)| *e).collect::<Vec<_>>(),
+                        self.client
+                    )));
+                }
                 None => {
                     return Err(Error::Kdc {
                         code: 14,

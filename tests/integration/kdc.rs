@@ -288,3 +288,59 @@ fn ccache_from_kinit_and_back_to_klist_and_kvno() {
     assert!(listing.contains("krbtgt/EXAMPLE.TEST@EXAMPLE.TEST"), "{listing}");
     assert!(listing.contains("HTTP/web.example.test@EXAMPLE.TEST"), "{listing}");
 }
+
+/// Not a test: captures real MIT KDC replies to deterministic requests (seeded environment,
+/// the current second) as fixtures for the unit tests and the `kdc_reply` fuzz target.
+/// Run: `SSPI_EMU_CAPTURE_DIR=src/kerberos/kdc/testdata cargo test --test integration
+/// capture_mit_replies -- --ignored`, then set `MIT_CAPTURE_TIME` in src/kerberos/kdc/tests.rs
+/// to the printed time.
+#[test]
+#[ignore = "regenerates fixtures"]
+fn capture_mit_replies() {
+    use sspi_emu::kerberos::kdc::{AsExchange, AsProgress, ClientSecret, TgsExchange};
+    use sspi_emu::{Environment, FileTime};
+    let Some(dir) = std::env::var_os("SSPI_EMU_CAPTURE_DIR") else { return };
+    let dir = std::path::PathBuf::from(dir);
+    let Some(realm) = Realm::start("capture_mit_replies", &[]) else { return };
+    realm.add_user("alice", USER_PASSWORD);
+    realm.add_user("bob", USER_PASSWORD);
+    realm.kadmin("modprinc +requires_preauth bob");
+    realm.add_service("HTTP/web.example.test");
+    let kdc = client(&realm).transport(Transport::new().udp_preference_limit(1));
+    let unix =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let time = FileTime((unix + 11_644_473_600) * 10_000_000);
+    let options = RequestOptions::default();
+    let save = |name: &str, bytes: &[u8]| std::fs::write(dir.join(name), bytes).unwrap();
+    let pw = || ClientSecret::Password(Password::new(USER_PASSWORD));
+
+    let env = Environment::deterministic(1, time);
+    let (state, request) = AsExchange::start(&alice(), pw(), &options, &env).unwrap();
+    let reply = kdc.exchange(REALM, &request).unwrap();
+    save("as_rep.der", &reply);
+    let AsProgress::Done(tgt) = state.handle_reply(&reply).unwrap() else { panic!("preauth") };
+    let web = Principal::new(NameType::SRV_HST, &["HTTP", "web.example.test"], REALM);
+    let (state, request) = TgsExchange::start(&tgt, &web, &options, &env).unwrap();
+    let reply = kdc.exchange(REALM, &request).unwrap();
+    save("tgs_rep.der", &reply);
+    state.handle_reply(&reply).unwrap();
+    let nowhere = Principal::new(NameType::SRV_HST, &["HTTP", "nowhere.example.test"], REALM);
+    let (_, request) = TgsExchange::start(&tgt, &nowhere, &options, &env).unwrap();
+    save("error_unknown_server.der", &kdc.exchange(REALM, &request).unwrap());
+
+    let bob = Principal::new(NameType::PRINCIPAL, &["bob"], REALM);
+    let env = Environment::deterministic(2, time);
+    let (state, request) = AsExchange::start(&bob, pw(), &options, &env).unwrap();
+    let reply = kdc.exchange(REALM, &request).unwrap();
+    save("preauth_required.der", &reply);
+    let AsProgress::Send(state, request) = state.handle_reply(&reply).unwrap() else { panic!() };
+    let reply = kdc.exchange(REALM, &request).unwrap();
+    save("as_rep_preauth.der", &reply);
+    state.handle_reply(&reply).unwrap();
+
+    let nobody = Principal::new(NameType::PRINCIPAL, &["nobody"], REALM);
+    let env = Environment::deterministic(3, time);
+    let (_, request) = AsExchange::start(&nobody, pw(), &options, &env).unwrap();
+    save("error_unknown_client.der", &kdc.exchange(REALM, &request).unwrap());
+    println!("MIT_CAPTURE_TIME = {unix}");
+}

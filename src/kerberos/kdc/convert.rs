@@ -30,7 +30,7 @@ pub(super) fn text(s: &KerberosStringAsn1) -> Result<String> {
 
 /// An INTEGER that must fit in an `i32` (Int32 of RFC 4120 section 5.2.4).
 pub(super) fn int32(i: &IntegerAsn1) -> Result<i32> {
-    let bytes = i.as_signed_bytes_be();
+    let bytes = i.0.as_slice();
     if bytes.is_empty() || bytes.len() > 4 {
         return Err(Error::InvalidToken("an INTEGER does not fit in 32 bits"));
     }

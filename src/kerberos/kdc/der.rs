@@ -108,7 +108,7 @@ mod tests {
     fn fields_of_an_application_element() {
         // [APPLICATION 1] SEQUENCE { [0] INTEGER 5, [2] OCTET STRING 'a' }
         let msg = [0x61, 0x0a, 0x30, 0x08, 0xa0, 0x03, 0x02, 0x01, 0x05, 0xa2, 0x01, 0x04];
-        assert!(field_of_application(&msg, 1, 0).is_err(), "inner length is wrong");
+        assert!(field_of_application(&msg, 1, 2).is_err(), "[2] holds a truncated element");
         let msg =
             [0x61, 0x0c, 0x30, 0x0a, 0xa0, 0x03, 0x02, 0x01, 0x05, 0xa2, 0x03, 0x04, 0x01, 0x61];
         assert_eq!(field_of_application(&msg, 1, 0).unwrap(), Some(&[2u8, 1, 5][..]));
