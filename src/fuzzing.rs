@@ -355,3 +355,100 @@ pub fn import(data: &[u8]) {
     let _ = ctx.step(Some(rest));
     let _ = ctx.step(None);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Kerberos: the KDC reply handlers (src/kerberos/kdc.rs).
+
+/// Real MIT KDC replies to seeded requests made at [`KDC_CAPTURE_TIME`] (see
+/// src/kerberos/kdc/tests.rs); the states below are those requests, so these replies pass
+/// every check and the fuzzer starts from the success path.
+const KDC_CAPTURE_TIME: u64 = 1_796_472_985;
+const KDC_AS_REP: &[u8] = include_bytes!("kerberos/kdc/testdata/as_rep.der");
+const KDC_PREAUTH_REQUIRED: &[u8] = include_bytes!("kerberos/kdc/testdata/preauth_required.der");
+
+fn kdc_env(seed: u64) -> Environment {
+    Environment::deterministic(seed, FileTime((KDC_CAPTURE_TIME + 11_644_473_600) * 10_000_000))
+}
+
+/// The AES-256 key of `name`@EXAMPLE.TEST with the fixtures' password (PBKDF2 once).
+fn kdc_user_key(name: &str) -> crate::kerberos::Key {
+    use crate::kerberos::{EncType, crypto};
+    let salt = format!("EXAMPLE.TEST{name}");
+    crypto::string_to_key(EncType::AES256_CTS_HMAC_SHA1_96, b"Passw0rd!", salt.as_bytes(), None)
+        .expect("aes256 is implemented")
+}
+
+fn kdc_as_state(name: &str, seed: u64) -> crate::kerberos::kdc::AsAwaitingReply {
+    use crate::kerberos::kdc::{AsExchange, ClientKey, ClientSecret, RequestOptions};
+    use crate::kerberos::{NameType, Principal};
+    static KEYS: std::sync::OnceLock<(crate::kerberos::Key, crate::kerberos::Key)> =
+        std::sync::OnceLock::new();
+    let (alice, bob) = KEYS.get_or_init(|| (kdc_user_key("alice"), kdc_user_key("bob")));
+    let key = if name == "alice" { alice } else { bob };
+    let client = Principal::new(NameType::PRINCIPAL, &[name], "EXAMPLE.TEST");
+    let secret = ClientSecret::Keys(vec![ClientKey { kvno: 1, key: key.clone() }]);
+    AsExchange::start(&client, secret, &RequestOptions::default(), &kdc_env(seed))
+        .expect("valid request")
+        .0
+}
+
+/// `data[0] % 4` picks the state the rest is the reply to: 0, the first AS-REQ of alice; 1,
+/// bob's AS-REQ with pre-authentication (after the captured PREAUTH_REQUIRED); 2, alice's
+/// TGS-REQ for HTTP/web.example.test with the TGT from the captured AS-REP; 3, a KRB-ERROR on
+/// its own. Whatever the bytes, an `Ok` or an `Err`, never a panic; a credential that comes
+/// out names the client the state asked for (or the exchange asked for canonicalization).
+pub fn kdc_reply(data: &[u8]) {
+    use crate::kerberos::kdc::{AsExchange, AsProgress, RequestOptions, TgsExchange};
+    use crate::kerberos::kdc::{is_response_too_big, parse_krb_error};
+    use crate::kerberos::{NameType, Principal};
+    let Some((&mode, reply)) = data.split_first() else { return };
+    match mode % 4 {
+        0 => {
+            if let Ok(AsProgress::Done(c)) = kdc_as_state("alice", 1).handle_reply(reply) {
+                assert_eq!(c.client.name.components, ["alice"]);
+            }
+        }
+        1 => {
+            let Ok(AsProgress::Send(state, _)) =
+                kdc_as_state("bob", 2).handle_reply(KDC_PREAUTH_REQUIRED)
+            else {
+                panic!("the captured PREAUTH_REQUIRED leads to a second request");
+            };
+            if let Ok(AsProgress::Done(c)) = state.handle_reply(reply) {
+                assert_eq!(c.client.name.components, ["bob"]);
+            }
+        }
+        2 => {
+            static TGT: std::sync::OnceLock<crate::kerberos::Credential> =
+                std::sync::OnceLock::new();
+            let tgt = TGT.get_or_init(|| match kdc_as_state("alice", 1).handle_reply(KDC_AS_REP) {
+                Ok(AsProgress::Done(c)) => *c,
+                _ => panic!("the captured AS-REP gives the TGT"),
+            });
+            // The environment where the capture's was: one nonce drawn by the AS-REQ.
+            let env = kdc_env(1);
+            let alice = Principal::new(NameType::PRINCIPAL, &["alice"], "EXAMPLE.TEST");
+            let options = RequestOptions::default();
+            let _ = AsExchange::start(
+                &alice,
+                crate::kerberos::kdc::ClientSecret::Keys(Vec::new()),
+                &options,
+                &env,
+            );
+            let web =
+                Principal::new(NameType::SRV_HST, &["HTTP", "web.example.test"], "EXAMPLE.TEST");
+            let (state, _) = TgsExchange::start(tgt, &web, &options, &env).expect("valid request");
+            if let Ok(c) = state.handle_reply(reply) {
+                assert_eq!(c.client, alice);
+                assert_eq!(c.server.name.components, ["HTTP", "web.example.test"]);
+            }
+        }
+        _ => {
+            let parsed = parse_krb_error(reply);
+            assert_eq!(
+                is_response_too_big(reply),
+                matches!(parsed, Ok(Some(ref e)) if e.code == crate::kerberos::kdc::KRB_ERR_RESPONSE_TOO_BIG)
+            );
+        }
+    }
+}

@@ -406,3 +406,19 @@ fn replies_cut_or_flipped_never_panic() {
         }
     }
 }
+
+#[test]
+fn the_fuzz_entry_runs_its_seeds() {
+    // The seeds of fuzz/seeds/kdc_reply: each fixture in the states the target builds.
+    for (mode, reply) in [
+        (0u8, AS_REP),
+        (1, AS_REP_PREAUTH),
+        (2, TGS_REP),
+        (3, ERROR_UNKNOWN_SERVER),
+        (0, PREAUTH_REQUIRED),
+    ] {
+        let mut data = vec![mode];
+        data.extend_from_slice(reply);
+        crate::fuzzing::kdc_reply(&data);
+    }
+}
