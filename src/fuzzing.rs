@@ -452,3 +452,85 @@ pub fn kdc_reply(data: &[u8]) {
         }
     }
 }
+
+// Kerberos files: keytab, credential cache, krb5.conf
+// ---------------------------------------------------------------------------------------------
+
+/// A keytab: parse, write, parse again: the same entries; writing again gives the same bytes.
+pub fn keytab(data: &[u8]) {
+    use crate::kerberos::keytab::Keytab;
+    let Ok(kt) = Keytab::parse(data) else { return };
+    let bytes = kt.to_bytes().expect("a parsed keytab writes");
+    let again = Keytab::parse(&bytes).expect("a written keytab parses");
+    assert_eq!(again.entries.len(), kt.entries.len());
+    for (a, b) in kt.entries.iter().zip(&again.entries) {
+        assert_eq!(a.principal, b.principal);
+        assert_eq!((a.timestamp, a.kvno), (b.timestamp, b.kvno));
+        assert!(a.key.ct_eq(&b.key));
+    }
+    assert_eq!(again.to_bytes().expect("writes again"), bytes);
+    if let Some(first) = kt.entries.first() {
+        let found = kt.find(&first.principal, None, None).expect("the first entry's principal");
+        assert!(found.kvno >= first.kvno);
+        assert!(kt.find(&first.principal, Some(first.kvno), Some(first.key.etype())).is_some());
+    }
+}
+
+fn same_credential(a: &crate::kerberos::Credential, b: &crate::kerberos::Credential) -> bool {
+    a.client == b.client
+        && a.server == b.server
+        && a.session_key.ct_eq(&b.session_key)
+        && (a.auth_time, a.start_time, a.end_time, a.renew_till)
+            == (b.auth_time, b.start_time, b.end_time, b.renew_till)
+        && a.is_skey == b.is_skey
+        && a.ticket_flags == b.ticket_flags
+        && a.addresses == b.addresses
+        && a.auth_data == b.auth_data
+        && a.ticket == b.ticket
+        && a.second_ticket == b.second_ticket
+}
+
+/// A credential cache: parse, write (versions 1 and 2 as version 4), parse again: the same
+/// cache; writing again gives the same bytes. Also the lookups.
+pub fn ccache(data: &[u8]) {
+    use crate::kerberos::ccache::{CcacheVersion, CredentialCache};
+    let Ok(mut cc) = CredentialCache::parse(data) else { return };
+    if matches!(cc.version, CcacheVersion::V1 | CcacheVersion::V2) {
+        cc.version = CcacheVersion::V4;
+    }
+    let bytes = cc.to_bytes().expect("a parsed cache writes");
+    let again = CredentialCache::parse(&bytes).expect("a written cache parses");
+    assert_eq!(again.version, cc.version);
+    assert_eq!(again.kdc_time_offset, cc.kdc_time_offset);
+    assert_eq!(again.other_header_fields, cc.other_header_fields);
+    assert_eq!(again.default_principal, cc.default_principal);
+    assert_eq!(again.credentials.len(), cc.credentials.len());
+    for (a, b) in cc.credentials.iter().zip(&again.credentials) {
+        assert!(same_credential(a, b));
+    }
+    assert_eq!(again.to_bytes().expect("writes again"), bytes);
+    let realm = cc.default_principal.realm.clone();
+    let _ = cc.tgt(&realm, 0);
+    if let Some(c) = cc.credentials.first() {
+        let _ = cc.find_ticket(&c.client, &c.server, c.end_time.saturating_sub(1));
+    }
+    let _ = cc.config("fast_avail", None);
+}
+
+/// krb5.conf text (includes not followed): parse, and ask what the KDC exchange asks.
+pub fn krb5_conf(data: &[u8]) {
+    use crate::kerberos::config::Krb5Config;
+    let Ok(text) = core::str::from_utf8(data) else { return };
+    let Ok(conf) = Krb5Config::parse_no_includes(text, "fuzz.conf") else { return };
+    let realm = conf.default_realm().unwrap_or("EXAMPLE.TEST").to_owned();
+    let _ = conf.kdcs(&realm);
+    for host in ["web.example.test", "a.b.c.d", "example.test.", "127.0.0.1", "", "."] {
+        let _ = conf.realm_for_host(host);
+    }
+    let _ = (conf.udp_preference_limit(), conf.clockskew(), conf.rdns());
+    let _ = (conf.permitted_enctypes(), conf.default_tkt_enctypes(), conf.default_tgs_enctypes());
+    let _ = conf.values(&["realms", &realm, "admin_server"]);
+    // Parsing is deterministic.
+    let again = Krb5Config::parse_no_includes(text, "fuzz.conf").expect("parses twice");
+    assert_eq!(format!("{again:?}"), format!("{conf:?}"));
+}
