@@ -11,6 +11,7 @@
 //!   [`Error::NoAuthority`] naming the realm, the address and what happened, never a hang.
 
 use super::ccache::{self, CredentialCache};
+use super::config::{KdcAddress, KdcTransport, Krb5Config};
 use super::kdc::{
     self, AsExchange, AsProgress, ClientKey, ClientSecret, RequestOptions, TgsExchange,
 };
@@ -30,65 +31,42 @@ pub const DEFAULT_UDP_PREFERENCE_LIMIT: usize = 1465;
 /// The Kerberos port (RFC 4120 section 7.2.3).
 pub const KERBEROS_PORT: u16 = 88;
 
-/// The protocol a KDC entry asks for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Protocol {
-    /// UDP for small requests, else TCP.
-    Any,
-    /// TCP only (`tcp/host`).
-    Tcp,
-    /// UDP only (`udp/host`; a too-big reply still falls back to TCP).
-    Udp,
-}
-
-/// One `kdc =` entry: a host, a port and a protocol.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct KdcAddress {
-    /// Host name or address (an IPv6 address without brackets).
-    pub host: String,
-    /// Port.
-    pub port: u16,
-    /// Protocol.
-    pub protocol: Protocol,
-}
-
-impl KdcAddress {
-    /// Parses `host`, `host:port`, `[v6addr]:port`, with an optional `tcp/` or `udp/` prefix.
-    ///
-    /// # Errors
-    /// [`Error::Krb5Config`] for an empty host or a bad port.
-    pub fn parse(entry: &str) -> Result<Self> {
-        let entry = entry.trim();
-        let (protocol, rest) = if let Some(r) = entry.strip_prefix("tcp/") {
-            (Protocol::Tcp, r)
-        } else if let Some(r) = entry.strip_prefix("udp/") {
-            (Protocol::Udp, r)
-        } else {
-            (Protocol::Any, entry)
-        };
-        let bad = || Error::Krb5Config(format!("bad kdc entry {entry:?}"));
-        let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
-            let (host, after) = v6.split_once(']').ok_or_else(bad)?;
-            match after.strip_prefix(':') {
-                Some(p) => (host, Some(p)),
-                None if after.is_empty() => (host, None),
-                None => return Err(bad()),
-            }
-        } else if rest.matches(':').count() == 1 {
-            let (h, p) = rest.split_once(':').ok_or_else(bad)?;
-            (h, Some(p))
-        } else {
-            (rest, None)
-        };
-        if host.is_empty() {
-            return Err(bad());
+/// Parses a KDC entry as `krb5.conf` writes it: `host`, `host:port`, `[v6addr]:port`, with an
+/// optional `tcp/` or `udp/` prefix (port 88 by default).
+///
+/// # Errors
+/// [`Error::Krb5Config`] for an empty host or a bad port.
+pub fn parse_kdc(entry: &str) -> Result<KdcAddress> {
+    let entry = entry.trim();
+    let (transport, rest) = if let Some(r) = entry.strip_prefix("tcp/") {
+        (KdcTransport::Tcp, r)
+    } else if let Some(r) = entry.strip_prefix("udp/") {
+        (KdcTransport::Udp, r)
+    } else {
+        (KdcTransport::Any, entry)
+    };
+    let bad = || Error::Krb5Config(format!("bad kdc entry {entry:?}"));
+    let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
+        let (host, after) = v6.split_once(']').ok_or_else(bad)?;
+        match after.strip_prefix(':') {
+            Some(p) => (host, Some(p)),
+            None if after.is_empty() => (host, None),
+            None => return Err(bad()),
         }
-        let port = match port {
-            Some(p) => p.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(bad)?,
-            None => KERBEROS_PORT,
-        };
-        Ok(Self { host: host.to_owned(), port, protocol })
+    } else if rest.matches(':').count() == 1 {
+        let (h, p) = rest.split_once(':').ok_or_else(bad)?;
+        (h, Some(p))
+    } else {
+        (rest, None)
+    };
+    if host.is_empty() {
+        return Err(bad());
     }
+    let port = match port {
+        Some(p) => p.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(bad)?,
+        None => KERBEROS_PORT,
+    };
+    Ok(KdcAddress { host: host.to_owned(), port, transport })
 }
 
 /// The blocking transport: timeouts and the UDP/TCP choice.
@@ -166,7 +144,11 @@ impl Transport {
                 }
             };
             for addr in addrs {
-                match self.send_to(addr, kdc.protocol, request, kdc_deadline.min(deadline)) {
+                if let KdcTransport::Https { .. } = kdc.transport {
+                    failures.push(format!("{addr}: MS-KKDCP (https) proxies are not supported"));
+                    continue;
+                }
+                match self.send_to(addr, &kdc.transport, request, kdc_deadline.min(deadline)) {
                     Ok(reply) => return Ok(reply),
                     Err(what) => failures.push(format!("{addr}: {what}")),
                 }
@@ -184,14 +166,14 @@ impl Transport {
     fn send_to(
         &self,
         addr: SocketAddr,
-        protocol: Protocol,
+        transport: &KdcTransport,
         request: &[u8],
         deadline: Instant,
     ) -> core::result::Result<Vec<u8>, String> {
-        let udp = match protocol {
-            Protocol::Tcp => false,
-            Protocol::Udp => true,
-            Protocol::Any => request.len() < self.udp_preference_limit,
+        let udp = match transport {
+            KdcTransport::Udp => true,
+            KdcTransport::Any => request.len() < self.udp_preference_limit,
+            KdcTransport::Tcp | KdcTransport::Https { .. } => false,
         };
         if udp {
             let reply = udp_exchange(addr, request, deadline).map_err(|e| format!("UDP: {e}"))?;
@@ -282,7 +264,13 @@ fn read_exact_by(
 /// [`super::kdc`] over a [`Transport`].
 #[derive(Clone, Debug)]
 pub struct KdcClient {
+    /// krb5.conf, when the client was made from one.
+    config: Option<Krb5Config>,
+    /// KDCs given explicitly (looked at before the configuration's).
     realms: Vec<(String, Vec<KdcAddress>)>,
+    /// The TGS-REQ's encryption types (`default_tgs_enctypes`), when they differ from the
+    /// AS-REQ's.
+    tgs_etypes: Option<Vec<super::EncType>>,
     default_realm: Option<String>,
     /// `[domain_realm]`: a host or a `.domain` suffix, and its realm.
     domain_realm: Vec<(String, String)>,
@@ -297,8 +285,10 @@ impl KdcClient {
     /// # Errors
     /// [`Error::Krb5Config`] for a malformed KDC entry.
     pub fn with_kdcs(realm: &str, kdcs: &[&str]) -> Result<Self> {
-        let kdcs = kdcs.iter().map(|k| KdcAddress::parse(k)).collect::<Result<Vec<_>>>()?;
+        let kdcs = kdcs.iter().map(|k| parse_kdc(k)).collect::<Result<Vec<_>>>()?;
         Ok(Self {
+            config: None,
+            tgs_etypes: None,
             realms: vec![(realm.to_owned(), kdcs)],
             default_realm: Some(realm.to_owned()),
             domain_realm: Vec::new(),
@@ -306,6 +296,46 @@ impl KdcClient {
             options: RequestOptions::default(),
             env: Environment::system(),
         })
+    }
+
+    /// A client configured by `krb5.conf`: the KDCs of each realm, the default realm,
+    /// `[domain_realm]`, `udp_preference_limit`, `default_tkt_enctypes` (AS) and
+    /// `default_tgs_enctypes` (TGS), `ticket_lifetime`, `renew_lifetime` and `forwardable`.
+    pub fn from_config(config: &Krb5Config) -> Self {
+        let mut options = RequestOptions::default();
+        if let Some(life) = config.ticket_lifetime() {
+            options.lifetime = Duration::from_secs(u64::from(life));
+        }
+        options.renew_lifetime =
+            config.renew_lifetime().filter(|r| *r > 0).map(|r| Duration::from_secs(u64::from(r)));
+        options.forwardable = config.value(&["libdefaults", "forwardable"]).is_some_and(|v| {
+            matches!(v.to_ascii_lowercase().as_str(), "y" | "yes" | "true" | "t" | "1" | "on")
+        });
+        if !config.default_tkt_enctypes().is_empty() {
+            options.etypes = config.default_tkt_enctypes().to_vec();
+        }
+        let tgs = config.default_tgs_enctypes();
+        Self {
+            config: Some(config.clone()),
+            realms: Vec::new(),
+            tgs_etypes: (!tgs.is_empty()).then(|| tgs.to_vec()),
+            default_realm: config.default_realm().map(str::to_owned),
+            domain_realm: Vec::new(),
+            transport: Transport::new().udp_preference_limit(
+                usize::try_from(config.udp_preference_limit()).unwrap_or(usize::MAX),
+            ),
+            options,
+            env: Environment::system(),
+        }
+    }
+
+    /// [`KdcClient::from_config`] with the default configuration (`KRB5_CONFIG`, else
+    /// `/etc/krb5.conf`).
+    ///
+    /// # Errors
+    /// [`Error::Krb5Config`] when it cannot be read or parsed.
+    pub fn from_default_config() -> Result<Self> {
+        Ok(Self::from_config(&Krb5Config::load_default()?))
     }
 
     /// Adds a `[domain_realm]` mapping (`host` or `.suffix` to `realm`).
@@ -326,9 +356,11 @@ impl KdcClient {
         self
     }
 
-    /// The request options (lifetime, flags, encryption types).
+    /// The request options (lifetime, flags, encryption types), for the AS and TGS
+    /// requests alike (replacing what krb5.conf said).
     pub fn options(mut self, options: RequestOptions) -> Self {
         self.options = options;
+        self.tgs_etypes = None;
         self
     }
 
@@ -347,7 +379,11 @@ impl KdcClient {
             .iter()
             .filter(|(d, _)| d.starts_with('.') && host.ends_with(d.as_str()))
             .max_by_key(|(d, _)| d.len());
-        exact.or(suffix).map(|(_, r)| r.clone()).or_else(|| self.default_realm.clone())
+        exact
+            .or(suffix)
+            .map(|(_, r)| r.clone())
+            .or_else(|| self.config.as_ref()?.realm_for_host(&host).map(str::to_owned))
+            .or_else(|| self.default_realm.clone())
     }
 
     /// Sends one request to the KDCs of `realm`.
@@ -360,6 +396,7 @@ impl KdcClient {
             .iter()
             .find(|(r, _)| r == realm)
             .map(|(_, k)| k.as_slice())
+            .or_else(|| self.config.as_ref().map(|c| c.kdcs(realm)))
             .unwrap_or_default();
         self.transport.send(realm, kdcs, request)
     }
@@ -479,7 +516,11 @@ impl KdcClient {
     /// # Errors
     /// As [`KdcClient::service_ticket`].
     pub fn service_ticket_for(&self, tgt: &Credential, service: &Principal) -> Result<Credential> {
-        let (state, request) = TgsExchange::start(tgt, service, &self.options, &self.env)?;
+        let mut options = self.options.clone();
+        if let Some(etypes) = &self.tgs_etypes {
+            options.etypes.clone_from(etypes);
+        }
+        let (state, request) = TgsExchange::start(tgt, service, &options, &self.env)?;
         // The TGS-REQ goes to the KDC of the TGT's realm.
         let reply = self.exchange(&tgt.server.realm.clone(), &request)?;
         state.handle_reply(&reply)
@@ -512,16 +553,19 @@ mod tests {
 
     #[test]
     fn kdc_entries_parse() {
-        let a = KdcAddress::parse("kdc.example.test").unwrap();
-        assert_eq!((a.host.as_str(), a.port, a.protocol), ("kdc.example.test", 88, Protocol::Any));
-        let a = KdcAddress::parse("127.0.0.1:8888").unwrap();
+        let a = parse_kdc("kdc.example.test").unwrap();
+        assert_eq!(
+            (a.host.as_str(), a.port, a.transport),
+            ("kdc.example.test", 88, KdcTransport::Any)
+        );
+        let a = parse_kdc("127.0.0.1:8888").unwrap();
         assert_eq!((a.host.as_str(), a.port), ("127.0.0.1", 8888));
-        let a = KdcAddress::parse("tcp/[::1]:750").unwrap();
-        assert_eq!((a.host.as_str(), a.port, a.protocol), ("::1", 750, Protocol::Tcp));
-        let a = KdcAddress::parse("udp/::1").unwrap();
-        assert_eq!((a.host.as_str(), a.port, a.protocol), ("::1", 88, Protocol::Udp));
+        let a = parse_kdc("tcp/[::1]:750").unwrap();
+        assert_eq!((a.host.as_str(), a.port, a.transport), ("::1", 750, KdcTransport::Tcp));
+        let a = parse_kdc("udp/::1").unwrap();
+        assert_eq!((a.host.as_str(), a.port, a.transport), ("::1", 88, KdcTransport::Udp));
         for bad in ["", ":88", "host:0", "host:x", "[::1", "[::1]x"] {
-            assert!(KdcAddress::parse(bad).is_err(), "{bad:?}");
+            assert!(parse_kdc(bad).is_err(), "{bad:?}");
         }
     }
 

@@ -2,6 +2,7 @@
 //! transport against loopback ports that refuse or never answer.
 
 use crate::krb5_realm::{Realm, USER_PASSWORD};
+use sspi_emu::kerberos::config::Krb5Config;
 use sspi_emu::kerberos::kdc::RequestOptions;
 use sspi_emu::kerberos::keytab::Keytab;
 use sspi_emu::kerberos::transport::{KdcClient, Transport, store_in_ccache};
@@ -12,11 +13,11 @@ use std::time::{Duration, Instant};
 
 const REALM: &str = crate::krb5_realm::REALM;
 
+/// A client configured by the realm's krb5.conf (KDC address, default realm, domain_realm,
+/// TCP only, the enctype lists).
 fn client(realm: &Realm) -> KdcClient {
-    KdcClient::with_kdcs(REALM, &[&format!("127.0.0.1:{}", realm.port)])
-        .unwrap()
-        .domain_realm(".example.test", REALM)
-        .timeout(Duration::from_secs(10))
+    let config = Krb5Config::load(realm.krb5_conf()).unwrap();
+    KdcClient::from_config(&config).timeout(Duration::from_secs(10))
 }
 
 fn alice() -> Principal {
