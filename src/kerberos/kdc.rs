@@ -25,6 +25,21 @@
 //! breaks each on purpose: [`check_nonce`], [`check_client`], [`check_server`],
 //! [`check_etype_offered`], [`check_ticket_times`].
 //!
+//! # Where Windows differs (MS-KILE)
+//! - Active Directory always requires pre-authentication, and its salt for a user is the
+//!   realm and the account name as stored (case matters), for a computer
+//!   `REALMhostname.domain`: the salt is taken from PA-ETYPE-INFO2 as given whenever the KDC
+//!   sends one, and computed (realm + components, RFC 4120 section 4) only when it does not.
+//! - A domain controller answers a UDP request whose reply (a ticket with a large PAC) does not
+//!   fit with KRB_ERR_RESPONSE_TOO_BIG: [`is_response_too_big`] lets the transport retry over
+//!   TCP.
+//! - Its KRB-ERRORs may carry KERB-ERROR-DATA with an NTSTATUS in e-data; it is not decoded
+//!   here: the error code alone decides the [`Error`].
+//! - No PA-PAC-REQUEST is sent: AD then includes the PAC, its default.
+//!
+//! Not done here (yet): FAST armoring, cross-realm referrals (a TGS-REP for another realm's
+//! krbtgt fails the service check), S4U, PKINIT, user-to-user.
+//!
 //! # Why picky-krb (and not rasn-kerberos) for the ASN.1
 //! Both crates define the RFC 4120 types. picky-krb 0.13 (Devolutions, the ASN.1 under
 //! sspi-rs, which talks to Active Directory every day) also has what the later parts need:
@@ -503,9 +518,10 @@ fn same_name(a: &PrincipalName, b: &PrincipalName) -> bool {
     a.components == b.components
 }
 
-/// The client the reply names must be the one asked for, unless the client asked the KDC to
-/// canonicalize (RFC 6806 section 6: then only the realm may differ from a referral's...
-/// we accept any name the KDC vouches for in the authenticated enc-part).
+/// The client the reply names must be the one asked for (RFC 4120 section 3.1.5), compared
+/// by realm and components (name types are advisory). Only when the client asked the KDC to
+/// canonicalize (RFC 6806) may the KDC answer with another name: the reply's enc-part, which
+/// only the KDC and the client can make, vouches for it.
 ///
 /// # Errors
 /// [`Error::InvalidToken`] if it differs without canonicalization.
