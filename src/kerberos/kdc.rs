@@ -710,7 +710,7 @@ pub struct AsAwaitingReply {
     /// The key, salt and parameters pre-authentication used (None before it).
     preauth: Option<Key>,
     /// The salt and s2kparams the KDC named per etype (PA-ETYPE-INFO2).
-    etype_info: Vec<(EncType, Vec<u8>, Option<Vec<u8>>)>,
+    etype_info: Vec<EtypeInfo>,
 }
 
 /// What the AS exchange does next.
@@ -718,7 +718,7 @@ pub struct AsAwaitingReply {
 pub enum AsProgress {
     /// Send this request (a second AS-REQ, now with pre-authentication) and hand the reply to
     /// the state.
-    Send(AsAwaitingReply, Vec<u8>),
+    Send(Box<AsAwaitingReply>, Vec<u8>),
     /// The exchange is done: the TGT.
     Done(Box<Credential>),
 }
@@ -774,8 +774,17 @@ pub fn default_salt(client: &Principal) -> Vec<u8> {
     salt
 }
 
-/// Reads PA-ETYPE-INFO2 from a padata list: (etype, salt, s2kparams) per entry.
-fn etype_info2(padata: &[PaData]) -> Result<Vec<(EncType, Vec<u8>, Option<Vec<u8>>)>> {
+/// One PA-ETYPE-INFO2 entry: an encryption type, its salt (empty: the default salt) and its
+/// string-to-key parameters.
+#[derive(Clone, Debug)]
+struct EtypeInfo {
+    etype: EncType,
+    salt: Vec<u8>,
+    params: Option<Vec<u8>>,
+}
+
+/// Reads PA-ETYPE-INFO2 from a padata list.
+fn etype_info2(padata: &[PaData]) -> Result<Vec<EtypeInfo>> {
     let mut out = Vec::new();
     for pa in padata {
         if int32(&pa.padata_type.0)? != PA_ETYPE_INFO2 {
@@ -786,7 +795,7 @@ fn etype_info2(padata: &[PaData]) -> Result<Vec<(EncType, Vec<u8>, Option<Vec<u8
             let etype = EncType(int32(&entry.etype.0)?);
             let salt = entry.salt.0.map(|s| s.0.0.as_bytes().to_vec());
             let params = entry.s2kparams.0.map(|p| p.0.0);
-            out.push((etype, salt.unwrap_or_default(), params));
+            out.push(EtypeInfo { etype, salt: salt.unwrap_or_default(), params });
             // An absent salt means the default salt; marked by an empty one here and
             // replaced by the caller, who knows the client.
         }
@@ -811,9 +820,9 @@ impl AsAwaitingReply {
     fn reply_key(&self, etype: EncType, kvno: Option<u32>) -> Result<Key> {
         match &self.secret {
             ClientSecret::Password(password) => {
-                let (salt, params) = match self.etype_info.iter().find(|(e, ..)| *e == etype) {
-                    Some((_, salt, params)) if !salt.is_empty() => (salt.clone(), params.clone()),
-                    Some((_, _, params)) => (default_salt(&self.client), params.clone()),
+                let (salt, params) = match self.etype_info.iter().find(|i| i.etype == etype) {
+                    Some(i) if !i.salt.is_empty() => (i.salt.clone(), i.params.clone()),
+                    Some(i) => (default_salt(&self.client), i.params.clone()),
                     None => (default_salt(&self.client), None),
                 };
                 crypto::string_to_key(etype, password.as_str().as_bytes(), &salt, params.as_deref())
@@ -848,7 +857,7 @@ impl AsAwaitingReply {
             if error.code != KDC_ERR_PREAUTH_REQUIRED || self.preauth.is_some() {
                 return Err(kdc_error(&error, self.context()));
             }
-            return self.preauthenticate(&error).map(|(s, r)| AsProgress::Send(s, r));
+            return self.preauthenticate(&error).map(|(s, r)| AsProgress::Send(Box::new(s), r));
         }
         if reply.first() != Some(&0x6b) {
             return Err(Error::InvalidToken("expected an AS-REP or a KRB-ERROR"));
@@ -916,7 +925,7 @@ impl AsAwaitingReply {
             let from_kdc = self
                 .etype_info
                 .iter()
-                .map(|(e, ..)| *e)
+                .map(|i| i.etype)
                 .find(|e| self.offered.contains(e) && have(e));
             match from_kdc {
                 Some(e) => e,
@@ -927,11 +936,11 @@ impl AsAwaitingReply {
                     )))?
                 }
                 None if matches!(self.secret, ClientSecret::Keys(_))
-                    && self.etype_info.iter().any(|(e, ..)| self.offered.contains(e)) =>
+                    && self.etype_info.iter().any(|i| self.offered.contains(&i.etype)) =>
                 {
                     return Err(Error::Keytab(format!(
                         "no key of a type the KDC accepts ({:?}) for {} in the keytab",
-                        self.etype_info.iter().map(|(e, ..)| *e).collect::<Vec<_>>(),
+                        self.etype_info.iter().map(|i| i.etype).collect::<Vec<_>>(),
                         self.client
                     )));
                 }

@@ -408,7 +408,7 @@ impl KdcClient {
             let reply = self.exchange(&client.realm, &request)?;
             match state.handle_reply(&reply)? {
                 AsProgress::Done(credential) => return Ok(*credential),
-                AsProgress::Send(next, again) => (state, request) = (next, again),
+                AsProgress::Send(next, again) => (state, request) = (*next, again),
             }
         }
         Err(Error::InvalidToken("the KDC keeps asking for pre-authentication"))

@@ -147,18 +147,16 @@ fn silent_kdc_is_no_authority_within_the_timeout() {
     let tcp_port = tcp.local_addr().unwrap().port();
     let udp = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
     let udp_port = udp.local_addr().unwrap().port();
-    // Accept connections (kept open, never answered) until the test ends.
+    // Accept the connection and hold it, never answering, past the client's timeout (and
+    // give up after 20 s if no client comes, so the thread always ends).
     let acceptor = std::thread::spawn(move || {
-        let mut held = Vec::new();
         tcp.set_nonblocking(true).unwrap();
         let until = Instant::now() + Duration::from_secs(20);
         while Instant::now() < until {
-            if let Ok((s, _)) = tcp.accept() {
-                held.push(s);
-                if held.len() >= 1 {
-                    std::thread::sleep(Duration::from_secs(4));
-                    return;
-                }
+            if let Ok((held, _)) = tcp.accept() {
+                std::thread::sleep(Duration::from_secs(4));
+                drop(held);
+                return;
             }
             std::thread::sleep(Duration::from_millis(10));
         }

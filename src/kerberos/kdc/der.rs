@@ -60,11 +60,11 @@ pub(super) fn read_only(input: &[u8]) -> Result<Tlv<'_>> {
 
 /// `[APPLICATION n] SEQUENCE { [i] ... }` (a constructed application element around a
 /// SEQUENCE): the raw bytes of the element with context tag `[wanted]`'s content, if present.
-pub(super) fn field_of_application<'a>(
-    message: &'a [u8],
+pub(super) fn field_of_application(
+    message: &[u8],
     application: u8,
     wanted: u8,
-) -> Result<Option<&'a [u8]>> {
+) -> Result<Option<&[u8]>> {
     let outer = read_only(message)?;
     if outer.tag != 0x60 | application {
         return Err(Error::InvalidToken("DER: unexpected message tag"));
