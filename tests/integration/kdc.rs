@@ -343,3 +343,69 @@ fn capture_mit_replies() {
     save("error_unknown_client.der", &kdc.exchange(REALM, &request).unwrap());
     println!("MIT_CAPTURE_TIME = {unix}");
 }
+
+/// Forwardable and renewable tickets when asked for, and a TGS-REQ with a subkey (the reply
+/// then comes encrypted in the subkey, key usage 9).
+#[test]
+fn ticket_options_and_a_tgs_subkey() {
+    let Some(realm) = Realm::start("ticket_options_and_a_tgs_subkey", &[]) else { return };
+    realm.add_user("alice", USER_PASSWORD);
+    realm.add_service("HTTP/web.example.test");
+    realm.kadmin("modprinc -maxrenewlife 7d alice");
+    realm.kadmin("modprinc -maxrenewlife 7d krbtgt/EXAMPLE.TEST");
+    let options = RequestOptions {
+        forwardable: true,
+        renew_lifetime: Some(Duration::from_secs(2 * 86_400)),
+        tgs_subkey: true,
+        ..RequestOptions::default()
+    };
+    let kdc = client(&realm).options(options);
+    let tgt = kdc.tgt_with_password(&alice(), &Password::new(USER_PASSWORD)).unwrap();
+    // RFC 4120 section 5.3: forwardable is bit 1, renewable bit 8 (bit 0 most significant).
+    assert_ne!(tgt.ticket_flags & (1 << 30), 0, "forwardable: {:#x}", tgt.ticket_flags);
+    assert_ne!(tgt.ticket_flags & (1 << 23), 0, "renewable: {:#x}", tgt.ticket_flags);
+    assert!(tgt.renew_till > tgt.end_time);
+    let st = kdc.service_ticket(&tgt, "HTTP/web.example.test").unwrap();
+    assert_eq!(st.server.to_string(), "HTTP/web.example.test@EXAMPLE.TEST");
+}
+
+/// A client clock an hour off: the KDC refuses the pre-authentication timestamp with
+/// KRB_AP_ERR_SKEW, which is SEC_E_TIME_SKEW.
+#[test]
+fn clock_skew_is_time_skew() {
+    use sspi_emu::env::{ManualClock, OsRandom};
+    let Some(realm) = Realm::start("clock_skew_is_time_skew", &[]) else { return };
+    realm.add_user("alice", USER_PASSWORD);
+    realm.kadmin("modprinc +requires_preauth alice");
+    let clock =
+        ManualClock::new(sspi_emu::FileTime::from_system_time(std::time::SystemTime::now()));
+    clock.advance(Duration::from_secs(3600));
+    let kdc = client(&realm).environment(sspi_emu::Environment::new(OsRandom, clock));
+    let err = kdc.tgt_with_password(&alice(), &Password::new(USER_PASSWORD)).unwrap_err();
+    assert!(matches!(err, Error::Kdc { code: 37, .. }), "{err:?}");
+    assert_eq!(SecurityStatus::from(&err), SecurityStatus::SEC_E_TIME_SKEW);
+    assert!(err.to_string().contains("clocks"), "{err}");
+}
+
+/// The client offers only a type the realm has no key of: KDC_ERR_ETYPE_NOSUPP, a clear
+/// error (SEC_E_UNSUPPORTED_FUNCTION as Windows says).
+#[test]
+fn no_common_enctype_is_etype_nosupp() {
+    let Some(realm) =
+        Realm::start("no_common_enctype_is_etype_nosupp", &["aes128-cts-hmac-sha1-96:normal"])
+    else {
+        return;
+    };
+    realm.add_user("alice", USER_PASSWORD);
+    let options = RequestOptions {
+        etypes: vec![EncType::AES256_CTS_HMAC_SHA384_192],
+        ..RequestOptions::default()
+    };
+    let err = client(&realm)
+        .options(options)
+        .tgt_with_password(&alice(), &Password::new(USER_PASSWORD))
+        .unwrap_err();
+    assert!(matches!(err, Error::Kdc { code: 14, .. }), "{err:?}");
+    assert_eq!(SecurityStatus::from(&err), SecurityStatus::SEC_E_UNSUPPORTED_FUNCTION);
+    assert!(err.to_string().contains("encryption types"), "{err}");
+}
