@@ -580,6 +580,119 @@ mod tests {
         assert_eq!(c.realm_of_host("web.example.test").as_deref(), Some("EXAMPLE.TEST"));
     }
 
+    use std::net::{Ipv4Addr, TcpListener};
+    use std::thread;
+
+    /// A fake KDC on a loopback TCP port: answers one connection with `answer` (raw bytes,
+    /// length prefix included), after reading the framed request. Returns the port and the
+    /// request it read.
+    fn tcp_kdc(answer: Vec<u8>) -> (u16, thread::JoinHandle<Vec<u8>>) {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let handle = thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let mut len = [0u8; 4];
+            s.read_exact(&mut len).unwrap();
+            let mut request = vec![0u8; usize::try_from(u32::from_be_bytes(len)).unwrap()];
+            s.read_exact(&mut request).unwrap();
+            s.write_all(&answer).unwrap();
+            request
+        });
+        (port, handle)
+    }
+
+    fn framed(body: &[u8]) -> Vec<u8> {
+        let mut v = u32::try_from(body.len()).unwrap().to_be_bytes().to_vec();
+        v.extend_from_slice(body);
+        v
+    }
+
+    fn addr(entry: &str) -> KdcAddress {
+        parse_kdc(entry).unwrap()
+    }
+
+    /// A free loopback port nobody listens on (bound, then released).
+    fn closed_port() -> u16 {
+        TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap().local_addr().unwrap().port()
+    }
+
+    // KRB-ERROR with error-code 52 (KRB_ERR_RESPONSE_TOO_BIG), RFC 4120 section 5.9.1.
+    const TOO_BIG: &[u8] = b"\x7e\x1d\x30\x1b\xa0\x03\x02\x01\x05\xa1\x03\x02\x01\x1e\xa6\x03\x02\x01\x34\xa9\x0a\x1b\x08EXAMPLE.";
+
+    #[test]
+    fn tcp_frames_with_a_length_prefix() {
+        // RFC 4120 section 7.2.2: four bytes of big-endian length, then the message.
+        let (port, kdc) = tcp_kdc(framed(b"reply"));
+        let reply = Transport::new()
+            .udp_preference_limit(1)
+            .send("R", &[addr(&format!("127.0.0.1:{port}"))], b"request")
+            .unwrap();
+        assert_eq!(reply, b"reply");
+        assert_eq!(kdc.join().unwrap(), b"request");
+    }
+
+    #[test]
+    fn udp_too_big_is_asked_again_over_tcp() {
+        // The same port for both: a UDP KDC that says "too big", a TCP one that answers.
+        let (udp, port, kdc) = loop {
+            let (port, kdc) = tcp_kdc(framed(b"over tcp"));
+            if let Ok(udp) = UdpSocket::bind((Ipv4Addr::LOCALHOST, port)) {
+                break (udp, port, kdc);
+            }
+            // The UDP port was taken: release the TCP one by connecting, and try another.
+            let _ = TcpStream::connect((Ipv4Addr::LOCALHOST, port));
+        };
+        let udp_kdc = thread::spawn(move || {
+            let mut buf = [0u8; 1500];
+            let (n, from) = udp.recv_from(&mut buf).unwrap();
+            udp.send_to(TOO_BIG, from).unwrap();
+            buf[..n].to_vec()
+        });
+        let reply =
+            Transport::new().send("R", &[addr(&format!("127.0.0.1:{port}"))], b"small").unwrap();
+        assert_eq!(reply, b"over tcp");
+        assert_eq!(udp_kdc.join().unwrap(), b"small", "UDP was tried first");
+        assert_eq!(kdc.join().unwrap(), b"small");
+    }
+
+    #[test]
+    fn the_next_kdc_is_tried_after_a_failure() {
+        let dead = closed_port();
+        let (port, kdc) = tcp_kdc(framed(b"second"));
+        let kdcs = [addr(&format!("tcp/127.0.0.1:{dead}")), addr(&format!("tcp/127.0.0.1:{port}"))];
+        assert_eq!(Transport::new().send("R", &kdcs, b"x").unwrap(), b"second");
+        kdc.join().unwrap();
+    }
+
+    #[test]
+    fn hostile_length_prefixes_are_refused() {
+        for (answer, what) in [
+            (vec![0x7f, 0xff, 0xff, 0xff], "too long"),
+            (vec![0x80, 0, 0, 1, 0], "reserved length prefix"),
+            (vec![0, 0, 0, 100, 1, 2, 3], "closed before a full reply"),
+        ] {
+            let (port, kdc) = tcp_kdc(answer);
+            let err = Transport::new()
+                .timeout(Duration::from_secs(5))
+                .send("R", &[addr(&format!("tcp/127.0.0.1:{port}"))], b"x")
+                .unwrap_err();
+            assert!(matches!(err, Error::NoAuthority(ref m) if m.contains(what)), "{what}: {err}");
+            kdc.join().unwrap();
+        }
+    }
+
+    #[test]
+    fn https_kdcs_are_named_as_unsupported() {
+        let kdc = KdcAddress {
+            transport: KdcTransport::Https { path: "/KdcProxy".into() },
+            host: "127.0.0.1".into(),
+            port: closed_port(),
+        };
+        let err = Transport::new().send("R", &[kdc], b"x").unwrap_err();
+        assert!(matches!(err, Error::NoAuthority(ref m) if m.contains("MS-KKDCP")), "{err}");
+    }
+
     #[test]
     fn no_kdc_is_no_authority() {
         let err = Transport::new().send("EMPTY.TEST", &[], b"x").unwrap_err();
