@@ -395,7 +395,7 @@ fn kdc_as_state(name: &str, seed: u64) -> crate::kerberos::kdc::AsAwaitingReply 
 /// `data[0] % 4` picks the state the rest is the reply to: 0, the first AS-REQ of alice; 1,
 /// bob's AS-REQ with pre-authentication (after the captured PREAUTH_REQUIRED); 2, alice's
 /// TGS-REQ for HTTP/web.example.test with the TGT from the captured AS-REP; 3, a KRB-ERROR on
-/// its own. Whatever the bytes, an `Ok` or an `Err`, never a panic; a credential that comes
+/// its own (and the bytes as a `kdc =` entry for [`crate::kerberos::transport::parse_kdc`]). Whatever the bytes, an `Ok` or an `Err`, never a panic; a credential that comes
 /// out names the client the state asked for (or the exchange asked for canonicalization).
 pub fn kdc_reply(data: &[u8]) {
     use crate::kerberos::kdc::{AsExchange, AsProgress, RequestOptions, TgsExchange};
@@ -444,6 +444,12 @@ pub fn kdc_reply(data: &[u8]) {
             }
         }
         _ => {
+            // The same bytes as a krb5.conf `kdc =` entry, for the transport's parser.
+            if let Ok(entry) = core::str::from_utf8(reply) {
+                if let Ok(kdc) = crate::kerberos::transport::parse_kdc(entry) {
+                    assert!(!kdc.host.is_empty() && kdc.port != 0);
+                }
+            }
             let parsed = parse_krb_error(reply);
             assert_eq!(
                 is_response_too_big(reply),
