@@ -391,7 +391,9 @@ fn krb_fixed_keys() -> &'static [crate::kerberos::Key; 5] {
 
 /// The key and usage a `krb_decrypt` selector byte picks: enctype `selector % 5`, usage
 /// `KRB_USAGES[(selector / 5) % 11]` (selectors 0..5 are usage 2).
-pub fn krb_selector(selector: u8) -> (&'static crate::kerberos::Key, crate::kerberos::crypto::KeyUsage) {
+pub fn krb_selector(
+    selector: u8,
+) -> (&'static crate::kerberos::Key, crate::kerberos::crypto::KeyUsage) {
     let keys = krb_fixed_keys();
     let key = &keys[usize::from(selector) % keys.len()];
     let usage = KRB_USAGES[(usize::from(selector) / keys.len()) % KRB_USAGES.len()];
@@ -454,9 +456,15 @@ pub fn write_krb_decrypt_seeds(dir: &std::path::Path) -> std::io::Result<()> {
         (0u8, "68fb9679601f45c78857b2bf820fd6e53eca8d42fd4b1d7024a09205abb7cd2ec26c355d2f"),
         (1, "09957aa25fcaf88f7b39e4406e633012d5fea21853f6478da7065caef41fd454a40824eec5"),
         (2, "ef85fb890bb8472f4dab20394dca781dad877eda39d50c870c0d5a0a8e48c718"),
-        (2, "720f73b18d9859cd6ccb4346115cd336c70f58edc0c4437c5573544c31c813bce1e6d072c186b39a413c2f92ca9b8334a287ffcbfc"),
+        (
+            2,
+            "720f73b18d9859cd6ccb4346115cd336c70f58edc0c4437c5573544c31c813bce1e6d072c186b39a413c2f92ca9b8334a287ffcbfc",
+        ),
         (3, "41f53fa5bfe7026d91faf9be959195a058707273a96a40f0a01960621ac612748b9bbfbe7eb4ce3c"),
-        (3, "40013e2df58e8751957d2878bcd2d6fe101ccfd556cb1eae79db3c3ee86429f2b2a602ac86fef6ecb647d6295fae077a1feb517508d2c16b4192e01f62"),
+        (
+            3,
+            "40013e2df58e8751957d2878bcd2d6fe101ccfd556cb1eae79db3c3ee86429f2b2a602ac86fef6ecb647d6295fae077a1feb517508d2c16b4192e01f62",
+        ),
         (4, "0f9ad121d99d4a09448e4f1f718c4f5cbe6096262c66f29df232a87c9f98755d55"),
     ];
     std::fs::create_dir_all(dir)?;

@@ -7,6 +7,7 @@ mod export;
 mod gss_ntlmssp;
 mod handoff;
 mod handshake;
+mod krb_crypto;
 mod real_clients;
 mod sspi_crate;
 mod sspi_layer;
