@@ -9,6 +9,7 @@ mod handoff;
 mod handshake;
 mod kdc;
 mod krb5_realm;
+mod krb_crypto;
 mod real_clients;
 mod sspi_crate;
 mod sspi_layer;

@@ -1,0 +1,234 @@
+//! Kerberos crypto benchmarks (src/kerberos/crypto): sspi-emu next to the raw-primitive
+//! "floor" in the same criterion groups, so every ratio comes from one run on one machine.
+//!
+//! - `string_to_key/<etype>`: one string-to-key at the enctype's default iteration count
+//!   (4096 PBKDF2-HMAC-SHA1 for aes-sha1, 32768 PBKDF2-HMAC-SHA256/384 for aes-sha2, the NT
+//!   hash for rc4-hmac), and `pbkdf2_floor/<etype>`: the bare `pbkdf2` call with the same
+//!   hash and count (the AES and RC4 string-to-keys add one derivation or nothing).
+//! - `seal_open/<etype>/<size>`: one message encrypted and decrypted, 64 B, 1 KiB and 16 KiB,
+//!   with a [`DerivedKeys`] made in advance (what a security context holds), into reused
+//!   buffers. `sspi-emu` is `encrypt_into` then `decrypt_in_place`; `floor` is the same
+//!   cryptography written directly on RustCrypto with keys and keyed HMAC states prepared in
+//!   advance: for AES, CBC encryption (the `cbc` crate) of confounder + message rounded up to
+//!   whole blocks, the HMAC (SHA-1 over confounder + message, or SHA-256/384 over IV +
+//!   ciphertext), then CBC decryption and the HMAC again; for rc4-hmac, HMAC-MD5 of the
+//!   message, HMAC-MD5 keying of K3, RC4 key schedule and keystream, twice (sspi-emu's
+//!   primitives `HmacMd5` and `Rc4`: there is no RustCrypto RC4 whose state is reusable).
+//!   The confounder is fixed (no random source in the timed loop).
+//!
+//! Run: `cargo bench --bench kerberos` (quick look: `-- --warm-up-time 1 --measurement-time 2`).
+
+use aes::cipher::{BlockModeDecrypt, BlockModeEncrypt, InnerIvInit, KeyInit};
+use aes::{Aes128, Aes256, Block};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use hmac::{Hmac, Mac};
+use sspi_emu::kerberos::crypto::{DerivedKeys, KeyUsage, string_to_key};
+use sspi_emu::kerberos::{EncType, Key};
+use sspi_emu::primitives::{HmacMd5, Rc4};
+use std::hint::black_box;
+
+const ETYPES: [(EncType, &str); 5] = [
+    (EncType::AES128_CTS_HMAC_SHA1_96, "aes128-sha1"),
+    (EncType::AES256_CTS_HMAC_SHA1_96, "aes256-sha1"),
+    (EncType::AES128_CTS_HMAC_SHA256_128, "aes128-sha256"),
+    (EncType::AES256_CTS_HMAC_SHA384_192, "aes256-sha384"),
+    (EncType::RC4_HMAC, "rc4-hmac"),
+];
+
+const SIZES: [usize; 3] = [64, 1024, 16384];
+
+fn string_to_keys(c: &mut Criterion) {
+    let mut g = c.benchmark_group("string_to_key");
+    g.sample_size(10);
+    let salt = b"EXAMPLE.TESTalice";
+    for (etype, name) in ETYPES {
+        g.bench_function(BenchmarkId::new("sspi-emu", name), |b| {
+            b.iter(|| string_to_key(etype, black_box(b"Correct horse 1"), salt, None).unwrap())
+        });
+        let mut out = [0u8; 32];
+        match etype {
+            EncType::AES128_CTS_HMAC_SHA1_96 | EncType::AES256_CTS_HMAC_SHA1_96 => {
+                let n = if etype == EncType::AES128_CTS_HMAC_SHA1_96 { 16 } else { 32 };
+                g.bench_function(BenchmarkId::new("pbkdf2_floor", name), |b| {
+                    b.iter(|| {
+                        pbkdf2::pbkdf2_hmac::<sha1::Sha1>(
+                            b"Correct horse 1",
+                            salt,
+                            4096,
+                            &mut out[..n],
+                        )
+                    })
+                });
+            }
+            EncType::AES128_CTS_HMAC_SHA256_128 => {
+                g.bench_function(BenchmarkId::new("pbkdf2_floor", name), |b| {
+                    b.iter(|| {
+                        pbkdf2::pbkdf2_hmac::<sha2::Sha256>(
+                            b"Correct horse 1",
+                            salt,
+                            32768,
+                            &mut out[..16],
+                        )
+                    })
+                });
+            }
+            EncType::AES256_CTS_HMAC_SHA384_192 => {
+                g.bench_function(BenchmarkId::new("pbkdf2_floor", name), |b| {
+                    b.iter(|| {
+                        pbkdf2::pbkdf2_hmac::<sha2::Sha384>(
+                            b"Correct horse 1",
+                            salt,
+                            32768,
+                            &mut out,
+                        )
+                    })
+                });
+            }
+            _ => {}
+        }
+    }
+    g.finish();
+}
+
+/// A CBC cipher of either size.
+enum Cbc {
+    A128(Aes128),
+    A256(Aes256),
+}
+
+impl Cbc {
+    fn encrypt(&self, blocks: &mut [Block]) {
+        let iv = Block::default();
+        match self {
+            Cbc::A128(k) => cbc::Encryptor::inner_iv_init(k.clone(), &iv).encrypt_blocks(blocks),
+            Cbc::A256(k) => cbc::Encryptor::inner_iv_init(k.clone(), &iv).encrypt_blocks(blocks),
+        }
+    }
+
+    fn decrypt(&self, blocks: &mut [Block]) {
+        let iv = Block::default();
+        match self {
+            Cbc::A128(k) => cbc::Decryptor::inner_iv_init(k.clone(), &iv).decrypt_blocks(blocks),
+            Cbc::A256(k) => cbc::Decryptor::inner_iv_init(k.clone(), &iv).decrypt_blocks(blocks),
+        }
+    }
+}
+
+/// The keyed HMAC of the floor.
+#[derive(Clone)]
+enum FloorMac {
+    Sha1(Hmac<sha1::Sha1>),
+    Sha256(Hmac<sha2::Sha256>),
+    Sha384(Hmac<sha2::Sha384>),
+}
+
+impl FloorMac {
+    fn tag(&self, parts: &[&[u8]]) -> u8 {
+        match self.clone() {
+            FloorMac::Sha1(mut m) => {
+                parts.iter().for_each(|p| m.update(p));
+                m.finalize().into_bytes()[0]
+            }
+            FloorMac::Sha256(mut m) => {
+                parts.iter().for_each(|p| m.update(p));
+                m.finalize().into_bytes()[0]
+            }
+            FloorMac::Sha384(mut m) => {
+                parts.iter().for_each(|p| m.update(p));
+                m.finalize().into_bytes()[0]
+            }
+        }
+    }
+}
+
+fn seal_open(c: &mut Criterion) {
+    let usage = KeyUsage::KG_INITIATOR_SEAL;
+    for (etype, name) in ETYPES {
+        let mut g = c.benchmark_group(format!("seal_open/{name}"));
+        let key_len = if matches!(
+            etype,
+            EncType::AES256_CTS_HMAC_SHA1_96 | EncType::AES256_CTS_HMAC_SHA384_192
+        ) {
+            32
+        } else {
+            16
+        };
+        let key = Key::new(etype, &vec![0x42; key_len]);
+        let keys = DerivedKeys::new(&key, usage).unwrap();
+        let confounder = vec![7u8; keys.confounder_len()];
+        for size in SIZES {
+            g.throughput(Throughput::Bytes(size as u64));
+            let plain = vec![0x5au8; size];
+            let mut out = vec![0u8; size + keys.overhead()];
+            g.bench_function(BenchmarkId::new("sspi-emu", size), |b| {
+                b.iter(|| {
+                    let n = keys.encrypt_into(&confounder, black_box(&plain), &mut out).unwrap();
+                    let p = keys.decrypt_in_place(&mut out[..n]).unwrap();
+                    black_box(p[0])
+                })
+            });
+            if etype == EncType::RC4_HMAC {
+                let k1 = HmacMd5::new(&[0x11; 16]);
+                let mut data = vec![0u8; size + 8];
+                g.bench_function(BenchmarkId::new("floor", size), |b| {
+                    b.iter(|| {
+                        for _ in 0..2 {
+                            let mut m = k1.clone();
+                            m.update(black_box(&data));
+                            let sum = m.tag();
+                            let mut m3 = k1.clone();
+                            m3.update(&sum);
+                            Rc4::new(&m3.tag()).apply(&mut data);
+                        }
+                        black_box(data[0])
+                    })
+                });
+                continue;
+            }
+            let cbc = if key_len == 16 {
+                Cbc::A128(Aes128::new(&[1; 16].into()))
+            } else {
+                Cbc::A256(Aes256::new(&[1; 32].into()))
+            };
+            let mac = match etype {
+                EncType::AES128_CTS_HMAC_SHA256_128 => {
+                    FloorMac::Sha256(KeyInit::new_from_slice(&[2; 16]).unwrap())
+                }
+                EncType::AES256_CTS_HMAC_SHA384_192 => {
+                    FloorMac::Sha384(KeyInit::new_from_slice(&[2; 24]).unwrap())
+                }
+                _ => FloorMac::Sha1(KeyInit::new_from_slice(&vec![2; key_len]).unwrap()),
+            };
+            let sha2 = matches!(
+                etype,
+                EncType::AES128_CTS_HMAC_SHA256_128 | EncType::AES256_CTS_HMAC_SHA384_192
+            );
+            // Confounder + message, rounded up to whole blocks.
+            let n_blocks = (16 + size).div_ceil(16);
+            let mut blocks = vec![Block::default(); n_blocks];
+            let iv = [0u8; 16];
+            g.bench_function(BenchmarkId::new("floor", size), |b| {
+                b.iter(|| {
+                    let bytes_len = 16 + size;
+                    let mut t = 0u8;
+                    if sha2 {
+                        cbc.encrypt(&mut blocks);
+                        t ^= mac.tag(&[&iv, &Block::slice_as_flattened(&blocks)[..bytes_len]]);
+                        t ^= mac.tag(&[&iv, &Block::slice_as_flattened(&blocks)[..bytes_len]]);
+                        cbc.decrypt(&mut blocks);
+                    } else {
+                        t ^= mac.tag(&[&Block::slice_as_flattened(&blocks)[..bytes_len]]);
+                        cbc.encrypt(&mut blocks);
+                        cbc.decrypt(&mut blocks);
+                        t ^= mac.tag(&[&Block::slice_as_flattened(&blocks)[..bytes_len]]);
+                    }
+                    black_box(t)
+                })
+            });
+        }
+        g.finish();
+    }
+}
+
+criterion_group!(benches, string_to_keys, seal_open);
+criterion_main!(benches);
