@@ -29,7 +29,12 @@
 //! [`CredentialCache::find_ticket`] skips them, and [`CredentialCache::config`] reads them.
 //!
 //! Every length is checked against the bytes that remain before anything is taken; a
-//! principal may have at most 64 components.
+//! principal may have at most 64 components, and names must be UTF-8 (MIT allows any bytes;
+//! a cache with other names is refused with a clear error).
+//!
+//! [`CredentialCache::write`] replaces the whole file atomically (temporary file and rename);
+//! it does not take MIT's `fcntl` lock, so a MIT process appending to the same cache at the
+//! same moment can lose its ticket (it then simply asks the KDC again).
 
 use super::keytab::{FileReader, MAX_COMPONENTS, read_bounded, same_principal, split_type, utf8};
 use super::{AuthData, Credential, EncType, HostAddress, Key, NameType, Principal, PrincipalName};

@@ -872,7 +872,8 @@ pub(crate) fn parse_duration(s: &str) -> Option<u32> {
             if parts.next().is_some() || m >= 60 || sec >= 60 {
                 return None;
             }
-            total = total.checked_add(h * 3_600 + m * 60 + sec)?;
+            let hms = h.checked_mul(3_600)?.checked_add(m * 60 + sec)?;
+            total = total.checked_add(hms)?;
             return u32::try_from(total).ok();
         }
         let unit = after.chars().next()?;
@@ -1259,6 +1260,10 @@ mod tests {
             "1:2:3:4",
             "99999999999",
             "5m junk",
+            "99999999999999999999:00",
+            "9999999999999999:00",
+            "999999999999999999d",
+            "1d 9999999999999999:00",
         ] {
             assert_eq!(parse_duration(bad), None, "{bad}");
         }

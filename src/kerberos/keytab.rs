@@ -20,7 +20,8 @@
 //! writing always produces version 2 with the 32-bit kvno after every key, as MIT 1.14+
 //! writes, so re-writing a keytab MIT made gives the same bytes. Every length is checked
 //! against the record and the record against the file; nothing is allocated from a length
-//! read from the file before the bytes are known to be there.
+//! read from the file before the bytes are known to be there. Names must be UTF-8 and have
+//! 1 to 64 components.
 
 use super::{EncType, Key, NameType, Principal, PrincipalName};
 use crate::error::{Error, Result};
@@ -298,6 +299,9 @@ fn parse_entry(
 fn entry_bytes(entry: &KeytabEntry) -> core::result::Result<Vec<u8>, String> {
     let mut out = Vec::new();
     let components = &entry.principal.name.components;
+    if components.is_empty() {
+        return Err("a principal with no components".to_owned());
+    }
     let count = u16::try_from(components.len()).map_err(|_| "too many components")?;
     out.extend_from_slice(&count.to_be_bytes());
     put_data16(&mut out, entry.principal.realm.as_bytes(), "realm")?;
@@ -431,7 +435,10 @@ pub(super) fn write_private(path: &Path, bytes: &[u8], atomic: bool) -> std::io:
         })?;
         let mut tmp_name = std::ffi::OsString::from(".");
         tmp_name.push(name);
-        tmp_name.push(format!(".tmp{}", std::process::id()));
+        // Unique per process and call: two writers of one cache never share a temporary file.
+        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tmp_name.push(format!(".tmp{}.{n}", std::process::id()));
         path.with_file_name(tmp_name)
     } else {
         path.to_path_buf()
@@ -643,6 +650,9 @@ mod tests {
         kt.entries[0].key = Key::new(EncType(-128), &[0; 16]);
         let back = Keytab::parse(&kt.to_bytes().unwrap()).unwrap();
         assert_eq!(back.entries[0].key.etype(), EncType(-128));
+        kt.entries[0].principal.name.components.clear();
+        assert!(matches!(kt.to_bytes(), Err(Error::Keytab(t)) if t.contains("no components")));
+        kt.entries[0].principal.name.components.push("a".to_owned());
         kt.entries[0].principal.realm = "x".repeat(70_000);
         assert!(matches!(kt.to_bytes(), Err(Error::Keytab(t)) if t.contains("realm")));
     }

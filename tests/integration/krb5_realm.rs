@@ -18,9 +18,9 @@
 //! Every child process gets its environment through `Command::env` ([`Realm::command`]); the
 //! test process's own environment is never changed (tests run in parallel threads).
 //!
-//! When the MIT tools are not installed, [`Realm::start`] reports the test as skipped (see
-//! [`crate::driver::missing_peer`]: a failure under `SSPI_EMU_REQUIRE_PEERS=1`) and returns
-//! `None`.
+//! When the MIT tools are not installed, [`Realm::start`] prints
+//! `SKIPPED: <test>: MIT KDC tools missing (...)` and returns `None` (a panic instead under
+//! `SSPI_EMU_REQUIRE_PEERS=1`).
 #![allow(dead_code)]
 
 use std::fs;
@@ -85,7 +85,7 @@ fn missing_tools() -> Vec<&'static str> {
 }
 
 /// A running throwaway realm. Dropping it kills and reaps the KDC and removes the directory
-/// (kept, and its path printed, when the test panicked or `SSPI_EMU_KEEP_REALM=1`).
+/// (kept when `SSPI_EMU_KEEP_REALM=1`; when the test panicked, the tail of the KDC log is printed first).
 pub struct Realm {
     /// The realm's directory: configuration, database, logs, caches, keytabs.
     pub dir: PathBuf,
@@ -114,13 +114,15 @@ impl Realm {
     ) -> Option<Realm> {
         let missing = missing_tools();
         if !missing.is_empty() {
-            crate::driver::missing_peer(
-                test,
-                &format!(
-                    "MIT KDC tools missing ({}; Debian: krb5-kdc krb5-admin-server krb5-user)",
-                    missing.join(", ")
-                ),
+            let why = format!(
+                "MIT KDC tools missing ({}; Debian: krb5-kdc krb5-admin-server krb5-user)",
+                missing.join(", ")
             );
+            assert!(
+                !crate::driver::peers_required(),
+                "{test}: {why}, and SSPI_EMU_REQUIRE_PEERS=1"
+            );
+            eprintln!("SKIPPED: {test}: {why}");
             return None;
         }
         let enctypes =
@@ -380,9 +382,22 @@ impl Drop for Realm {
             let _ = kdc.kill();
             let _ = kdc.wait();
         }
-        let keep = std::env::var_os("SSPI_EMU_KEEP_REALM").is_some_and(|v| v == "1");
-        if std::thread::panicking() || keep {
-            eprintln!("test realm kept for inspection: {}", self.dir.display());
+        if std::thread::panicking() {
+            // The KDC's view of what went wrong, before the directory goes.
+            let logs = self.kdc_logs();
+            let tail: Vec<&str> = logs.lines().rev().take(30).collect();
+            eprintln!(
+                "test realm {} (port {}), last KDC log lines:\n{}",
+                self.dir.display(),
+                self.port,
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
+        }
+        if std::env::var_os("SSPI_EMU_KEEP_REALM").is_some_and(|v| v == "1") {
+            eprintln!(
+                "test realm kept for inspection (SSPI_EMU_KEEP_REALM=1): {}",
+                self.dir.display()
+            );
         } else {
             let _ = fs::remove_dir_all(&self.dir);
         }

@@ -8,6 +8,7 @@ mod gss_ntlmssp;
 mod handoff;
 mod handshake;
 mod kdc;
+mod krb5_files;
 mod krb5_realm;
 mod krb_crypto;
 mod real_clients;
