@@ -422,3 +422,19 @@ fn the_fuzz_entry_runs_its_seeds() {
         crate::fuzzing::kdc_reply(&data);
     }
 }
+
+#[test]
+fn picky_is_lax_where_the_module_doc_says_and_our_framing_is_not() {
+    // INTEGER 5 with a non-minimal long-form length (X.690 section 10.1 forbids it in DER),
+    // and with a trailing byte.
+    let long_form = [0x02, 0x81, 0x01, 0x05];
+    let trailing = [0x02, 0x01, 0x05, 0x00];
+    let picky_long: core::result::Result<IntegerAsn1, _> = picky_asn1_der::from_bytes(&long_form);
+    let picky_trailing: core::result::Result<IntegerAsn1, _> =
+        picky_asn1_der::from_bytes(&trailing);
+    // picky-asn1-der 0.5.7 takes both (the reason for `der`); if this starts failing, the
+    // crate became stricter and the "Why picky-krb" paragraph should say so.
+    assert!(picky_long.is_ok() && picky_trailing.is_ok());
+    assert!(der::read_only(&long_form).is_err());
+    assert!(der::read_only(&trailing).is_err());
+}
