@@ -130,8 +130,9 @@ fn unreachable_time() -> GeneralizedTimeAsn1 {
     }))
 }
 
-/// Seconds since the Unix epoch of a KerberosTime, as a ccache holds them (32 bits; times
-/// before 1970 or after 2106 are refused).
+/// Seconds since the Unix epoch of a KerberosTime, as a ccache holds them (32 bits): times
+/// before 1970 are refused, times after 2106 ("never", as some KDCs write it) become the
+/// largest value.
 pub(super) fn unix_time(t: &GeneralizedTimeAsn1) -> Result<u32> {
     let d = &t.0;
     let (month, day) = (i64::from(d.month()), i64::from(d.day()));
@@ -143,7 +144,10 @@ pub(super) fn unix_time(t: &GeneralizedTimeAsn1) -> Result<u32> {
         + i64::from(d.hour()) * 3600
         + i64::from(d.minute()) * 60
         + i64::from(d.second());
-    u32::try_from(secs).map_err(|_| Error::InvalidToken("a KerberosTime is out of range"))
+    if secs < 0 {
+        return Err(Error::InvalidToken("a KerberosTime is before 1970"));
+    }
+    Ok(u32::try_from(secs).unwrap_or(u32::MAX))
 }
 
 /// A 32-bit KerberosFlags value (bit 0 is the most significant, RFC 4120 section 5.2.8).
@@ -185,6 +189,12 @@ mod tests {
         for t in [0u32, 951_782_400, 1_700_000_000, 4_102_444_800, u32::MAX] {
             assert_eq!(unix_time(&ktime(i64::from(t))).unwrap(), t);
         }
+        let never =
+            GeneralizedTimeAsn1::from(GeneralizedTime::new(9999, 12, 31, 23, 59, 59).unwrap());
+        assert_eq!(unix_time(&never).unwrap(), u32::MAX);
+        let old =
+            GeneralizedTimeAsn1::from(GeneralizedTime::new(1969, 12, 31, 23, 59, 59).unwrap());
+        assert!(unix_time(&old).is_err());
         // 2000-02-29 00:00:00 UTC (a leap day) is 951782400.
         let d = ktime(951_782_400);
         assert_eq!((d.0.year(), d.0.month(), d.0.day()), (2000, 2, 29));
