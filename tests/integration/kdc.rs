@@ -45,6 +45,26 @@ fn tgt_with_password_and_service_tickets() {
         assert_eq!(st.server.to_string(), "HTTP/web.example.test@EXAMPLE.TEST", "{name}");
         assert_eq!(st.server.realm, REALM);
     }
+    // The service can read the ticket: its keytab key decrypts it (key usage 2), and it
+    // names alice and holds the session key we were given.
+    let st = kdc.service_ticket(&tgt, "HTTP/web.example.test").unwrap();
+    let keytab_path = realm.dir.join("http.keytab");
+    realm.export_keytab("HTTP/web.example.test", &keytab_path, true);
+    let keytab = Keytab::read(&keytab_path).unwrap();
+    let ticket: picky_krb::data_types::Ticket = picky_asn1_der::from_bytes(&st.ticket).unwrap();
+    let enc = &ticket.0.enc_part.0;
+    let etype = EncType(i32::from(*enc.etype.0.0.last().unwrap()));
+    let key = &keytab.find(&st.server, None, Some(etype)).unwrap().key;
+    let plain = sspi_emu::kerberos::crypto::decrypt(
+        key,
+        sspi_emu::kerberos::crypto::KeyUsage::KDC_REP_TICKET,
+        &enc.cipher.0.0,
+    )
+    .unwrap();
+    let part: picky_krb::data_types::EncTicketPart = picky_asn1_der::from_bytes(&plain).unwrap();
+    let cname: Vec<String> = part.0.cname.0.name_string.0.0.iter().map(|c| c.to_string()).collect();
+    assert_eq!(cname, ["alice"]);
+    assert_eq!(part.0.key.0.key_value.0.0, st.session_key.dangerous_bytes());
 }
 
 /// A wrong password is a LogonDenied-class error with a clear text: without
