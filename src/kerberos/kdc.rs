@@ -736,7 +736,12 @@ impl AsExchange {
         options: &RequestOptions,
         env: &Environment,
     ) -> Result<(AsAwaitingReply, Vec<u8>)> {
-        let offered = options.offered()?;
+        let mut offered = options.offered()?;
+        if let ClientSecret::Keys(keys) = &secret {
+            // As MIT does with a keytab: the types we hold keys of first (stable), so a KDC
+            // that needs no pre-authentication answers in a key we have.
+            offered.sort_by_key(|e| !keys.iter().any(|k| k.key.etype() == *e));
+        }
         let nonce = nonce(env)?;
         let body = request_body(
             options,

@@ -438,3 +438,19 @@ fn picky_is_lax_where_the_module_doc_says_and_our_framing_is_not() {
     assert!(der::read_only(&long_form).is_err());
     assert!(der::read_only(&trailing).is_err());
 }
+
+#[test]
+fn keytab_types_are_offered_first() {
+    let keys =
+        vec![ClientKey { kvno: 3, key: Key::new(EncType::AES128_CTS_HMAC_SHA1_96, &[0; 16]) }];
+    let (_, request) = AsExchange::start(
+        &user("alice"),
+        ClientSecret::Keys(keys),
+        &RequestOptions::default(),
+        &env(1),
+    )
+    .unwrap();
+    let body = decode::<picky_krb::messages::AsReq>(&request, "AS-REQ").unwrap().0.req_body.0;
+    let etypes: Vec<i32> = body.etype.0.0.iter().map(|e| int32(e).unwrap()).collect();
+    assert_eq!(etypes, [17, 18, 20, 19, 23]);
+}
