@@ -16,6 +16,9 @@
 //!   primitives `HmacMd5` and `Rc4`: there is no RustCrypto RC4 whose state is reusable).
 //!   The confounder is fixed (no random source in the timed loop).
 //!
+//! Before the groups, paired ratios (sspi-emu / floor from interleaved batches, see
+//! [`paired_ratios`]) are printed to stderr.
+//!
 //! Run: `cargo bench --bench kerberos` (quick look: `-- --warm-up-time 1 --measurement-time 2`).
 
 use aes::cipher::{BlockModeDecrypt, BlockModeEncrypt, InnerIvInit, KeyInit};
@@ -141,10 +144,19 @@ impl FloorMac {
     }
 }
 
-fn seal_open(c: &mut Criterion) {
+/// One message size of one enctype: sspi-emu's seal+open and the floor's, as closures, so
+/// criterion and the paired-ratio report run the same code.
+struct Case {
+    etype: &'static str,
+    size: usize,
+    emu: Box<dyn FnMut()>,
+    floor: Box<dyn FnMut()>,
+}
+
+fn cases() -> Vec<Case> {
     let usage = KeyUsage::KG_INITIATOR_SEAL;
+    let mut cases = Vec::new();
     for (etype, name) in ETYPES {
-        let mut g = c.benchmark_group(format!("seal_open/{name}"));
         let key_len = if matches!(
             etype,
             EncType::AES256_CTS_HMAC_SHA1_96 | EncType::AES256_CTS_HMAC_SHA384_192
@@ -153,82 +165,128 @@ fn seal_open(c: &mut Criterion) {
         } else {
             16
         };
-        let key = Key::new(etype, &vec![0x42; key_len]);
-        let keys = DerivedKeys::new(&key, usage).unwrap();
-        let confounder = vec![7u8; keys.confounder_len()];
         for size in SIZES {
-            g.throughput(Throughput::Bytes(size as u64));
+            let key = Key::new(etype, &vec![0x42; key_len]);
+            let keys = DerivedKeys::new(&key, usage).unwrap();
+            let confounder = vec![7u8; keys.confounder_len()];
             let plain = vec![0x5au8; size];
             let mut out = vec![0u8; size + keys.overhead()];
-            g.bench_function(BenchmarkId::new("sspi-emu", size), |b| {
-                b.iter(|| {
-                    let n = keys.encrypt_into(&confounder, black_box(&plain), &mut out).unwrap();
-                    let p = keys.decrypt_in_place(&mut out[..n]).unwrap();
-                    black_box(p[0])
-                })
+            let emu = Box::new(move || {
+                let n = keys.encrypt_into(&confounder, black_box(&plain), &mut out).unwrap();
+                let p = keys.decrypt_in_place(&mut out[..n]).unwrap();
+                black_box(p[0]);
             });
-            if etype == EncType::RC4_HMAC {
+            let floor: Box<dyn FnMut()> = if etype == EncType::RC4_HMAC {
                 let k1 = HmacMd5::new(&[0x11; 16]);
                 let mut data = vec![0u8; size + 8];
-                g.bench_function(BenchmarkId::new("floor", size), |b| {
-                    b.iter(|| {
-                        for _ in 0..2 {
-                            let mut m = k1.clone();
-                            m.update(black_box(&data));
-                            let sum = m.tag();
-                            let mut m3 = k1.clone();
-                            m3.update(&sum);
-                            Rc4::new(&m3.tag()).apply(&mut data);
-                        }
-                        black_box(data[0])
-                    })
-                });
-                continue;
-            }
-            let cbc = if key_len == 16 {
-                Cbc::A128(Aes128::new(&[1; 16].into()))
+                Box::new(move || {
+                    for _ in 0..2 {
+                        let mut m = k1.clone();
+                        m.update(black_box(&data));
+                        let sum = m.tag();
+                        let mut m3 = k1.clone();
+                        m3.update(&sum);
+                        Rc4::new(&m3.tag()).apply(&mut data);
+                    }
+                    black_box(data[0]);
+                })
             } else {
-                Cbc::A256(Aes256::new(&[1; 32].into()))
-            };
-            let mac = match etype {
-                EncType::AES128_CTS_HMAC_SHA256_128 => {
-                    FloorMac::Sha256(KeyInit::new_from_slice(&[2; 16]).unwrap())
-                }
-                EncType::AES256_CTS_HMAC_SHA384_192 => {
-                    FloorMac::Sha384(KeyInit::new_from_slice(&[2; 24]).unwrap())
-                }
-                _ => FloorMac::Sha1(KeyInit::new_from_slice(&vec![2; key_len]).unwrap()),
-            };
-            let sha2 = matches!(
-                etype,
-                EncType::AES128_CTS_HMAC_SHA256_128 | EncType::AES256_CTS_HMAC_SHA384_192
-            );
-            // Confounder + message, rounded up to whole blocks.
-            let n_blocks = (16 + size).div_ceil(16);
-            let mut blocks = vec![Block::default(); n_blocks];
-            let iv = [0u8; 16];
-            g.bench_function(BenchmarkId::new("floor", size), |b| {
-                b.iter(|| {
-                    let bytes_len = 16 + size;
+                let cbc = if key_len == 16 {
+                    Cbc::A128(Aes128::new(&[1; 16].into()))
+                } else {
+                    Cbc::A256(Aes256::new(&[1; 32].into()))
+                };
+                let mac = match etype {
+                    EncType::AES128_CTS_HMAC_SHA256_128 => {
+                        FloorMac::Sha256(KeyInit::new_from_slice(&[2; 16]).unwrap())
+                    }
+                    EncType::AES256_CTS_HMAC_SHA384_192 => {
+                        FloorMac::Sha384(KeyInit::new_from_slice(&[2; 24]).unwrap())
+                    }
+                    _ => FloorMac::Sha1(KeyInit::new_from_slice(&vec![2; key_len]).unwrap()),
+                };
+                let sha2 = matches!(
+                    etype,
+                    EncType::AES128_CTS_HMAC_SHA256_128 | EncType::AES256_CTS_HMAC_SHA384_192
+                );
+                // Confounder + message, rounded up to whole blocks.
+                let mut blocks = vec![Block::default(); (16 + size).div_ceil(16)];
+                let iv = [0u8; 16];
+                let len = 16 + size;
+                Box::new(move || {
                     let mut t = 0u8;
                     if sha2 {
                         cbc.encrypt(&mut blocks);
-                        t ^= mac.tag(&[&iv, &Block::slice_as_flattened(&blocks)[..bytes_len]]);
-                        t ^= mac.tag(&[&iv, &Block::slice_as_flattened(&blocks)[..bytes_len]]);
+                        t ^= mac.tag(&[&iv, &Block::slice_as_flattened(&blocks)[..len]]);
+                        t ^= mac.tag(&[&iv, &Block::slice_as_flattened(&blocks)[..len]]);
                         cbc.decrypt(&mut blocks);
                     } else {
-                        t ^= mac.tag(&[&Block::slice_as_flattened(&blocks)[..bytes_len]]);
+                        t ^= mac.tag(&[&Block::slice_as_flattened(&blocks)[..len]]);
                         cbc.encrypt(&mut blocks);
                         cbc.decrypt(&mut blocks);
-                        t ^= mac.tag(&[&Block::slice_as_flattened(&blocks)[..bytes_len]]);
+                        t ^= mac.tag(&[&Block::slice_as_flattened(&blocks)[..len]]);
                     }
-                    black_box(t)
+                    black_box(t);
                 })
-            });
+            };
+            cases.push(Case { etype: name, size, emu, floor });
+        }
+    }
+    cases
+}
+
+fn seal_open(c: &mut Criterion) {
+    let mut cases = cases();
+    for chunk in cases.chunk_by_mut(|a, b| a.etype == b.etype) {
+        let mut g = c.benchmark_group(format!("seal_open/{}", chunk[0].etype));
+        for case in chunk.iter_mut() {
+            g.throughput(Throughput::Bytes(case.size as u64));
+            g.bench_function(BenchmarkId::new("sspi-emu", case.size), |b| b.iter(&mut case.emu));
+            g.bench_function(BenchmarkId::new("floor", case.size), |b| b.iter(&mut case.floor));
         }
         g.finish();
     }
 }
 
-criterion_group!(benches, string_to_keys, seal_open);
+/// Prints (stderr) sspi-emu / floor for each case as the median of 101 rounds, each the
+/// time of a batch of sspi-emu over the time of a batch of the floor run right after (or
+/// before: the order alternates). Criterion measures its benchmarks one after another, and
+/// on a shared machine the speed drifts between them; interleaved batches do not drift.
+/// Skipped under `--profile-time`.
+fn paired_ratios(_: &mut Criterion) {
+    use std::time::Instant;
+    if std::env::args().any(|a| a == "--profile-time") {
+        return;
+    }
+    eprintln!("paired ratios sspi-emu / floor (median of 101 interleaved batches)");
+    for mut case in cases() {
+        let batch = (65536 / (case.size + 64)).clamp(4, 256);
+        let time = |f: &mut dyn FnMut()| {
+            let start = Instant::now();
+            for _ in 0..batch {
+                f();
+            }
+            start.elapsed().as_secs_f64()
+        };
+        for _ in 0..batch {
+            (case.emu)();
+            (case.floor)();
+        }
+        let mut ratios: Vec<f64> = (0..101)
+            .map(|r| {
+                if r % 2 == 0 {
+                    let e = time(&mut case.emu);
+                    e / time(&mut case.floor)
+                } else {
+                    let f = time(&mut case.floor);
+                    time(&mut case.emu) / f
+                }
+            })
+            .collect();
+        ratios.sort_by(f64::total_cmp);
+        eprintln!("  {:>14} {:>6} B: {:.2}", case.etype, case.size, ratios[ratios.len() / 2]);
+    }
+}
+
+criterion_group!(benches, paired_ratios, string_to_keys, seal_open);
 criterion_main!(benches);
