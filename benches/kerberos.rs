@@ -16,10 +16,14 @@
 //!   primitives `HmacMd5` and `Rc4`: there is no RustCrypto RC4 whose state is reusable).
 //!   The confounder is fixed (no random source in the timed loop).
 //!
-//! Before the groups, paired ratios (sspi-emu / floor from interleaved batches, see
+//! Before the groups, heap allocations per message ([`allocations`]) and paired ratios (sspi-emu / floor from interleaved batches, see
 //! [`paired_ratios`]) are printed to stderr.
 //!
 //! Run: `cargo bench --bench kerberos` (quick look: `-- --warm-up-time 1 --measurement-time 2`).
+
+// `unsafe` is needed only to implement `GlobalAlloc` (the counting allocator below), which
+// forwards every call to the system allocator unchanged; the library forbids unsafe code.
+#![allow(unsafe_code)]
 
 use aes::cipher::{BlockModeDecrypt, BlockModeEncrypt, InnerIvInit, KeyInit};
 use aes::{Aes128, Aes256, Block};
@@ -39,6 +43,101 @@ const ETYPES: [(EncType, &str); 5] = [
 ];
 
 const SIZES: [usize; 3] = [64, 1024, 16384];
+
+// ---- counting allocator ----
+
+/// Counts allocations (and their bytes) while [`counting::measure`] runs; otherwise one
+/// relaxed load per call.
+mod counting {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+
+    pub(crate) struct Counting;
+
+    static ON: AtomicBool = AtomicBool::new(false);
+    static ALLOCS: AtomicUsize = AtomicUsize::new(0);
+    static BYTES: AtomicUsize = AtomicUsize::new(0);
+
+    fn count(size: usize) {
+        if ON.load(Relaxed) {
+            ALLOCS.fetch_add(1, Relaxed);
+            BYTES.fetch_add(size, Relaxed);
+        }
+    }
+
+    // SAFETY: every call is forwarded unchanged to `System`; the bookkeeping touches only
+    // atomics and never allocates.
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            count(layout.size());
+            // SAFETY: same contract as ours.
+            unsafe { System.alloc(layout) }
+        }
+        unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+            count(layout.size());
+            // SAFETY: same contract as ours.
+            unsafe { System.alloc_zeroed(layout) }
+        }
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            // SAFETY: same contract as ours.
+            unsafe { System.dealloc(ptr, layout) }
+        }
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            count(new_size);
+            // SAFETY: same contract as ours.
+            unsafe { System.realloc(ptr, layout, new_size) }
+        }
+    }
+
+    /// (allocations, bytes) made by `f`.
+    pub(crate) fn measure(f: impl FnOnce()) -> (usize, usize) {
+        ALLOCS.store(0, Relaxed);
+        BYTES.store(0, Relaxed);
+        ON.store(true, Relaxed);
+        f();
+        ON.store(false, Relaxed);
+        (ALLOCS.load(Relaxed), BYTES.load(Relaxed))
+    }
+}
+
+#[global_allocator]
+static ALLOC: counting::Counting = counting::Counting;
+
+/// Prints (stderr) the heap allocations of one message: `DerivedKeys` encrypt_into +
+/// decrypt_in_place (the context path: none expected), and the free `decrypt` of a
+/// ciphertext (one allocation of the ciphertext's length expected), per enctype at 1 KiB.
+fn allocations(_: &mut Criterion) {
+    use sspi_emu::env::SeededRandom;
+    use sspi_emu::kerberos::crypto::{decrypt, encrypt};
+    if std::env::args().any(|a| a == "--profile-time") {
+        return;
+    }
+    eprintln!("heap allocations per 1 KiB message (count, bytes)");
+    let usage = KeyUsage::KG_ACCEPTOR_SEAL;
+    let random = SeededRandom::new(5);
+    for (etype, name) in ETYPES {
+        let key = sspi_emu::kerberos::crypto::random_key(etype, &random).unwrap();
+        let keys = DerivedKeys::new(&key, usage).unwrap();
+        let plain = vec![1u8; 1024];
+        let conf = vec![2u8; keys.confounder_len()];
+        let mut out = vec![0u8; 1024 + keys.overhead()];
+        let ctx = counting::measure(|| {
+            let n = keys.encrypt_into(&conf, &plain, &mut out).unwrap();
+            black_box(keys.decrypt_in_place(&mut out[..n]).unwrap());
+        });
+        let cipher = encrypt(&key, usage, &plain, &random).unwrap();
+        let free = counting::measure(|| drop(black_box(decrypt(&key, usage, &cipher).unwrap())));
+        let mut altered = cipher.clone();
+        altered[0] ^= 1;
+        let bad = counting::measure(|| drop(black_box(decrypt(&key, usage, &altered))));
+        assert!(bad.1 <= altered.len(), "{name}: a refused decryption allocated {bad:?}");
+        eprintln!(
+            "  {name:>14}: DerivedKeys seal+open {ctx:?}; decrypt() {free:?}, refused \
+             decrypt() {bad:?}, for {} B of ciphertext",
+            cipher.len()
+        );
+    }
+}
 
 fn string_to_keys(c: &mut Criterion) {
     let mut g = c.benchmark_group("string_to_key");
@@ -288,5 +387,5 @@ fn paired_ratios(_: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, paired_ratios, string_to_keys, seal_open);
+criterion_group!(benches, allocations, paired_ratios, string_to_keys, seal_open);
 criterion_main!(benches);

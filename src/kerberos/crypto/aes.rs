@@ -232,7 +232,7 @@ fn unchain(blocks: &mut [Block], saved: &[Block], prev: &mut Block) {
 /// `out.len()`-byte blocks added with one's-complement (end-around carry) addition.
 ///
 /// Written bit by bit from the definition; it runs only on the short well-known constants
-/// of key derivation (5 to 8 bytes), never on message data.
+/// of key derivation (5 to 8 bytes), never on message data. `out` is at most 64 bytes.
 pub(super) fn nfold(input: &[u8], out: &mut [u8]) {
     out.fill(0);
     let (n, k) = (input.len(), out.len());
@@ -245,7 +245,13 @@ pub(super) fn nfold(input: &[u8], out: &mut [u8]) {
         // Bit `i` (0 = the most significant bit of the first byte).
         input.get(i / 8).map_or(0, |b| (b >> (7 - i % 8)) & 1)
     };
-    let mut chunk = zeroize::Zeroizing::new(vec![0u8; k]);
+    // On the stack: key derivation must not allocate (a refused decryption allocates no more
+    // than the ciphertext's length). Outputs are 16 or 32 bytes here (64 at most).
+    let mut chunk_buf = crate::crypto::Secret([0u8; 64]);
+    let Some(chunk) = chunk_buf.get_mut(..k) else {
+        debug_assert!(false, "n-fold output above 64 bytes");
+        return;
+    };
     for start in (0..lcm).step_by(k) {
         // Byte `start + j` of the replicated string, from copy `(start + j) / n` rotated
         // right by 13 bits per copy.
