@@ -11,8 +11,8 @@
 
 use crate::error::{Error, Result};
 use aes::cipher::{
-    BlockCipherDecrypt, BlockCipherEncBackend, BlockCipherEncClosure, BlockCipherEncrypt,
-    BlockSizeUser, KeyInit, consts::U16,
+    BlockCipherDecBackend, BlockCipherDecClosure, BlockCipherDecrypt, BlockCipherEncBackend,
+    BlockCipherEncClosure, BlockCipherEncrypt, BlockSizeUser, KeyInit, ParBlocks, consts::U16,
 };
 use aes::{Aes128, Aes256, Block};
 use hmac::{Hmac, Mac as _};
@@ -66,8 +66,8 @@ impl AesKey {
     /// least one block long.
     pub(super) fn cts_decrypt(&self, buf: &mut [u8]) {
         match self {
-            Self::Aes128(c) => cts_decrypt(c, buf),
-            Self::Aes256(c) => cts_decrypt(c, buf),
+            Self::Aes128(c) => c.decrypt_with_backend(CtsDecrypt(buf)),
+            Self::Aes256(c) => c.decrypt_with_backend(CtsDecrypt(buf)),
         }
     }
 }
@@ -135,8 +135,24 @@ fn cts_encrypt(encrypt_block: impl Fn(&mut Block), buf: &mut [u8]) {
     }
 }
 
+/// [`cts_decrypt`] run inside the cipher's backend (one dispatch per message, as
+/// [`CtsEncrypt`]).
+struct CtsDecrypt<'a>(&'a mut [u8]);
+
+impl BlockSizeUser for CtsDecrypt<'_> {
+    type BlockSize = U16;
+}
+
+impl BlockCipherDecClosure for CtsDecrypt<'_> {
+    #[inline(always)]
+    fn call<B: BlockCipherDecBackend<BlockSize = U16>>(self, backend: &B) {
+        cts_decrypt(backend, self.0);
+    }
+}
+
 /// CBC-CTS decryption, zero IV: the inverse of [`cts_encrypt`].
-fn cts_decrypt<C: BlockCipherDecrypt<BlockSize = U16>>(cipher: &C, buf: &mut [u8]) {
+#[inline(always)]
+fn cts_decrypt<B: BlockCipherDecBackend<BlockSize = U16>>(backend: &B, buf: &mut [u8]) {
     let n = buf.len();
     if n < BLOCK {
         debug_assert!(false, "CTS input shorter than a block");
@@ -147,7 +163,7 @@ fn cts_decrypt<C: BlockCipherDecrypt<BlockSize = U16>>(cipher: &C, buf: &mut [u8
     if full == 0 {
         let mut block = Block::default();
         block.copy_from_slice(buf);
-        cipher.decrypt_block(&mut block);
+        backend.decrypt_block_inplace(&mut block);
         buf.copy_from_slice(&block);
         block.zeroize();
         return;
@@ -160,43 +176,55 @@ fn cts_decrypt<C: BlockCipherDecrypt<BlockSize = U16>>(cipher: &C, buf: &mut [u8
     if let Some(last) = cbc.rchunks_exact(BLOCK).next() {
         before.copy_from_slice(last);
     }
-    cbc_decrypt(cipher, cbc);
+    cbc_decrypt(backend, cbc);
     // `swapped` holds C(n) = E(C(n-1) ^ (P(n) || 0...)); `tail` holds C(n-1)[..r].
     let mut d = Block::default();
     d.copy_from_slice(swapped);
-    cipher.decrypt_block(&mut d);
+    backend.decrypt_block_inplace(&mut d);
     // d = C(n-1) ^ (P(n) || 0...): its last 16 - r bytes are C(n-1)'s.
     let mut c_pen = d;
     c_pen.get_mut(..r).unwrap_or_default().copy_from_slice(tail);
     xor(tail, &d);
     let mut p_pen = c_pen;
-    cipher.decrypt_block(&mut p_pen);
+    backend.decrypt_block_inplace(&mut p_pen);
     xor(&mut p_pen, &before);
     swapped.copy_from_slice(&p_pen);
     d.zeroize();
     p_pen.zeroize();
 }
 
-/// Plain CBC decryption in place with a zero IV over whole blocks, `GROUP` blocks through
-/// the cipher at a time (the AES instructions pipeline them, CBC decryption has no chain
-/// between them, and each call sets the backend up once).
-fn cbc_decrypt<C: BlockCipherDecrypt<BlockSize = U16>>(cipher: &C, buf: &mut [u8]) {
+/// Plain CBC decryption in place with a zero IV over whole blocks, as many blocks at a time
+/// as the backend pipelines (CBC decryption has no chain between blocks), then the rest.
+#[inline(always)]
+fn cbc_decrypt<B: BlockCipherDecBackend<BlockSize = U16>>(backend: &B, buf: &mut [u8]) {
     let (blocks, _) = Block::slice_as_chunks_mut(buf);
+    let (groups, rest) = ParBlocks::<B>::slice_as_chunks_mut(blocks);
     let mut prev = Block::default();
-    const GROUP: usize = 32;
-    let mut saved = [Block::default(); GROUP];
-    for group in blocks.chunks_mut(GROUP) {
-        for (s, b) in saved.iter_mut().zip(group.iter()) {
+    let mut saved = ParBlocks::<B>::default();
+    for group in groups {
+        saved.clone_from(group);
+        backend.decrypt_par_blocks_inplace(group);
+        unchain(group, &saved, &mut prev);
+    }
+    if !rest.is_empty() {
+        for (s, b) in saved.iter_mut().zip(rest.iter()) {
             *s = *b;
         }
-        cipher.decrypt_blocks(group);
-        let mut chain = &prev;
-        for (b, s) in group.iter_mut().zip(saved.iter()) {
-            xor(b, chain);
-            chain = s;
-        }
-        prev = *chain;
+        backend.decrypt_tail_blocks_inplace(rest);
+        unchain(rest, &saved, &mut prev);
     }
+}
+
+/// XORs each decrypted block with the ciphertext block before it (`prev` for the first,
+/// `saved[i - 1]` for the others); `prev` becomes the last ciphertext block.
+#[inline(always)]
+fn unchain(blocks: &mut [Block], saved: &[Block], prev: &mut Block) {
+    let mut chain = *prev;
+    for (b, s) in blocks.iter_mut().zip(saved.iter()) {
+        xor(b, &chain);
+        chain = *s;
+    }
+    *prev = chain;
 }
 
 /// n-fold (RFC 3961 section 5.1): `input` replicated to the least common multiple of the
@@ -204,7 +232,7 @@ fn cbc_decrypt<C: BlockCipherDecrypt<BlockSize = U16>>(cipher: &C, buf: &mut [u8
 /// `out.len()`-byte blocks added with one's-complement (end-around carry) addition.
 ///
 /// Written bit by bit from the definition; it runs only on the short well-known constants
-/// of key derivation (5 to 8 bytes), never on message data.
+/// of key derivation (5 to 8 bytes), never on message data. `out` is at most 64 bytes.
 pub(super) fn nfold(input: &[u8], out: &mut [u8]) {
     out.fill(0);
     let (n, k) = (input.len(), out.len());
@@ -217,7 +245,13 @@ pub(super) fn nfold(input: &[u8], out: &mut [u8]) {
         // Bit `i` (0 = the most significant bit of the first byte).
         input.get(i / 8).map_or(0, |b| (b >> (7 - i % 8)) & 1)
     };
-    let mut chunk = zeroize::Zeroizing::new(vec![0u8; k]);
+    // On the stack: key derivation must not allocate (a refused decryption allocates no more
+    // than the ciphertext's length). Outputs are 16 or 32 bytes here (64 at most).
+    let mut chunk_buf = crate::crypto::Secret([0u8; 64]);
+    let Some(chunk) = chunk_buf.get_mut(..k) else {
+        debug_assert!(false, "n-fold output above 64 bytes");
+        return;
+    };
     for start in (0..lcm).step_by(k) {
         // Byte `start + j` of the replicated string, from copy `(start + j) / n` rotated
         // right by 13 bits per copy.

@@ -8,11 +8,11 @@
 //! | 20    | `aes256-cts-hmac-sha384-192` | RFC 8009  | 32  | 16         | 20, 24 bytes          |
 //! | 23    | `rc4-hmac` (`arcfour-hmac`)  | RFC 4757  | 16  | 8          | -138, 16 bytes        |
 //!
-//! Each encryption type is one row of [`PROFILES`] (MIT's `etypes.c` idea): data (sizes, the
-//! cipher, the HMAC hash, the checksum type, the default string-to-key iteration count) and
-//! the two functions that differ between the RFCs (key derivation and string-to-key), plus a
-//! [`Layout`] naming which of the three message constructions it uses. There is no trait
-//! hierarchy; adding an enctype is a row.
+//! Each encryption type is one row of a private table, `PROFILES` (MIT's `etypes.c` idea):
+//! data (sizes, the cipher, the HMAC hash, the checksum type, the default string-to-key
+//! iteration count) and the two functions that differ between the RFCs (key derivation and
+//! string-to-key), plus a `Layout` naming which of the three message constructions it uses.
+//! There is no trait hierarchy; adding an enctype is a row.
 //!
 //! # Derived keys
 //! The keys one `(key, usage)` pair needs (Ke, Ki, Kc of RFC 3961 section 5.3, or K1 and
@@ -27,12 +27,13 @@
 //! 8009 aes-sha2 and no rc4-hmac. It derives Ke and Ki again on every call (`derive_key`
 //! inside `encrypt_message` / `decrypt_message`), allocates several `Vec`s per message
 //! (padded copies, the derived keys, the confounder and plaintext split), returns key
-//! material as plain `Vec<u8>` that is never zeroized (the crate has no `zeroize`
-//! dependency), compares the HMAC with `!=` on `Vec`s (not constant time), draws the
-//! confounder from the OS inside `encrypt` (no injected randomness, so no deterministic
-//! tokens), ignores the string-to-key iteration parameter (always 4096), and is shaped as
-//! `Box<dyn Cipher>` with `&[u8]` keys and `i32` usages. It is used here only as the
-//! reference of the differential tests.
+//! material (derived keys, PBKDF2 output) as plain `Vec<u8>` that is never zeroized (the
+//! crate does not use `zeroize` anywhere), compares the HMAC with `!=` on `Vec`s (not
+//! constant time), draws the confounder from the OS inside `encrypt` (no injected
+//! randomness, so no deterministic tokens), ignores the string-to-key iteration parameter
+//! (always 4096), and is shaped as `Box<dyn Cipher>` with `&[u8]` keys and `i32` usages. It
+//! is used here only as the reference of the differential tests
+//! (`tests/integration/krb_crypto.rs`).
 //!
 //! # Errors
 //! [`Error::NotSupported`] for an enctype not in the table, [`Error::InvalidParameter`] for a
@@ -537,8 +538,8 @@ impl DerivedKeys {
     /// `trailer_len()` bytes (overwritten); on return it is the ciphertext.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] if `confounder` is not [`confounder_len`]
-    /// (Self::confounder_len) bytes or `buf` is shorter than the overhead.
+    /// [`Error::InvalidParameter`] if `confounder` is not
+    /// [`confounder_len`](Self::confounder_len) bytes or `buf` is shorter than the overhead.
     pub fn encrypt_in_place(&self, confounder: &[u8], buf: &mut [u8]) -> Result<()> {
         let p = self.profile;
         if confounder.len() != p.confounder_size {
