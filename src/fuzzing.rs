@@ -357,6 +357,108 @@ pub fn import(data: &[u8]) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Kerberos: the KDC reply handlers (src/kerberos/kdc.rs).
+
+/// Real MIT KDC replies to seeded requests made at [`KDC_CAPTURE_TIME`] (see
+/// src/kerberos/kdc/tests.rs); the states below are those requests, so these replies pass
+/// every check and the fuzzer starts from the success path.
+const KDC_CAPTURE_TIME: u64 = 1_796_472_985;
+const KDC_AS_REP: &[u8] = include_bytes!("kerberos/kdc/testdata/as_rep.der");
+const KDC_PREAUTH_REQUIRED: &[u8] = include_bytes!("kerberos/kdc/testdata/preauth_required.der");
+
+fn kdc_env(seed: u64) -> Environment {
+    Environment::deterministic(seed, FileTime((KDC_CAPTURE_TIME + 11_644_473_600) * 10_000_000))
+}
+
+/// The AES-256 key of `name`@EXAMPLE.TEST with the fixtures' password (PBKDF2 once).
+fn kdc_user_key(name: &str) -> crate::kerberos::Key {
+    use crate::kerberos::{EncType, crypto};
+    let salt = format!("EXAMPLE.TEST{name}");
+    crypto::string_to_key(EncType::AES256_CTS_HMAC_SHA1_96, b"Passw0rd!", salt.as_bytes(), None)
+        .expect("aes256 is implemented")
+}
+
+fn kdc_as_state(name: &str, seed: u64) -> crate::kerberos::kdc::AsAwaitingReply {
+    use crate::kerberos::kdc::{AsExchange, ClientKey, ClientSecret, RequestOptions};
+    use crate::kerberos::{NameType, Principal};
+    static KEYS: std::sync::OnceLock<(crate::kerberos::Key, crate::kerberos::Key)> =
+        std::sync::OnceLock::new();
+    let (alice, bob) = KEYS.get_or_init(|| (kdc_user_key("alice"), kdc_user_key("bob")));
+    let key = if name == "alice" { alice } else { bob };
+    let client = Principal::new(NameType::PRINCIPAL, &[name], "EXAMPLE.TEST");
+    let secret = ClientSecret::Keys(vec![ClientKey { kvno: 1, key: key.clone() }]);
+    AsExchange::start(&client, secret, &RequestOptions::default(), &kdc_env(seed))
+        .expect("valid request")
+        .0
+}
+
+/// `data[0] % 4` picks the state the rest is the reply to: 0, the first AS-REQ of alice; 1,
+/// bob's AS-REQ with pre-authentication (after the captured PREAUTH_REQUIRED); 2, alice's
+/// TGS-REQ for HTTP/web.example.test with the TGT from the captured AS-REP; 3, a KRB-ERROR on
+/// its own (and the bytes as a `kdc =` entry for [`crate::kerberos::transport::parse_kdc`]). Whatever the bytes, an `Ok` or an `Err`, never a panic; a credential that comes
+/// out names the client the state asked for (or the exchange asked for canonicalization).
+pub fn kdc_reply(data: &[u8]) {
+    use crate::kerberos::kdc::{AsExchange, AsProgress, RequestOptions, TgsExchange};
+    use crate::kerberos::kdc::{is_response_too_big, parse_krb_error};
+    use crate::kerberos::{NameType, Principal};
+    let Some((&mode, reply)) = data.split_first() else { return };
+    match mode % 4 {
+        0 => {
+            if let Ok(AsProgress::Done(c)) = kdc_as_state("alice", 1).handle_reply(reply) {
+                assert_eq!(c.client.name.components, ["alice"]);
+            }
+        }
+        1 => {
+            let Ok(AsProgress::Send(state, _)) =
+                kdc_as_state("bob", 2).handle_reply(KDC_PREAUTH_REQUIRED)
+            else {
+                panic!("the captured PREAUTH_REQUIRED leads to a second request");
+            };
+            if let Ok(AsProgress::Done(c)) = state.handle_reply(reply) {
+                assert_eq!(c.client.name.components, ["bob"]);
+            }
+        }
+        2 => {
+            static TGT: std::sync::OnceLock<crate::kerberos::Credential> =
+                std::sync::OnceLock::new();
+            let tgt = TGT.get_or_init(|| match kdc_as_state("alice", 1).handle_reply(KDC_AS_REP) {
+                Ok(AsProgress::Done(c)) => *c,
+                _ => panic!("the captured AS-REP gives the TGT"),
+            });
+            // The environment where the capture's was: one nonce drawn by the AS-REQ.
+            let env = kdc_env(1);
+            let alice = Principal::new(NameType::PRINCIPAL, &["alice"], "EXAMPLE.TEST");
+            let options = RequestOptions::default();
+            let _ = AsExchange::start(
+                &alice,
+                crate::kerberos::kdc::ClientSecret::Keys(Vec::new()),
+                &options,
+                &env,
+            );
+            let web =
+                Principal::new(NameType::SRV_HST, &["HTTP", "web.example.test"], "EXAMPLE.TEST");
+            let (state, _) = TgsExchange::start(tgt, &web, &options, &env).expect("valid request");
+            if let Ok(c) = state.handle_reply(reply) {
+                assert_eq!(c.client, alice);
+                assert_eq!(c.server.name.components, ["HTTP", "web.example.test"]);
+            }
+        }
+        _ => {
+            // The same bytes as a krb5.conf `kdc =` entry, for the transport's parser.
+            if let Ok(entry) = core::str::from_utf8(reply) {
+                if let Ok(kdc) = crate::kerberos::transport::parse_kdc(entry) {
+                    assert!(!kdc.host.is_empty() && kdc.port != 0);
+                }
+            }
+            let parsed = parse_krb_error(reply);
+            assert_eq!(
+                is_response_too_big(reply),
+                matches!(parsed, Ok(Some(ref e)) if e.code == crate::kerberos::kdc::KRB_ERR_RESPONSE_TOO_BIG)
+            );
+        }
+    }
+}
+
 // Kerberos files: keytab, credential cache, krb5.conf
 // ---------------------------------------------------------------------------------------------
 
@@ -437,4 +539,161 @@ pub fn krb5_conf(data: &[u8]) {
     // Parsing is deterministic.
     let again = Krb5Config::parse_no_includes(text, "fuzz.conf").expect("parses twice");
     assert_eq!(format!("{again:?}"), format!("{conf:?}"));
+}
+
+// ---- Kerberos crypto (src/kerberos/crypto) ----
+
+/// The usages the `krb_decrypt` target picks from (RFC 4120 section 7.5.1, RFC 4121).
+const KRB_USAGES: [u32; 11] = [2, 1, 3, 8, 9, 11, 12, 22, 23, 24, 25];
+
+/// The fixed keys of the `krb_decrypt` target, one per enctype: the usage-2 keys of MIT's
+/// `t_decrypt.c`, so MIT's usage-2 ciphertexts are valid inputs (the seeds hold them).
+fn krb_fixed_keys() -> &'static [crate::kerberos::Key; 5] {
+    use crate::kerberos::{EncType, Key};
+    static KEYS: std::sync::OnceLock<[Key; 5]> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| {
+        let hex = |s: &str| -> Vec<u8> {
+            (0..s.len())
+                .step_by(2)
+                .filter_map(|i| s.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()))
+                .collect()
+        };
+        [
+            Key::new(EncType::AES128_CTS_HMAC_SHA1_96, &hex("9062430c8cda3388922e6d6a509f5b7a")),
+            Key::new(
+                EncType::AES256_CTS_HMAC_SHA1_96,
+                &hex("b1ae4cd8462aff1677053cc9279aac30b796fb81ce21474dd3ddbcfea4ec76d7"),
+            ),
+            Key::new(EncType::AES128_CTS_HMAC_SHA256_128, &hex("3705d96080c17728a0e800eab6e0d23c")),
+            Key::new(
+                EncType::AES256_CTS_HMAC_SHA384_192,
+                &hex("6d404d37faf79f9df0d33568d320669800eb4836472ea8a026d16b7182460c52"),
+            ),
+            Key::new(EncType::RC4_HMAC, &hex("3e40ab6093695281b3ac1a9304224d98")),
+        ]
+    })
+}
+
+/// The key and usage a `krb_decrypt` selector byte picks: enctype `selector % 5`, usage
+/// `KRB_USAGES[(selector / 5) % 11]` (selectors 0..5 are usage 2).
+pub fn krb_selector(
+    selector: u8,
+) -> (&'static crate::kerberos::Key, crate::kerberos::crypto::KeyUsage) {
+    let keys = krb_fixed_keys();
+    let key = &keys[usize::from(selector) % keys.len()];
+    let usage = KRB_USAGES[(usize::from(selector) / keys.len()) % KRB_USAGES.len()];
+    (key, crate::kerberos::crypto::KeyUsage(usage))
+}
+
+/// `krb_decrypt`: the first byte picks an enctype and usage ([`krb_selector`]), the rest is
+/// decrypted as a ciphertext (never panics; a success has the plaintext length the overhead
+/// says, and the in-place and buffer APIs agree with the free function), then encrypted as
+/// a plaintext and decrypted again (must give it back), and checksummed (must verify, and
+/// not verify with its first byte changed).
+pub fn krb_decrypt(data: &[u8]) {
+    use crate::kerberos::crypto::{DerivedKeys, decrypt, encrypt, make_checksum, verify_checksum};
+    let Some((&selector, rest)) = data.split_first() else { return };
+    let (key, usage) = krb_selector(selector);
+    let keys = DerivedKeys::new(key, usage).expect("fixed keys have the right length");
+
+    let result = decrypt(key, usage, rest);
+    let mut buf = rest.to_vec();
+    let in_place = keys.decrypt_in_place(&mut buf).map(|p| p.to_vec());
+    let mut out = vec![0u8; rest.len()];
+    let into = keys.decrypt_into(rest, &mut out).map(|n| out[..n].to_vec());
+    assert_eq!(result, in_place);
+    assert_eq!(result, into);
+    match &result {
+        Ok(plain) => assert_eq!(plain.len() + keys.overhead(), rest.len()),
+        Err(Error::InvalidToken(_)) => assert!(rest.len() < keys.overhead()),
+        Err(e) => assert_eq!(*e, Error::MessageAltered),
+    }
+
+    let random = SeededRandom::new(u64::from(selector));
+    let sealed = encrypt(key, usage, rest, &random).expect("encryption of any plaintext");
+    assert_eq!(sealed.len(), rest.len() + keys.overhead());
+    assert_eq!(decrypt(key, usage, &sealed).expect("own ciphertext"), rest);
+
+    let sum = make_checksum(key, usage, rest).expect("checksum");
+    verify_checksum(key, usage, rest, &sum).expect("own checksum");
+    let mut bad = sum.clone();
+    if let Some(b) = bad.first_mut() {
+        *b ^= 0x80;
+    }
+    assert_eq!(verify_checksum(key, usage, rest, &bad), Err(Error::MessageAltered));
+}
+
+/// Writes the `krb_decrypt` seeds (MIT's usage-2 ciphertexts of `t_decrypt.c` for each
+/// enctype, and sspi-emu's own encryptions under other usages) into `dir`.
+///
+/// # Errors
+/// An I/O error from writing the files.
+pub fn write_krb_decrypt_seeds(dir: &std::path::Path) -> std::io::Result<()> {
+    use crate::kerberos::crypto::encrypt;
+    let hex = |s: &str| -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .filter_map(|i| s.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()))
+            .collect()
+    };
+    // MIT t_decrypt.c, the usage-2 rows (selector = enctype index, usage 2).
+    let mit = [
+        (0u8, "68fb9679601f45c78857b2bf820fd6e53eca8d42fd4b1d7024a09205abb7cd2ec26c355d2f"),
+        (1, "09957aa25fcaf88f7b39e4406e633012d5fea21853f6478da7065caef41fd454a40824eec5"),
+        (2, "ef85fb890bb8472f4dab20394dca781dad877eda39d50c870c0d5a0a8e48c718"),
+        (
+            2,
+            "720f73b18d9859cd6ccb4346115cd336c70f58edc0c4437c5573544c31c813bce1e6d072c186b39a413c2f92ca9b8334a287ffcbfc",
+        ),
+        (3, "41f53fa5bfe7026d91faf9be959195a058707273a96a40f0a01960621ac612748b9bbfbe7eb4ce3c"),
+        (
+            3,
+            "40013e2df58e8751957d2878bcd2d6fe101ccfd556cb1eae79db3c3ee86429f2b2a602ac86fef6ecb647d6295fae077a1feb517508d2c16b4192e01f62",
+        ),
+        (4, "0f9ad121d99d4a09448e4f1f718c4f5cbe6096262c66f29df232a87c9f98755d55"),
+    ];
+    std::fs::create_dir_all(dir)?;
+    for (i, (selector, cipher)) in mit.iter().enumerate() {
+        let mut seed = vec![*selector];
+        seed.extend_from_slice(&hex(cipher));
+        std::fs::write(dir.join(format!("mit-t_decrypt-{i}")), seed)?;
+    }
+    let random = SeededRandom::new(99);
+    for selector in [5u8, 11, 17, 23, 29, 36, 42, 48, 54] {
+        let (key, usage) = krb_selector(selector);
+        let plain = format!("sspi-emu {selector} usage {}", usage.0);
+        let Ok(cipher) = encrypt(key, usage, plain.as_bytes(), &random) else { continue };
+        let mut seed = vec![selector];
+        seed.extend_from_slice(&cipher);
+        std::fs::write(dir.join(format!("sspi-emu-{selector}")), seed)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod krb_tests {
+    #[test]
+    fn krb_decrypt_seeds_are_accepted() {
+        let dir = std::env::temp_dir().join(format!("krb-seeds-{}", std::process::id()));
+        super::write_krb_decrypt_seeds(&dir).unwrap();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let seed = std::fs::read(entry.unwrap().path()).unwrap();
+            let (key, usage) = super::krb_selector(seed[0]);
+            crate::kerberos::crypto::decrypt(key, usage, &seed[1..]).unwrap();
+            super::krb_decrypt(&seed);
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+        super::krb_decrypt(&[]);
+        super::krb_decrypt(&[7]);
+        super::krb_decrypt(&[200; 40]);
+    }
+
+    /// Regenerates `fuzz/seeds/krb_decrypt`:
+    /// `cargo test --lib fuzzing::krb_tests::write_seeds -- --ignored`.
+    #[test]
+    #[ignore = "writes into the source tree"]
+    fn write_seeds() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/krb_decrypt");
+        super::write_krb_decrypt_seeds(&dir).unwrap();
+    }
 }

@@ -1,0 +1,119 @@
+//! A small strict DER reader: the outer framing of KDC messages, checked by us before any of it
+//! reaches the ASN.1 crate, and the raw bytes of elements we must keep byte for byte (the
+//! ticket: re-encoding it could change what the service decrypts).
+
+use crate::error::{Error, Result};
+
+/// One DER element: its identifier octet, and the content octets.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Tlv<'a> {
+    pub(super) tag: u8,
+    pub(super) content: &'a [u8],
+    /// The whole element (identifier, length and content).
+    pub(super) raw: &'a [u8],
+}
+
+/// Reads the element at the start of `input`; returns it and what follows. DER only: one
+/// identifier octet (tag numbers below 31, all Kerberos needs), definite minimal lengths.
+pub(super) fn read_tlv(input: &[u8]) -> Result<(Tlv<'_>, &[u8])> {
+    let (&tag, rest) = input.split_first().ok_or(Error::InvalidToken("DER: empty element"))?;
+    if tag & 0x1f == 0x1f {
+        return Err(Error::InvalidToken("DER: multi-byte tag"));
+    }
+    let (&first, rest) = rest.split_first().ok_or(Error::InvalidToken("DER: no length"))?;
+    let (len, rest) = if first < 0x80 {
+        (usize::from(first), rest)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 {
+            return Err(Error::InvalidToken("DER: indefinite length"));
+        }
+        if n > 4 {
+            return Err(Error::InvalidToken("DER: length too long"));
+        }
+        let (bytes, rest) =
+            rest.split_at_checked(n).ok_or(Error::InvalidToken("DER: truncated length"))?;
+        if bytes.first() == Some(&0) {
+            return Err(Error::InvalidToken("DER: non-minimal length"));
+        }
+        let len = bytes.iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+        if len < 0x80 {
+            return Err(Error::InvalidToken("DER: non-minimal length"));
+        }
+        (len, rest)
+    };
+    let header = input.len() - rest.len();
+    let (content, after) =
+        rest.split_at_checked(len).ok_or(Error::InvalidToken("DER: truncated element"))?;
+    let raw = input.get(..header + len).ok_or(Error::InvalidToken("DER: truncated element"))?;
+    Ok((Tlv { tag, content, raw }, after))
+}
+
+/// Reads exactly one element filling `input` (no trailing bytes).
+pub(super) fn read_only(input: &[u8]) -> Result<Tlv<'_>> {
+    let (tlv, rest) = read_tlv(input)?;
+    if !rest.is_empty() {
+        return Err(Error::InvalidToken("DER: trailing bytes after the message"));
+    }
+    Ok(tlv)
+}
+
+/// `[APPLICATION n] SEQUENCE { [i] ... }` (a constructed application element around a
+/// SEQUENCE): the raw bytes of the element with context tag `[wanted]`'s content, if present.
+pub(super) fn field_of_application(
+    message: &[u8],
+    application: u8,
+    wanted: u8,
+) -> Result<Option<&[u8]>> {
+    let outer = read_only(message)?;
+    if outer.tag != 0x60 | application {
+        return Err(Error::InvalidToken("DER: unexpected message tag"));
+    }
+    let seq = read_only(outer.content)?;
+    if seq.tag != 0x30 {
+        return Err(Error::InvalidToken("DER: expected a SEQUENCE"));
+    }
+    let mut rest = seq.content;
+    while !rest.is_empty() {
+        let (field, after) = read_tlv(rest)?;
+        if field.tag == 0xa0 | wanted {
+            return Ok(Some(read_only(field.content)?.raw));
+        }
+        rest = after;
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lengths_are_strict() {
+        assert!(read_only(&[0x04, 0x01, 0xaa]).is_ok());
+        // X.690 section 10.1: the definite form, minimal octets.
+        assert!(read_only(&[0x04, 0x81, 0x01, 0xaa]).is_err());
+        assert!(read_only(&[0x04, 0x80, 0xaa, 0, 0]).is_err());
+        assert!(read_only(&[0x04, 0x82, 0x00, 0x81]).is_err());
+        assert!(read_only(&[0x04, 0x02, 0xaa]).is_err());
+        assert!(read_only(&[0x04, 0x01, 0xaa, 0x00]).is_err());
+        assert!(read_only(&[0x1f, 0x01, 0xaa]).is_err());
+        assert!(read_only(&[0x04, 0x85, 1, 1, 1, 1, 1]).is_err());
+        let mut long = vec![0x04, 0x81, 0x80];
+        long.extend([0u8; 0x80]);
+        assert_eq!(read_only(&long).unwrap().content.len(), 0x80);
+    }
+
+    #[test]
+    fn fields_of_an_application_element() {
+        // [APPLICATION 1] SEQUENCE { [0] INTEGER 5, [2] OCTET STRING 'a' }
+        let msg = [0x61, 0x0a, 0x30, 0x08, 0xa0, 0x03, 0x02, 0x01, 0x05, 0xa2, 0x01, 0x04];
+        assert!(field_of_application(&msg, 1, 2).is_err(), "[2] holds a truncated element");
+        let msg =
+            [0x61, 0x0c, 0x30, 0x0a, 0xa0, 0x03, 0x02, 0x01, 0x05, 0xa2, 0x03, 0x04, 0x01, 0x61];
+        assert_eq!(field_of_application(&msg, 1, 0).unwrap(), Some(&[2u8, 1, 5][..]));
+        assert_eq!(field_of_application(&msg, 1, 2).unwrap(), Some(&[4u8, 1, 0x61][..]));
+        assert_eq!(field_of_application(&msg, 1, 1).unwrap(), None);
+        assert!(field_of_application(&msg, 2, 0).is_err());
+    }
+}
