@@ -37,6 +37,7 @@ use crate::env::{Environment, FileTime};
 use crate::error::{Error, Result};
 use crate::export::{self, ClientIdentity, ExportOptions, Exported, PackageId, Protection};
 use crate::flags::{AscReq, IscReq};
+use crate::kerberos::{self, Principal, transport::KdcClient};
 use crate::ntlm::client::{Client, ClientConfig, ClientSecret};
 use crate::ntlm::flags::NegotiateFlags;
 use crate::ntlm::server::{Announced, Server, ServerConfig, default_names};
@@ -59,6 +60,7 @@ pub struct Credentials {
 enum CredentialKind {
     NtlmInitiator(Arc<ClientSecret>),
     NtlmAcceptor(Arc<dyn UserStore>),
+    KerberosInitiator(Arc<kerberos::credentials::InitiatorCredentials>),
 }
 
 impl Credentials {
@@ -84,10 +86,73 @@ impl Credentials {
         Self { kind: CredentialKind::NtlmAcceptor(Arc::new(users)) }
     }
 
+    /// Kerberos initiator credentials (see [`kerberos::credentials`]): a password, a client
+    /// keytab, or a credential cache, with the KDC client that gets their tickets.
+    pub fn kerberos(credentials: kerberos::credentials::InitiatorCredentials) -> Self {
+        Self { kind: CredentialKind::KerberosInitiator(Arc::new(credentials)) }
+    }
+
+    /// Kerberos initiator credentials of `principal` (`alice`, in the default realm, or
+    /// `alice@EXAMPLE.TEST`) with a password, getting tickets from the KDCs that `krb5.conf`
+    /// (`KRB5_CONFIG`, else `/etc/krb5.conf`) names. No KDC is contacted until a ticket is
+    /// needed.
+    ///
+    /// # Errors
+    /// [`Error::Krb5Config`] (`SEC_E_NO_AUTHORITY`) if `krb5.conf` cannot be read;
+    /// [`Error::InvalidParameter`] for a malformed name, or no realm.
+    pub fn kerberos_with_password(principal: &str, password: Password) -> Result<Self> {
+        let kdc = KdcClient::from_default_config()?;
+        let client = Principal::parse(principal, kdc.default_realm())?;
+        Ok(Self::kerberos(kerberos::credentials::InitiatorCredentials::with_password(
+            client, password, kdc,
+        )))
+    }
+
+    /// Kerberos initiator credentials of `principal` with its keys in a client keytab (the
+    /// file at `keytab`, else `KRB5_CLIENT_KTNAME`, else `KRB5_KTNAME`, else
+    /// `/etc/krb5.keytab`), as `kinit -k` does; KDCs from `krb5.conf`.
+    ///
+    /// # Errors
+    /// As [`Credentials::kerberos_with_password`]; [`Error::Keytab`]
+    /// (`SEC_E_NO_CREDENTIALS`) if the keytab cannot be read or holds no key of `principal`.
+    pub fn kerberos_with_keytab(principal: &str, keytab: Option<&std::path::Path>) -> Result<Self> {
+        let kdc = KdcClient::from_default_config()?;
+        let client = Principal::parse(principal, kdc.default_realm())?;
+        let path = match keytab {
+            Some(path) => path.to_owned(),
+            None => kerberos::keytab::default_client_keytab_path()?,
+        };
+        let keytab = kerberos::keytab::Keytab::read(&path)?;
+        Ok(Self::kerberos(kerberos::credentials::InitiatorCredentials::with_keytab(
+            client, keytab, kdc,
+        )?))
+    }
+
+    /// Kerberos initiator credentials with no secret: the user whose ticket-granting ticket
+    /// is in the default credential cache (`KRB5CCNAME`, `FILE:` or a path, else
+    /// `/tmp/krb5cc_<uid>`). A user who ran `kinit` is signed in, as a Windows user is by
+    /// logon. KDCs from `krb5.conf` (for service tickets).
+    ///
+    /// # Errors
+    /// [`Error::CredentialCache`] (`SEC_E_NO_CREDENTIALS`) if there is no usable default
+    /// cache; as [`Credentials::kerberos_with_password`] for `krb5.conf`.
+    pub fn kerberos_from_default_ccache() -> Result<Self> {
+        let kdc = KdcClient::from_default_config()?;
+        Ok(Self::kerberos(kerberos::credentials::InitiatorCredentials::from_default_ccache(kdc)?))
+    }
+
+    /// The Kerberos initiator credentials, if these are.
+    pub fn as_kerberos(&self) -> Option<&kerberos::credentials::InitiatorCredentials> {
+        match &self.kind {
+            CredentialKind::KerberosInitiator(k) => Some(k),
+            _ => None,
+        }
+    }
+
     pub(crate) fn user_store(&self) -> Option<Arc<dyn UserStore>> {
         match &self.kind {
             CredentialKind::NtlmAcceptor(users) => Some(Arc::clone(users)),
-            CredentialKind::NtlmInitiator(_) => None,
+            CredentialKind::NtlmInitiator(_) | CredentialKind::KerberosInitiator(_) => None,
         }
     }
 
@@ -95,20 +160,23 @@ impl Credentials {
     pub fn package(&self) -> Package {
         match self.kind {
             CredentialKind::NtlmInitiator(_) | CredentialKind::NtlmAcceptor(_) => Package::Ntlm,
+            CredentialKind::KerberosInitiator(_) => Package::Kerberos,
         }
     }
 
     /// Whether these are initiator credentials.
     pub fn is_initiator(&self) -> bool {
-        matches!(self.kind, CredentialKind::NtlmInitiator(_))
+        matches!(self.kind, CredentialKind::NtlmInitiator(_) | CredentialKind::KerberosInitiator(_))
     }
 
-    /// The initiator's `DOMAIN\user`, if these are initiator credentials.
+    /// The initiator's name, if these are initiator credentials: `DOMAIN\user` for NTLM,
+    /// `user@REALM` for Kerberos.
     pub fn user_name(&self) -> Option<String> {
         match &self.kind {
             CredentialKind::NtlmInitiator(who) => {
                 Some(ntlm::down_level_name(&who.domain, &who.user))
             }
+            CredentialKind::KerberosInitiator(k) => Some(k.client().to_string()),
             CredentialKind::NtlmAcceptor(_) => None,
         }
     }
@@ -123,6 +191,9 @@ impl core::fmt::Debug for Credentials {
                 .field("domain", &who.domain)
                 .finish_non_exhaustive(),
             CredentialKind::NtlmAcceptor(_) => f.write_str("Credentials::Acceptor"),
+            CredentialKind::KerberosInitiator(k) => {
+                f.debug_tuple("Credentials::Kerberos").field(k).finish()
+            }
         }
     }
 }
@@ -371,6 +442,12 @@ impl ImportOptions {
     }
 }
 
+/// What a context of Kerberos credentials is until the Kerberos contexts exist.
+const NO_KERBEROS_CONTEXTS: Error = Error::NotSupported(
+    "Kerberos security contexts (this build has Kerberos credentials and tickets, not yet \
+     the AP exchange)",
+);
+
 /// A security context of any package, initiator or acceptor.
 ///
 /// This is the package seam: one variant per package whose contexts exist, and every call
@@ -423,6 +500,7 @@ impl SecurityContext {
             CredentialKind::NtlmAcceptor(_) => {
                 return Err(Error::UnknownCredentials("acceptor credentials cannot initiate"));
             }
+            CredentialKind::KerberosInitiator(_) => return Err(NO_KERBEROS_CONTEXTS),
         };
         let config = ClientConfig {
             secret: Arc::clone(secret),
@@ -447,7 +525,7 @@ impl SecurityContext {
     pub fn acceptor(credentials: &Credentials, options: AcceptorOptions) -> Result<Self> {
         let users = match &credentials.kind {
             CredentialKind::NtlmAcceptor(users) => users,
-            CredentialKind::NtlmInitiator(_) => {
+            CredentialKind::NtlmInitiator(_) | CredentialKind::KerberosInitiator(_) => {
                 return Err(Error::UnknownCredentials("initiator credentials cannot accept"));
             }
         };

@@ -168,6 +168,27 @@ pub fn default_keytab_path() -> Result<PathBuf> {
     default_keytab_path_from(|name| std::env::var(name).ok())
 }
 
+/// The keytab an initiator's keys are read from when none is named: `KRB5_CLIENT_KTNAME`
+/// (MIT's client keytab), else the default keytab ([`default_keytab_path_from`]), which is
+/// what `kinit -k` reads.
+///
+/// # Errors
+/// As [`default_keytab_path_from`].
+pub fn default_client_keytab_path_from(lookup: impl Fn(&str) -> Option<String>) -> Result<PathBuf> {
+    match lookup("KRB5_CLIENT_KTNAME").filter(|v| !v.is_empty()) {
+        Some(name) => keytab_path_from_name(&name),
+        None => default_keytab_path_from(lookup),
+    }
+}
+
+/// [`default_client_keytab_path_from`] over the process environment.
+///
+/// # Errors
+/// As [`default_keytab_path_from`].
+pub fn default_client_keytab_path() -> Result<PathBuf> {
+    default_client_keytab_path_from(|name| std::env::var(name).ok())
+}
+
 /// The file path of a keytab name in MIT's `TYPE:residual` form (no type, or a name starting
 /// with `/`: a file path).
 ///

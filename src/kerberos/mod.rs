@@ -5,13 +5,22 @@
 //! - [`ccache`]: FILE credential caches (versions 3 and 4), read and written.
 //! - [`config`]: the `krb5.conf` file (MIT profile syntax).
 //! - [`kdc`]: the AS and TGS exchanges, sans-IO (request bytes out, reply bytes in).
-//! - [`transport`]: a blocking TCP/UDP transport to the KDC, with timeouts.
+//! - [`transport`]: a blocking TCP/UDP transport to the KDC, with timeouts, and
+//!   [`transport::KdcClient`], which gets tickets with it.
+//! - [`credentials`]: initiator credentials (a password, a client keytab, or the user's
+//!   credential cache) and the tickets they obtain: what `AcquireCredentialsHandle` for
+//!   Kerberos outbound returns.
+//!
+//! Kerberos security contexts (AP-REQ/AP-REP, message security, export) are not in this
+//! build yet: an initiator or acceptor context of Kerberos credentials is
+//! `SEC_E_UNSUPPORTED_FUNCTION`.
 //!
 //! The types every one of them shares live in this module: [`EncType`], [`Key`],
 //! [`PrincipalName`], [`Principal`] and [`Credential`] (a ticket with its session key).
 
 pub mod ccache;
 pub mod config;
+pub mod credentials;
 pub mod crypto;
 pub mod kdc;
 pub mod keytab;

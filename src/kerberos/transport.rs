@@ -493,6 +493,29 @@ impl KdcClient {
         self.tgt_from_default_ccache_with(|name| std::env::var(name).ok())
     }
 
+    /// The default realm (`default_realm` of `krb5.conf`, or the realm given to
+    /// [`KdcClient::with_kdcs`]).
+    pub fn default_realm(&self) -> Option<&str> {
+        self.default_realm.as_deref()
+    }
+
+    /// Now, by the client's clock, in seconds since the Unix epoch.
+    pub fn unix_time(&self) -> i64 {
+        self.unix_now()
+    }
+
+    /// The principal of `service` (`HTTP/web.example.test`, `HTTP@web.example.test` or a
+    /// full principal): the realm of a host from `[domain_realm]`, else the default realm,
+    /// else `fallback_realm`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a malformed name.
+    pub fn service_principal(&self, service: &str, fallback_realm: &str) -> Result<Principal> {
+        kdc::service_principal(service, |host| {
+            self.realm_of_host(host).or_else(|| Some(fallback_realm.to_owned()))
+        })
+    }
+
     fn unix_now(&self) -> i64 {
         i64::try_from(self.env.now().0 / 10_000_000).unwrap_or(i64::MAX) - 11_644_473_600
     }

@@ -230,14 +230,23 @@ pub fn enumerate_security_packages() -> Vec<PackageInfo> {
 /// `AcquireCredentialsHandle`.
 ///
 /// `auth_data` stands for `pAuthData`: initiator credentials for `SECPKG_CRED_OUTBOUND`,
-/// acceptor credentials (a user store) for `SECPKG_CRED_INBOUND`. Inbound credentials
-/// without auth data are read from the file named by [`NTLM_USER_FILE`]. `principal` is
-/// accepted and ignored, as NTLM does. Credentials never expire: `expiry` is set to
-/// [`FileTime::NEVER`].
+/// acceptor credentials (a user store) for `SECPKG_CRED_INBOUND`, of the package named.
+/// `principal` is accepted and ignored. Credentials never expire: `expiry` is set to
+/// [`FileTime::NEVER`] (a Kerberos ticket's own lifetime shows on the context).
+///
+/// - NTLM: inbound credentials without auth data are read from the file named by
+///   [`NTLM_USER_FILE`]; outbound ones need auth data.
+/// - Kerberos, outbound only: auth data from [`Credentials::kerberos`] and its siblings
+///   (a password, a client keytab or a credential cache); without auth data, the user whose
+///   TGT is in the default credential cache (`KRB5CCNAME`), as a Windows user is signed in by
+///   logon. No KDC is contacted here. Inbound Kerberos credentials (a service keytab) come
+///   with the Kerberos contexts, not in this build.
 ///
 /// Returns `SEC_E_SECPKG_NOT_FOUND` for an unknown package, `SEC_E_NO_CREDENTIALS` when none
-/// can be found, `SEC_E_UNKNOWN_CREDENTIALS` when they do not fit the use,
-/// `SEC_E_UNSUPPORTED_FUNCTION` for `SECPKG_CRED_BOTH` or an unknown use.
+/// can be found, `SEC_E_UNKNOWN_CREDENTIALS` when they do not fit the use or are of another
+/// package, `SEC_E_UNSUPPORTED_FUNCTION` for `SECPKG_CRED_BOTH`, an unknown use, or inbound
+/// Kerberos.
+///
 pub fn acquire_credentials_handle(
     principal: Option<&str>,
     package: &str,
@@ -249,29 +258,22 @@ pub fn acquire_credentials_handle(
     let _ = principal;
     status_of((|| {
         let package = Package::from_name(package)?;
+        if !matches!(credential_use, SECPKG_CRED_OUTBOUND | SECPKG_CRED_INBOUND) {
+            return Err(Error::NotSupported("credential use other than INBOUND or OUTBOUND"));
+        }
         if auth_data.is_some_and(|c| c.package() != package) {
             return Err(Error::UnknownCredentials("credentials of another package"));
         }
-        if package != Package::Ntlm {
-            return Err(Error::NotSupported("Kerberos credentials handles in this build"));
-        }
-        let credentials = match (credential_use, auth_data) {
-            (SECPKG_CRED_OUTBOUND, Some(c)) if c.is_initiator() => c.clone(),
-            (SECPKG_CRED_INBOUND, Some(c)) if !c.is_initiator() => c.clone(),
-            (SECPKG_CRED_OUTBOUND | SECPKG_CRED_INBOUND, Some(_)) => {
-                return Err(Error::UnknownCredentials("credentials do not fit the credential use"));
+        let credentials = match (package, credential_use, auth_data) {
+            (Package::Ntlm, _, _) => ntlm_credentials(credential_use, auth_data)?,
+            (Package::Kerberos, SECPKG_CRED_OUTBOUND, Some(c)) => c.clone(),
+            (Package::Kerberos, SECPKG_CRED_OUTBOUND, None) => {
+                Credentials::kerberos_from_default_ccache()?
             }
-            (SECPKG_CRED_OUTBOUND, None) => {
-                return Err(Error::UserFile("outbound NTLM credentials need auth data".into()));
-            }
-            (SECPKG_CRED_INBOUND, None) => {
-                let path = std::env::var_os(NTLM_USER_FILE).ok_or_else(|| {
-                    Error::UserFile(format!("no auth data and {NTLM_USER_FILE} is not set"))
-                })?;
-                Credentials::acceptor(MemoryUserStore::from_file(path)?)
-            }
-            _ => {
-                return Err(Error::NotSupported("credential use other than INBOUND or OUTBOUND"));
+            (Package::Kerberos, _, _) => {
+                return Err(Error::NotSupported(
+                    "inbound Kerberos credentials (they come with the Kerberos contexts)",
+                ));
             }
         };
         let handle = new_handle(KIND_CREDENTIALS);
@@ -284,6 +286,29 @@ pub fn acquire_credentials_handle(
         *expiry = FileTime::NEVER;
         Ok(SecurityStatus::SEC_E_OK)
     })())
+}
+
+/// The NTLM credentials of `AcquireCredentialsHandle`.
+fn ntlm_credentials(credential_use: u32, auth_data: Option<&Credentials>) -> Result<Credentials> {
+    Ok(match (credential_use, auth_data) {
+        (SECPKG_CRED_OUTBOUND, Some(c)) if c.is_initiator() => c.clone(),
+        (SECPKG_CRED_INBOUND, Some(c)) if !c.is_initiator() => c.clone(),
+        (SECPKG_CRED_OUTBOUND | SECPKG_CRED_INBOUND, Some(_)) => {
+            return Err(Error::UnknownCredentials("credentials do not fit the credential use"));
+        }
+        (SECPKG_CRED_OUTBOUND, None) => {
+            return Err(Error::UserFile("outbound NTLM credentials need auth data".into()));
+        }
+        (SECPKG_CRED_INBOUND, None) => {
+            let path = std::env::var_os(NTLM_USER_FILE).ok_or_else(|| {
+                Error::UserFile(format!("no auth data and {NTLM_USER_FILE} is not set"))
+            })?;
+            Credentials::acceptor(MemoryUserStore::from_file(path)?)
+        }
+        _ => {
+            return Err(Error::NotSupported("credential use other than INBOUND or OUTBOUND"));
+        }
+    })
 }
 
 /// `FreeCredentialsHandle`. Contexts made from the credentials keep working.

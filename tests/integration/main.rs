@@ -8,6 +8,7 @@ mod gss_ntlmssp;
 mod handoff;
 mod handshake;
 mod kdc;
+mod kerberos_credentials;
 mod krb5_files;
 mod krb5_realm;
 mod krb_crypto;
