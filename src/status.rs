@@ -133,9 +133,26 @@ impl From<&Error> for SecurityStatus {
             Error::KeyFile(_) => Self::SEC_E_NO_CREDENTIALS,
             Error::Keytab(_) | Error::CredentialCache(_) => Self::SEC_E_NO_CREDENTIALS,
             Error::Krb5Config(_) | Error::NoAuthority(_) => Self::SEC_E_NO_AUTHORITY,
-            Error::Kdc { code, .. } => crate::kerberos::kdc_error_status(*code),
+            Error::Kdc { code, .. } => kdc_error_status(*code),
             Error::TargetUnknown(_) => Self::SEC_E_TARGET_UNKNOWN,
         }
+    }
+}
+
+/// The status of a KRB-ERROR code from the KDC (RFC 4120 section 7.5.9 codes), following
+/// what Windows' Kerberos SSP returns.
+fn kdc_error_status(code: i32) -> SecurityStatus {
+    match code {
+        // KDC_ERR_C_PRINCIPAL_UNKNOWN, KDC_ERR_CLIENT_REVOKED, KDC_ERR_KEY_EXPIRED,
+        // KDC_ERR_PREAUTH_FAILED, KRB_AP_ERR_BAD_INTEGRITY
+        6 | 18 | 23 | 24 | 31 => SecurityStatus::SEC_E_LOGON_DENIED,
+        // KDC_ERR_S_PRINCIPAL_UNKNOWN
+        7 => SecurityStatus::SEC_E_TARGET_UNKNOWN,
+        // KRB_AP_ERR_SKEW
+        37 => SecurityStatus::SEC_E_TIME_SKEW,
+        // KDC_ERR_ETYPE_NOSUPP
+        14 => SecurityStatus::SEC_E_UNSUPPORTED_FUNCTION,
+        _ => SecurityStatus::SEC_E_INTERNAL_ERROR,
     }
 }
 
@@ -168,6 +185,20 @@ mod tests {
             (Error::UnknownCredentials("x"), SecurityStatus::SEC_E_UNKNOWN_CREDENTIALS),
             (Error::RandomSource, SecurityStatus::SEC_E_INTERNAL_ERROR),
             (Error::UserFile("x".into()), SecurityStatus::SEC_E_NO_CREDENTIALS),
+            (Error::Keytab("x".into()), SecurityStatus::SEC_E_NO_CREDENTIALS),
+            (Error::CredentialCache("x".into()), SecurityStatus::SEC_E_NO_CREDENTIALS),
+            (Error::Krb5Config("x".into()), SecurityStatus::SEC_E_NO_AUTHORITY),
+            (Error::NoAuthority("x".into()), SecurityStatus::SEC_E_NO_AUTHORITY),
+            (Error::TargetUnknown("x".into()), SecurityStatus::SEC_E_TARGET_UNKNOWN),
+            (Error::Kdc { code: 24, message: "x".into() }, SecurityStatus::SEC_E_LOGON_DENIED),
+            (Error::Kdc { code: 6, message: "x".into() }, SecurityStatus::SEC_E_LOGON_DENIED),
+            (Error::Kdc { code: 7, message: "x".into() }, SecurityStatus::SEC_E_TARGET_UNKNOWN),
+            (Error::Kdc { code: 37, message: "x".into() }, SecurityStatus::SEC_E_TIME_SKEW),
+            (
+                Error::Kdc { code: 14, message: "x".into() },
+                SecurityStatus::SEC_E_UNSUPPORTED_FUNCTION,
+            ),
+            (Error::Kdc { code: 60, message: "x".into() }, SecurityStatus::SEC_E_INTERNAL_ERROR),
         ];
         for (error, status) in table {
             assert_eq!(SecurityStatus::from(error), *status, "{error:?}");

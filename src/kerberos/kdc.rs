@@ -457,8 +457,8 @@ fn code_name(code: i32) -> &'static str {
 }
 
 /// The [`Error`] for a KRB-ERROR, with a text naming who and what. Wrong password, unknown
-/// client and the like are [`Error::Kdc`] (their status is `SEC_E_LOGON_DENIED`, see
-/// `kdc_error_status`); an unknown service is [`Error::TargetUnknown`].
+/// client and the like are [`Error::Kdc`] (their status is `SEC_E_LOGON_DENIED`, mapped in
+/// [`crate::status`]); an unknown service is [`Error::TargetUnknown`].
 pub fn kdc_error(e: &KrbError, context: ErrorContext<'_>) -> Error {
     let extra = match e.e_text.as_deref().filter(|t| !t.is_empty()) {
         Some(t) => format!(" (KDC says: {t})"),

@@ -30,22 +30,3 @@ mod types;
 pub use types::{
     AuthData, Credential, EncType, HostAddress, Key, NameType, Principal, PrincipalName,
 };
-
-use crate::status::SecurityStatus;
-
-/// The status a KRB-ERROR code from the KDC maps to (RFC 4120 section 7.5.9 codes; the
-/// mapping follows what Windows' Kerberos SSP returns). Called by [`crate::status`] only.
-pub(crate) fn kdc_error_status(code: i32) -> SecurityStatus {
-    match code {
-        // KDC_ERR_C_PRINCIPAL_UNKNOWN, KDC_ERR_PREAUTH_FAILED, KRB_AP_ERR_BAD_INTEGRITY,
-        // KDC_ERR_CLIENT_REVOKED, KDC_ERR_KEY_EXPIRED
-        6 | 24 | 31 | 18 | 23 => SecurityStatus::SEC_E_LOGON_DENIED,
-        // KDC_ERR_S_PRINCIPAL_UNKNOWN
-        7 => SecurityStatus::SEC_E_TARGET_UNKNOWN,
-        // KRB_AP_ERR_SKEW
-        37 => SecurityStatus::SEC_E_TIME_SKEW,
-        // KDC_ERR_ETYPE_NOSUPP
-        14 => SecurityStatus::SEC_E_UNSUPPORTED_FUNCTION,
-        _ => SecurityStatus::SEC_E_INTERNAL_ERROR,
-    }
-}
