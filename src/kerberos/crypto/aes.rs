@@ -183,10 +183,11 @@ fn cts_decrypt<B: BlockCipherDecBackend<BlockSize = U16>>(backend: &B, buf: &mut
     let (cbc, swapped) = head.split_at_mut((full - 1) * BLOCK);
     // The ciphertext block before C(n-1) (the IV if there is none), kept before `cbc` is
     // decrypted in place.
-    let mut before = Block::default();
-    if let Some(last) = cbc.rchunks_exact(BLOCK).next() {
-        before.copy_from_slice(last);
-    }
+    // (A word, not a `Block`, for the reason given in `cbc_decrypt`.)
+    let before = match cbc.rchunks_exact(BLOCK).next().map(<[u8; BLOCK]>::try_from) {
+        Some(Ok(last)) => u128::from_ne_bytes(last),
+        _ => 0,
+    };
     cbc_decrypt(backend, cbc);
     // `swapped` holds C(n) = E(C(n-1) ^ (P(n) || 0...)); `tail` holds C(n-1)[..r].
     let mut d = Block::default();
@@ -198,7 +199,7 @@ fn cts_decrypt<B: BlockCipherDecBackend<BlockSize = U16>>(backend: &B, buf: &mut
     xor(tail, &d);
     let mut p_pen = c_pen;
     backend.decrypt_block_inplace(&mut p_pen);
-    xor_block(&mut p_pen, &before);
+    p_pen = Block::from((u128::from_ne_bytes(p_pen.0) ^ before).to_ne_bytes());
     swapped.copy_from_slice(&p_pen);
     d.as_mut_slice().zeroize();
     p_pen.as_mut_slice().zeroize();
@@ -217,21 +218,38 @@ fn cbc_decrypt<B: BlockCipherDecBackend<BlockSize = U16>>(backend: &B, buf: &mut
     let (blocks, _) = Block::slice_as_chunks_mut(buf);
     let (groups, rest) = ParBlocks::<B>::slice_as_chunks_mut(blocks);
     let mut prev = Block::default();
-    for group in groups {
-        // (Fully overwritten: the zeroing is optimised away. `group.clone()` is not a
-        // memcpy but an element-wise `from_fn`.)
-        let mut saved = ParBlocks::<B>::default();
-        saved.copy_from_slice(group);
-        backend.decrypt_par_blocks_inplace(group);
-        unchain(group, &saved, &mut prev);
+    if !groups.is_empty() {
+        // A plain array (one memset, one memcpy a group): `ParBlocks`' `Default` and `Clone`
+        // go element by element through `from_fn`, which is not always inlined (2% of a
+        // 16 KiB message). 64 blocks is the largest group of the `aes` crate's backends.
+        let mut scratch = [Block::default(); MAX_PAR_BLOCKS];
+        for group in groups {
+            if let Some(saved) = scratch.get_mut(..group.len()) {
+                saved.copy_from_slice(group);
+                backend.decrypt_par_blocks_inplace(group);
+                unchain(group, saved, &mut prev);
+            } else {
+                let saved = group.clone();
+                backend.decrypt_par_blocks_inplace(group);
+                unchain(group, &saved, &mut prev);
+            }
+        }
     }
+    // The chaining value as one 128-bit word: carried through this loop as a `Block`, LLVM
+    // splits it into 16 single bytes with the AES-NI backend (~100 more instructions a
+    // message). No dependency runs from one block to the next here, so the word's trip
+    // through general registers costs throughput only.
+    let mut prev = u128::from_ne_bytes(prev.0);
     for block in rest {
-        let saved = *block;
+        let saved = u128::from_ne_bytes(block.0);
         backend.decrypt_block_inplace(block);
-        xor_block(block, &prev);
+        *block = Block::from((u128::from_ne_bytes(block.0) ^ prev).to_ne_bytes());
         prev = saved;
     }
 }
+
+/// The most blocks an `aes` backend decrypts at once (VAES-512: 64).
+const MAX_PAR_BLOCKS: usize = 64;
 
 /// XORs each decrypted block with the ciphertext block before it (`prev` for the first,
 /// `saved[i - 1]` for the others); `prev` becomes the last ciphertext block.
