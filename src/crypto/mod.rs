@@ -28,6 +28,18 @@ impl<const N: usize> Drop for Secret<N> {
     }
 }
 
+/// Wipes the 16 KiB of stack below the caller's frame: the frames of the calls it just made,
+/// which may have held keys. Rust moves values by copying and never wipes the source, and an
+/// enum or `Option` copied later carries whatever bytes its unused payload slot held; called
+/// before a context is built and moved to the heap, this keeps such stale bytes from being
+/// copied into the heap allocation (`tests/wiped.rs` saw exactly that happen).
+#[inline(never)]
+pub(crate) fn scrub_stack() {
+    let mut area = [0u64; 2048];
+    area.zeroize();
+    core::hint::black_box(&area);
+}
+
 /// A secret byte vector, wiped on drop (its spare capacity too) through the slice path.
 /// (`Zeroizing<Vec<u8>>` wipes the elements one volatile byte write at a time.)
 ///
@@ -41,6 +53,35 @@ impl Drop for SecretBytes {
     fn drop(&mut self) {
         self.0.spare_capacity_mut().zeroize();
         self.0.as_mut_slice().zeroize();
+    }
+}
+
+impl SecretBytes {
+    /// Appends `bytes`. When the capacity does not suffice, the contents move to a new
+    /// allocation (twice as large) and the old one is wiped before it is freed, so a secret
+    /// being written piece by piece leaves no copy behind. (These inherent methods shadow the
+    /// `Vec` ones reached through `DerefMut`, which would reallocate unwiped.)
+    pub(crate) fn extend_from_slice(&mut self, bytes: &[u8]) {
+        let needed = self.0.len().saturating_add(bytes.len());
+        if needed > self.0.capacity() {
+            let mut bigger =
+                Vec::with_capacity(needed.max(self.0.capacity().saturating_mul(2)).max(64));
+            bigger.extend_from_slice(&self.0);
+            let mut old = core::mem::replace(&mut self.0, bigger);
+            old.spare_capacity_mut().zeroize();
+            old.as_mut_slice().zeroize();
+        }
+        self.0.extend_from_slice(bytes);
+    }
+
+    /// Appends one byte (see [`SecretBytes::extend_from_slice`]).
+    pub(crate) fn push(&mut self, byte: u8) {
+        self.extend_from_slice(&[byte]);
+    }
+
+    /// The bytes, handed out to a caller who must wipe them: `Zeroizing` does on drop.
+    pub(crate) fn into_zeroizing(mut self) -> zeroize::Zeroizing<Vec<u8>> {
+        zeroize::Zeroizing::new(core::mem::take(&mut self.0))
     }
 }
 

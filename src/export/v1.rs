@@ -56,7 +56,14 @@ use zeroize::Zeroize;
 /// (de)serialized by a loop. serde's own array impls are unrolled, one call with its error
 /// path per element: for the six arrays here that was about 2 KiB of code on each side,
 /// which export and import run once each and mostly pay for in instruction-cache misses.
+/// Keys pass through it on import: wiped on drop, as is the decoded state that holds it.
 pub(crate) struct Bytes<const N: usize>(pub(crate) [u8; N]);
+
+impl<const N: usize> Drop for Bytes<N> {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
 
 impl<const N: usize> Serialize for Bytes<N> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

@@ -38,8 +38,10 @@
 
 use super::keytab::{FileReader, MAX_COMPONENTS, read_bounded, same_principal, split_type, utf8};
 use super::{AuthData, Credential, EncType, HostAddress, Key, NameType, Principal, PrincipalName};
+use crate::crypto::SecretBytes;
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
 
 /// The largest credential cache file [`CredentialCache::read`] reads.
 pub const MAX_FILE_SIZE: u64 = 64 << 20;
@@ -129,8 +131,9 @@ impl CredentialCache {
     /// [`Error::CredentialCache`] for version 1 or 2 (not written), or a value the format
     /// cannot hold (an enctype, address type or authdata type outside 16 bits, a field over
     /// 4 GiB, a header over 64 KiB).
-    pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        self.encode().map_err(Error::CredentialCache)
+    /// The bytes hold the session keys: they are wiped when the returned buffer is dropped.
+    pub fn to_bytes(&self) -> Result<Zeroizing<Vec<u8>>> {
+        self.encode().map(SecretBytes::into_zeroizing).map_err(Error::CredentialCache)
     }
 
     /// Reads and parses the cache file at `path`.
@@ -224,13 +227,14 @@ impl CredentialCache {
         });
     }
 
-    fn encode(&self) -> core::result::Result<Vec<u8>, String> {
+    /// The file bytes, in a buffer wiped on drop and on every growth (it holds session keys).
+    fn encode(&self) -> core::result::Result<SecretBytes, String> {
         let v3 = match self.version {
             CcacheVersion::V3 => true,
             CcacheVersion::V4 => false,
             v => return Err(format!("writing format {v:?} is not supported (only 3 and 4)")),
         };
-        let mut w = Vec::new();
+        let mut w = SecretBytes::default();
         w.extend_from_slice(&self.version.number().to_be_bytes());
         if !v3 {
             let mut header = Vec::new();
@@ -495,14 +499,14 @@ fn get_credential(
     })
 }
 
-fn put_data(w: &mut Vec<u8>, data: &[u8], what: &str) -> core::result::Result<(), String> {
+fn put_data(w: &mut SecretBytes, data: &[u8], what: &str) -> core::result::Result<(), String> {
     let len = u32::try_from(data.len()).map_err(|_| format!("{what} longer than 4 GiB"))?;
     w.extend_from_slice(&len.to_be_bytes());
     w.extend_from_slice(data);
     Ok(())
 }
 
-fn put_principal(w: &mut Vec<u8>, p: &Principal) -> core::result::Result<(), String> {
+fn put_principal(w: &mut SecretBytes, p: &Principal) -> core::result::Result<(), String> {
     w.extend_from_slice(&p.name.name_type.0.to_be_bytes());
     let count = u32::try_from(p.name.components.len()).map_err(|_| "too many components")?;
     w.extend_from_slice(&count.to_be_bytes());
@@ -513,7 +517,11 @@ fn put_principal(w: &mut Vec<u8>, p: &Principal) -> core::result::Result<(), Str
     Ok(())
 }
 
-fn put_credential(w: &mut Vec<u8>, c: &Credential, v3: bool) -> core::result::Result<(), String> {
+fn put_credential(
+    w: &mut SecretBytes,
+    c: &Credential,
+    v3: bool,
+) -> core::result::Result<(), String> {
     put_principal(w, &c.client)?;
     put_principal(w, &c.server)?;
     let etype = i16::try_from(c.session_key.etype().0)
@@ -633,7 +641,7 @@ mod tests {
         assert_eq!(tgt.addresses, [HostAddress { addr_type: 2, address: vec![127, 0, 0, 1] }]);
         assert_eq!(tgt.auth_data, [AuthData { ad_type: 128, data: b"pac".to_vec() }]);
         assert_eq!(tgt.ticket, b"\x61\x03\x30\x01\x00");
-        assert_eq!(cc.to_bytes().unwrap(), bytes);
+        assert_eq!(*cc.to_bytes().unwrap(), bytes);
     }
 
     #[test]
@@ -864,7 +872,7 @@ mod tests {
         cc.write(&path).unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        assert_eq!(CredentialCache::read(&path).unwrap().to_bytes().unwrap(), sample());
+        assert_eq!(CredentialCache::read(&path).unwrap().to_bytes().unwrap().to_vec(), sample());
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "no temporary file left");
         let text = CredentialCache::read(dir.join("none")).unwrap_err().to_string();
         assert!(text.contains("none") && text.contains("cannot open"), "{text}");

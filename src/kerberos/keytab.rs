@@ -24,8 +24,10 @@
 //! 1 to 64 components.
 
 use super::{EncType, Key, NameType, Principal, PrincipalName};
+use crate::crypto::SecretBytes;
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
 
 /// The largest keytab file [`Keytab::read`] reads.
 pub const MAX_FILE_SIZE: u64 = 64 << 20;
@@ -72,8 +74,10 @@ impl Keytab {
     /// # Errors
     /// [`Error::Keytab`] when an entry cannot be written: a component or key over 65535 bytes,
     /// more than 65535 components, an enctype outside the 16-bit range.
-    pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        let mut out = Vec::new();
+    ///
+    /// The bytes hold the keys: they are wiped when the returned buffer is dropped.
+    pub fn to_bytes(&self) -> Result<Zeroizing<Vec<u8>>> {
+        let mut out = SecretBytes::default();
         out.extend_from_slice(&VERSION_2.to_be_bytes());
         for (i, entry) in self.entries.iter().enumerate() {
             let record =
@@ -83,7 +87,7 @@ impl Keytab {
             out.extend_from_slice(&len.to_be_bytes());
             out.extend_from_slice(&record);
         }
-        Ok(out)
+        Ok(out.into_zeroizing())
     }
 
     /// Reads and parses the keytab file at `path`.
@@ -317,8 +321,8 @@ fn parse_entry(
     })
 }
 
-fn entry_bytes(entry: &KeytabEntry) -> core::result::Result<Vec<u8>, String> {
-    let mut out = Vec::new();
+fn entry_bytes(entry: &KeytabEntry) -> core::result::Result<SecretBytes, String> {
+    let mut out = SecretBytes::default();
     let components = &entry.principal.name.components;
     if components.is_empty() {
         return Err("a principal with no components".to_owned());
@@ -341,7 +345,7 @@ fn entry_bytes(entry: &KeytabEntry) -> core::result::Result<Vec<u8>, String> {
     Ok(out)
 }
 
-fn put_data16(out: &mut Vec<u8>, data: &[u8], what: &str) -> core::result::Result<(), String> {
+fn put_data16(out: &mut SecretBytes, data: &[u8], what: &str) -> core::result::Result<(), String> {
     let len = u16::try_from(data.len()).map_err(|_| format!("{what} longer than 65535 bytes"))?;
     out.extend_from_slice(&len.to_be_bytes());
     out.extend_from_slice(data);
@@ -433,12 +437,31 @@ pub(super) fn utf8(bytes: &[u8], what: &str, at: usize) -> core::result::Result<
     String::from_utf8(bytes.to_vec()).map_err(|_| format!("{what} at offset {at} is not UTF-8"))
 }
 
-/// Reads a whole file of at most `max` bytes.
-pub(super) fn read_bounded(path: &Path, max: u64) -> core::result::Result<Vec<u8>, String> {
+/// Reads a whole file of at most `max` bytes (keytabs and caches hold keys: the buffer is
+/// sized from the file's length first, so reading does not reallocate and leave a copy
+/// behind, and it is wiped on drop).
+pub(super) fn read_bounded(path: &Path, max: u64) -> core::result::Result<SecretBytes, String> {
     use std::io::Read;
     let file = std::fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
-    let mut bytes = Vec::new();
-    file.take(max + 1).read_to_end(&mut bytes).map_err(|e| format!("cannot read: {e}"))?;
+    let len = file.metadata().map_err(|e| format!("cannot read: {e}"))?.len();
+    if len > max {
+        return Err(format!("larger than {max} bytes"));
+    }
+    // One byte more than the length, so read_to_end sees the end without growing; a file
+    // that grows meanwhile is cut at `max + 1` bytes and refused.
+    let room =
+        usize::try_from(len.saturating_add(1)).map_err(|_| format!("larger than {max} bytes"))?;
+    let mut bytes = SecretBytes(Vec::with_capacity(room));
+    let mut chunk = [0u8; 4096];
+    let mut reader = file.take(max + 1);
+    loop {
+        let n = reader.read(&mut chunk).map_err(|e| format!("cannot read: {e}"))?;
+        if n == 0 {
+            break;
+        }
+        bytes.extend_from_slice(&chunk[..n]);
+    }
+    zeroize::Zeroize::zeroize(&mut chunk);
     if u64::try_from(bytes.len()).map_or(true, |n| n > max) {
         return Err(format!("larger than {max} bytes"));
     }
@@ -534,7 +557,7 @@ mod tests {
         // The 8-bit kvno holds 300 & 0xff; the 32-bit extension holds 300.
         assert_eq!(h.kvno, 300);
         assert_eq!(h.key.etype(), EncType::RC4_HMAC);
-        assert_eq!(kt.to_bytes().unwrap(), bytes);
+        assert_eq!(*kt.to_bytes().unwrap(), bytes);
     }
 
     #[test]
@@ -725,7 +748,7 @@ mod tests {
         kt.write(&path).unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        assert_eq!(Keytab::read(&path).unwrap().to_bytes().unwrap(), hex(MIT_KEYTAB));
+        assert_eq!(Keytab::read(&path).unwrap().to_bytes().unwrap().to_vec(), hex(MIT_KEYTAB));
         let missing = Keytab::read(dir.join("missing")).unwrap_err().to_string();
         assert!(missing.contains("missing") && missing.contains("cannot open"), "{missing}");
         std::fs::remove_dir_all(&dir).unwrap();

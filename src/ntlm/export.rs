@@ -58,7 +58,7 @@ fn rc4_state<'a>(d: &v1::Direction<'a>) -> Result<&'a [u8; 256]> {
 /// the direction (~350 bytes) is built where it will live, not moved there.
 #[inline(always)]
 fn direction_in(d: &v1::Direction<'_>, rc4_s: &[u8; 256]) -> Direction {
-    Direction::resume(Key16::new(d.sign_key.0), Rc4::from_state(rc4_s, d.rc4_i, d.rc4_j), d.seq)
+    Direction::resume(&d.sign_key.0, Rc4::from_state(rc4_s, d.rc4_i, d.rc4_j), d.seq)
 }
 
 fn established_out<'a>(e: &'a Established, who: IdentityRef<'a>) -> v1::Established<'a> {
@@ -137,6 +137,7 @@ impl NtlmContext {
         users: Option<Result<Arc<dyn UserStore>>>,
     ) -> Result<Self> {
         let (state, extra) = crate::export::decode(version, body)?;
+        crate::crypto::scrub_stack();
         Self::from_v1(&state, extra, env, users)
     }
 

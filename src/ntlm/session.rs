@@ -110,10 +110,13 @@ impl Direction {
         }
     }
 
-    /// A direction part way through its life (an imported context).
+    /// A direction part way through its life (an imported context). The key is taken by
+    /// reference and copied once, into its field: a `Key16` passed by value was built in a
+    /// temporary inside the destination (the boxed context) and moved, and the stale copy
+    /// stayed there, unwiped, until the allocation was freed (`tests/wiped.rs` saw it).
     #[inline(always)]
-    pub(crate) fn resume(sign_key: Key16, rc4: Rc4, seq: u32) -> Self {
-        Self { mac: HmacMd5::new(sign_key.bytes()), sign_key, rc4, seq }
+    pub(crate) fn resume(sign_key: &[u8; 16], rc4: Rc4, seq: u32) -> Self {
+        Self { sign_key: Key16::new(*sign_key), mac: HmacMd5::new(sign_key), rc4, seq }
     }
 }
 

@@ -174,7 +174,7 @@ fn ktutil_keytab_reads_with_the_keys_klist_shows() {
     let alice = Principal::parse(ALICE, None).expect("principal");
     let aes = kt.find(&alice, Some(3), Some(EncType::AES256_CTS_HMAC_SHA1_96)).expect("found");
     assert_eq!(aes.key.dangerous_bytes().len(), 32);
-    assert_eq!(kt.to_bytes().expect("writes"), std::fs::read(&path).expect("file"));
+    assert_eq!(*kt.to_bytes().expect("writes"), std::fs::read(&path).expect("file"));
 }
 
 /// A keytab `kadmin.local ktadd` writes for a service (random keys of the realm's four
@@ -330,7 +330,7 @@ fn kinit_ccache_reads_as_klist_shows() {
         "expired then"
     );
     assert!(cc.credentials.iter().any(is_config_entry), "MIT writes config entries");
-    assert_eq!(cc.to_bytes().expect("writes"), std::fs::read(&path).expect("file"));
+    assert_eq!(*cc.to_bytes().expect("writes"), std::fs::read(&path).expect("file"));
 }
 
 /// Caches we write are read and used by MIT: kinit's cache re-serialized (byte-identical,
