@@ -670,6 +670,13 @@ pub fn write_krb_decrypt_seeds(dir: &std::path::Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The number of live credentials and context handles in the `sspi::` table, for tests that
+/// own their process (`tests/races.rs`) and fuzz targets: after every handle is deleted, both
+/// must be 0.
+pub fn live_handles() -> (usize, usize) {
+    crate::sspi::live_handles()
+}
+
 #[cfg(test)]
 mod krb_tests {
     #[test]

@@ -202,6 +202,15 @@ fn insert_context(ctx: SecurityContext) -> SecHandle {
     handle
 }
 
+/// The number of live credentials and context handles in the table. For the `handles` fuzz
+/// target and the races test ([`crate::fuzzing::live_handles`]), which check that a run
+/// leaves none behind.
+pub(crate) fn live_handles() -> (usize, usize) {
+    let credentials = TABLE.credentials.read().unwrap_or_else(|e| e.into_inner()).len();
+    let contexts = TABLE.contexts.read().unwrap_or_else(|e| e.into_inner()).len();
+    (credentials, contexts)
+}
+
 fn status_of(result: Result<SecurityStatus>) -> SecurityStatus {
     result.unwrap_or_else(|e| SecurityStatus::from(&e))
 }
