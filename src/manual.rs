@@ -124,3 +124,25 @@
 //! | Checks on a reply | The nonce, the client name and realm, the server name, that the encryption type is one offered, and the ticket times, each a named function in [`crate::kerberos::kdc`]. A reply's outer DER is read by a strict reader (minimal lengths, nothing trailing) before the ASN.1 crate sees it. |
 //! | Not implemented | FAST armoring, cross-realm referrals, S4U, PKINIT, user-to-user tickets; the KDC's time offset is not kept to correct the clock. Principal names are ASCII. |
 //! | Writing a credential cache | Version 4, as `kinit` writes; a new file of mode 600 renamed over the old one (no `fcntl` lock, which MIT takes: two writers at once leave one of the two caches whole). Storing tickets of another principal into an existing cache replaces it. |
+//!
+//! # Bounds
+//!
+//! No single input costs more than the bounds below, whatever it declares. Each row is shown
+//! by a test in `tests/bounds.rs` with the hostile input it is for (the TCP length prefix by
+//! `kerberos::transport`'s own tests, with a fake KDC); memory there is measured
+//! by a counting allocator, not assumed. Time is linear in the input (which the first column
+//! bounds), except where the row says otherwise: declared sizes are checked against what is
+//! really there before any work that grows with them.
+//!
+//! | Input | Largest accepted | Memory for one input | Refused before any work |
+//! |---|---|---|---|
+//! | NTLM token (any message) | 64 KiB | A copy of NEGOTIATE and CHALLENGE for the MIC; nothing that grows with a declared length | A longer token, from its length; a field whose offset or length points outside the token; more than 16 AV pairs in a list, or one id twice |
+//! | Exported context | 64 KiB ([`crate::export::MAX_PACKED_SIZE`]) | One copy of the state, which the decoder borrows from | A longer blob; a header whose length field differs from the blob's (a declared 1 GiB costs nothing); inside the state, a length longer than what follows |
+//! | KDC reply | 1 MiB ([`crate::kerberos::kdc::MAX_REPLY_LEN`]) | The reply, read into a buffer of its announced size once that is within the bound (UDP: 64 KiB) | A longer reply or TCP length prefix; a DER length past the input. Nesting is bounded by the RFC 4120 types, which are not recursive: 100,000 nested SEQUENCEs are refused at the first one that does not fit |
+//! | String-to-key parameters from a KDC | 2^24 PBKDF2 iterations ([`crate::kerberos::crypto::MAX_ITERATIONS`]) | Constant | More iterations, or 0 (2^32). The bound is the most time a KDC can make a client spend on one key: about 7 s for aes256-cts-hmac-sha384-192 on the benchmark machine (14.2 ms per 32,768 iterations) |
+//! | Keytab, credential cache | 64 MiB each | One buffer of the file's size, wiped on drop | A larger file, from its size, unread; more than 64 name components; any count or length past the end of the file |
+//! | `krb5.conf` | 1 MiB per file, 64 files, `include` 8 deep, subsections 32 deep ([`crate::kerberos::config::MAX_NESTING`]) | The text and its tree | A larger file, from its size, unread; a 33rd level of `tag = {` (deeper nesting would cost time quadratic in it and a recursion as deep) |
+//! | `NTLM_USER_FILE` | 16 MiB ([`crate::ntlm::users::MAX_FILE_SIZE`]) | One buffer of the file's size, wiped on drop, and the store | A larger file, from its size, unread |
+//!
+//! The handle table has no bound on the number of live handles, as on Windows: each costs
+//! the context it holds (a few hundred bytes for NTLM) until it is deleted.

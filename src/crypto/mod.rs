@@ -40,6 +40,40 @@ pub(crate) fn scrub_stack() {
     core::hint::black_box(&area);
 }
 
+/// Reads a whole file of at most `max` bytes (keytabs, caches and user files hold secrets: the buffer is
+/// sized from the file's length first, so reading does not reallocate and leave a copy
+/// behind, and it is wiped on drop).
+pub(crate) fn read_bounded(
+    path: &std::path::Path,
+    max: u64,
+) -> core::result::Result<SecretBytes, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+    let len = file.metadata().map_err(|e| format!("cannot read: {e}"))?.len();
+    if len > max {
+        return Err(format!("larger than {max} bytes"));
+    }
+    // One byte more than the length, so read_to_end sees the end without growing; a file
+    // that grows meanwhile is cut at `max + 1` bytes and refused.
+    let room =
+        usize::try_from(len.saturating_add(1)).map_err(|_| format!("larger than {max} bytes"))?;
+    let mut bytes = SecretBytes(Vec::with_capacity(room));
+    let mut chunk = [0u8; 4096];
+    let mut reader = file.take(max + 1);
+    loop {
+        let n = reader.read(&mut chunk).map_err(|e| format!("cannot read: {e}"))?;
+        if n == 0 {
+            break;
+        }
+        bytes.extend_from_slice(&chunk[..n]);
+    }
+    zeroize::Zeroize::zeroize(&mut chunk);
+    if u64::try_from(bytes.len()).map_or(true, |n| n > max) {
+        return Err(format!("larger than {max} bytes"));
+    }
+    Ok(bytes)
+}
+
 /// A secret byte vector, wiped on drop (its spare capacity too) through the slice path.
 /// (`Zeroizing<Vec<u8>>` wipes the elements one volatile byte write at a time.)
 ///

@@ -36,7 +36,7 @@
 //! it does not take MIT's `fcntl` lock, so a MIT process appending to the same cache at the
 //! same moment can lose its ticket (it then simply asks the KDC again).
 
-use super::keytab::{FileReader, MAX_COMPONENTS, read_bounded, same_principal, split_type, utf8};
+use super::keytab::{FileReader, MAX_COMPONENTS, same_principal, split_type, utf8};
 use super::{AuthData, Credential, EncType, HostAddress, Key, NameType, Principal, PrincipalName};
 use crate::crypto::SecretBytes;
 use crate::error::{Error, Result};
@@ -143,7 +143,7 @@ impl CredentialCache {
     /// [`MAX_FILE_SIZE`], or is malformed (see [`CredentialCache::parse`]).
     pub fn read(path: impl AsRef<Path>) -> Result<CredentialCache> {
         let path = path.as_ref();
-        let bytes = read_bounded(path, MAX_FILE_SIZE)
+        let bytes = crate::crypto::read_bounded(path, MAX_FILE_SIZE)
             .map_err(|e| Error::CredentialCache(format!("{}: {e}", path.display())))?;
         parse(&bytes).map_err(|e| Error::CredentialCache(format!("{}: {e}", path.display())))
     }

@@ -37,6 +37,11 @@ use std::path::{Path, PathBuf};
 
 /// How deep `include`/`includedir` may nest.
 pub const MAX_INCLUDE_DEPTH: usize = 8;
+/// How deep subsections (`tag = {`) may nest inside a section. Real configurations use two or
+/// three levels; the bound keeps a hostile file from costing time quadratic in its nesting
+/// (each line walks the path from the root) and a stack as deep as its nesting (the tree is
+/// recursive).
+pub const MAX_NESTING: usize = 32;
 /// How many files one configuration may read (the top files and everything they include).
 pub const MAX_FILES: usize = 64;
 /// The largest configuration file read.
@@ -706,6 +711,9 @@ impl Parser<'_> {
             value.strip_prefix('{').is_some_and(|rest| rest.trim().is_empty())
         };
         if subsection {
+            if self.level > MAX_NESTING {
+                return Err(format!("subsections nested more than {MAX_NESTING} deep"));
+            }
             self.level += 1;
             self.open_lines.push(n);
             if self.discard == 0 {
@@ -815,6 +823,10 @@ fn unquote(s: &str) -> String {
 fn read_text(path: &Path) -> std::io::Result<String> {
     use std::io::Read;
     let file = std::fs::File::open(path)?;
+    // Refused from its size before a byte is read; one that grows meanwhile is cut short.
+    if file.metadata()?.len() > MAX_FILE_SIZE {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "larger than 1 MiB"));
+    }
     let mut bytes = Vec::new();
     file.take(MAX_FILE_SIZE + 1).read_to_end(&mut bytes)?;
     if u64::try_from(bytes.len()).map_or(true, |n| n > MAX_FILE_SIZE) {

@@ -97,7 +97,7 @@ impl Keytab {
     /// [`MAX_FILE_SIZE`], or it is malformed (see [`Keytab::parse`]).
     pub fn read(path: impl AsRef<Path>) -> Result<Keytab> {
         let path = path.as_ref();
-        let bytes = read_bounded(path, MAX_FILE_SIZE)
+        let bytes = crate::crypto::read_bounded(path, MAX_FILE_SIZE)
             .map_err(|e| Error::Keytab(format!("{}: {e}", path.display())))?;
         parse(&bytes).map_err(|e| Error::Keytab(format!("{}: {e}", path.display())))
     }
@@ -435,37 +435,6 @@ impl<'a> FileReader<'a> {
 /// Bytes as UTF-8, or an error naming the field.
 pub(super) fn utf8(bytes: &[u8], what: &str, at: usize) -> core::result::Result<String, String> {
     String::from_utf8(bytes.to_vec()).map_err(|_| format!("{what} at offset {at} is not UTF-8"))
-}
-
-/// Reads a whole file of at most `max` bytes (keytabs and caches hold keys: the buffer is
-/// sized from the file's length first, so reading does not reallocate and leave a copy
-/// behind, and it is wiped on drop).
-pub(super) fn read_bounded(path: &Path, max: u64) -> core::result::Result<SecretBytes, String> {
-    use std::io::Read;
-    let file = std::fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
-    let len = file.metadata().map_err(|e| format!("cannot read: {e}"))?.len();
-    if len > max {
-        return Err(format!("larger than {max} bytes"));
-    }
-    // One byte more than the length, so read_to_end sees the end without growing; a file
-    // that grows meanwhile is cut at `max + 1` bytes and refused.
-    let room =
-        usize::try_from(len.saturating_add(1)).map_err(|_| format!("larger than {max} bytes"))?;
-    let mut bytes = SecretBytes(Vec::with_capacity(room));
-    let mut chunk = [0u8; 4096];
-    let mut reader = file.take(max + 1);
-    loop {
-        let n = reader.read(&mut chunk).map_err(|e| format!("cannot read: {e}"))?;
-        if n == 0 {
-            break;
-        }
-        bytes.extend_from_slice(&chunk[..n]);
-    }
-    zeroize::Zeroize::zeroize(&mut chunk);
-    if u64::try_from(bytes.len()).map_or(true, |n| n > max) {
-        return Err(format!("larger than {max} bytes"));
-    }
-    Ok(bytes)
 }
 
 /// Writes `bytes` to `path` with owner-only permissions when the file is new (0600 on Unix).

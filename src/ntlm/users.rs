@@ -5,7 +5,10 @@ use crate::error::{Error, Result};
 use crate::ntlm::keys::upcase_chars;
 use std::collections::HashMap;
 use std::path::Path;
-use zeroize::Zeroizing;
+
+/// The largest user file read (16 MiB: some 200,000 users); a larger one is refused from its
+/// size, unread.
+pub const MAX_FILE_SIZE: u64 = 16 << 20;
 
 /// A source of NT hashes for the acceptor.
 ///
@@ -100,12 +103,12 @@ impl MemoryUserStore {
     /// Reads a `DOMAIN:USER:PASSWORD` file (see [`MemoryUserStore::parse`]).
     ///
     /// # Errors
-    /// [`Error::UserFile`] (`SEC_E_NO_CREDENTIALS`) if the file cannot be read or is malformed.
+    /// [`Error::UserFile`] (`SEC_E_NO_CREDENTIALS`) if the file cannot be read, is larger
+    /// than [`MAX_FILE_SIZE`], or is malformed.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let bytes = Zeroizing::new(
-            std::fs::read(path).map_err(|e| Error::UserFile(format!("{}: {e}", path.display())))?,
-        );
+        let bytes = crate::crypto::read_bounded(path, MAX_FILE_SIZE)
+            .map_err(|e| Error::UserFile(format!("{}: {e}", path.display())))?;
         let text = std::str::from_utf8(&bytes)
             .map_err(|_| Error::UserFile(format!("{}: not UTF-8", path.display())))?;
         Self::parse(text)
