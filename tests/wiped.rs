@@ -7,6 +7,7 @@
 //! *needle* (the byte strings of the secrets the scenario uses, computed independently of the
 //! library from the specs) and for any 256 consecutive bytes forming a permutation of 0..=255
 //! (an RC4 state, whatever its key; random data is a permutation with probability ~10^-110).
+//! Blocks are zeroed when allocated, so a finding was written during the block's life.
 //! `realloc` is not overridden, so a growing buffer's old block is inspected too: a `Vec`
 //! holding a secret that grows leaves the secret behind, and this test sees it.
 //! What it does not see: copies left on the stack or in registers, and memory never freed
@@ -65,8 +66,12 @@ static NEEDLES: RwLock<Vec<(String, Vec<u8>)>> = RwLock::new(Vec::new());
 static FOUND: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 unsafe impl GlobalAlloc for Inspecting {
+    /// Every block starts zeroed, so what the inspector finds in it when it is freed was
+    /// written during its life: not left over from an earlier block of the same memory (the
+    /// spare capacity of a `Vec` is never written, and would otherwise show whatever the
+    /// memory held before, a finding that belongs to someone else).
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        unsafe { System.alloc(layout) }
+        unsafe { System.alloc_zeroed(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         let inspect =

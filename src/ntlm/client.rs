@@ -31,8 +31,10 @@ pub(crate) struct ClientSecret {
     /// NTOWFv2 as a keyed HMAC state. It depends only on the three fields above, so it is
     /// computed at most once per credentials (on first use: an imported established context
     /// never needs it), not once per handshake; that takes six of the MD5 compressions of a
-    /// client's handshake away.
-    response_key: OnceLock<ResponseKey>,
+    /// client's handshake away. Boxed: an empty `OnceLock` leaves its payload's bytes as the
+    /// stack held them when the secret was built, keys included, and they were freed with
+    /// it unwiped (`tests/wiped.rs` saw exactly that); a pointer has no room for a key.
+    response_key: OnceLock<Box<ResponseKey>>,
 }
 
 impl ClientSecret {
@@ -41,8 +43,9 @@ impl ClientSecret {
     }
 
     fn response_key(&self) -> &ResponseKey {
-        self.response_key
-            .get_or_init(|| ResponseKey::new(&ntowfv2(&self.nt_hash, &self.user, &self.domain)))
+        self.response_key.get_or_init(|| {
+            Box::new(ResponseKey::new(&ntowfv2(&self.nt_hash, &self.user, &self.domain)))
+        })
     }
 }
 
@@ -374,7 +377,7 @@ fn authenticate(
     let detect = r.contains(IscReq::REPLAY_DETECT) || r.contains(IscReq::SEQUENCE_DETECT);
     let established = Established {
         session: Session::new(exported, flags, true, detect),
-        identity: None,
+        identity: super::Names::none(),
         attributes: ret.0,
         logon_time: env.now(),
     };

@@ -85,11 +85,11 @@ fn established_in(
 ) -> Result<Box<Established>> {
     let theirs = IdentityRef { user: e.user, domain: e.domain, workstation: e.workstation };
     let identity = match own {
-        Some(own) if own == theirs => None,
+        Some(own) if own == theirs => Names::none(),
         Some(_) => {
             return Err(Error::CorruptContext("an initiator's identity is not its own names"));
         }
-        None => Some(Names::from_ref(theirs)),
+        None => Names::from_ref(theirs),
     };
     // Everything that can fail is checked first; the state is then built in one expression,
     // each part where it lives in it (`Box::new` still copies the whole once, from the stack).
@@ -181,8 +181,7 @@ impl NtlmContext {
                         flags: w.flags.0,
                     },
                     ServerState::Established(e) => {
-                        let who = e.identity.as_ref().ok_or(Error::WrongState("no identity"))?;
-                        v1::ServerState::Established(established_out(e, who.as_ref()))
+                        v1::ServerState::Established(established_out(e, e.identity.as_ref()))
                     }
                     ServerState::Failed => return Err(Error::WrongState("the handshake failed")),
                 };

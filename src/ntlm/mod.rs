@@ -93,9 +93,13 @@ pub(crate) fn push_utf16(out: &mut String, bytes: &[u8], what: &'static str) -> 
 /// The established state, common to both roles.
 pub(crate) struct Established {
     pub(crate) session: Session,
-    /// The client an acceptor authenticated. `None` on an initiator: its identity is its own
+    /// The client an acceptor authenticated. Empty on an initiator: its identity is its own
     /// names, which its configuration holds (not copied again on every handshake).
-    pub(crate) identity: Option<Names>,
+    ///
+    /// Not an `Option`: a `None` leaves the payload's bytes as they were, and whatever the
+    /// stack held there (keys computed moments before) was copied into the boxed state with
+    /// it, unwiped (`tests/wiped.rs` saw exactly that). Every byte of an empty `Names` is set.
+    pub(crate) identity: Names,
     /// `ISC_RET_*` or `ASC_RET_*` bits.
     pub(crate) attributes: u32,
     /// When the handshake completed.
@@ -121,6 +125,11 @@ pub(crate) struct Names {
 }
 
 impl Names {
+    /// No names, allocating nothing (an initiator's [`Established::identity`]).
+    pub(crate) fn none() -> Self {
+        Self { all: String::new(), user_end: 0, domain_end: 0 }
+    }
+
     /// An empty set of names with room for `capacity` bytes.
     fn with_capacity(capacity: usize) -> Self {
         Self { all: String::with_capacity(capacity), user_end: 0, domain_end: 0 }
@@ -226,7 +235,7 @@ impl NtlmContext {
                 Some(config.identity())
             }
             Role::Server(Server { state: ServerState::Established(e), .. }) => {
-                e.identity.as_ref().map(Names::as_ref)
+                Some(e.identity.as_ref())
             }
             _ => None,
         }

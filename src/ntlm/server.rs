@@ -466,7 +466,7 @@ fn accept(
     let detect = r.contains(AscReq::REPLAY_DETECT) || r.contains(AscReq::SEQUENCE_DETECT);
     let established = Established {
         session: Session::new(Key16::clone(&exported), flags, false, detect),
-        identity: Some(names),
+        identity: names,
         attributes: ret.0,
         logon_time: now,
     };
