@@ -126,7 +126,8 @@ one tip for the future, sunscreen would be it.";
         other_key[0] ^= 1;
         assert!(!open(&other_key, &nonce, &aad, &mut sealed.clone(), &tag));
         // A truncated or extended ciphertext is refused too.
-        assert!(!open(&key, &nonce, &aad, &mut sealed.clone()[..31], &tag));
+        let mut shorter = sealed;
+        assert!(!open(&key, &nonce, &aad, &mut shorter[..31], &tag));
         let mut longer = sealed.to_vec();
         longer.push(0);
         assert!(!open(&key, &nonce, &aad, &mut longer, &tag));
