@@ -988,8 +988,6 @@ fn sign_verify(c: &mut Criterion) {
 /// 48-byte header as associated data) and `aead_open` are the protection alone, at the real
 /// state size.
 fn export_import(c: &mut Criterion) {
-    use chacha20poly1305::aead::{AeadInOut, KeyInit as _};
-    use chacha20poly1305::{XChaCha20Poly1305, XNonce};
     use sha2::Sha256;
     use sspi_emu::ImportOptions;
     use sspi_emu::export::{ExportKey, ExportOptions, Protection};
@@ -1039,8 +1037,8 @@ fn export_import(c: &mut Criterion) {
     group.bench_function("sha256", |b| {
         b.iter(|| Sha256::new().chain_update(header).chain_update(black_box(&state)).finalize())
     });
-    // The AEAD alone, as export and import use it (export: nonce from the OS + seal), and the
-    // `chacha20poly1305` crate for comparison (see src/crypto/aead.rs for why it is not used).
+    // The AEAD alone (the `chacha20poly1305` crate), as export and import use it (export: nonce
+    // from the OS + seal).
     let aead_key = [7u8; 32];
     let mut tag = [0u8; 16];
     group.bench_function("aead_seal", |b| {
@@ -1064,31 +1062,6 @@ fn export_import(c: &mut Criterion) {
             let mut nonce = [0u8; 24];
             OsRandom.fill(&mut nonce).unwrap();
             nonce
-        })
-    });
-    let cipher = XChaCha20Poly1305::new(&aead_key.into());
-    group.bench_function("aead_seal/chacha20poly1305_crate", |b| {
-        b.iter(|| {
-            cipher
-                .encrypt_inout_detached(&XNonce::from(nonce), &header, (&mut state[..]).into())
-                .unwrap()
-        })
-    });
-    let crate_tag = cipher
-        .encrypt_inout_detached(&XNonce::from(nonce), &header, (&mut state[..]).into())
-        .unwrap();
-    let crate_sealed = state.clone();
-    group.bench_function("aead_open/chacha20poly1305_crate", |b| {
-        b.iter(|| {
-            state.copy_from_slice(&crate_sealed);
-            cipher
-                .decrypt_inout_detached(
-                    &XNonce::from(nonce),
-                    &header,
-                    (&mut state[..]).into(),
-                    &crate_tag,
-                )
-                .unwrap();
         })
     });
     black_box(tag);

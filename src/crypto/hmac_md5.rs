@@ -13,8 +13,16 @@
 //! padding, the per-message inner and outer hashes) is `md-5`'s, resumed from those chaining
 //! values through its `SerializableState`.
 //!
-//! Proof: RFC 2202 section 2 vectors, and differential tests against `md-5` and `hmac`
-//! (`tests` below) on random keys and messages, including keys longer than a block.
+//! Why this may stay hand-written when the export AEAD may not (issue 16): a bug here fails
+//! loudly. HMAC-MD5 makes every NTLMv2 response, session key, MIC and message signature, so a
+//! wrong tag breaks every handshake and every signed message in every interop test (the MS-NLMP
+//! 4.2.4 vectors, gss-ntlmssp, curl, the `sspi` crate): it cannot be a silent forgery the way a
+//! wrong Poly1305 can, where all our own blobs still open. And it is checked against the crates
+//! it stands in for: RFC 2202 section 2 vectors, differential tests against `hmac` and `md-5`
+//! (`tests` below) on random keys and messages, including keys longer than a block, and the
+//! `hmac_md5` fuzz target, which compares the HMAC and the paired MD5 with those crates on any
+//! input.
+//!
 //! Constant time: additions, rotations and bitwise functions on fixed indices; no branch or
 //! index depends on data.
 
