@@ -650,10 +650,10 @@ impl SecurityContext {
             }
         };
         let ctx = Self { inner };
-        if let Some(expected) = &options.identity {
-            if ctx.client_identity().as_ref() != Some(expected) {
-                return Err(Error::WrongPrincipal);
-            }
+        if let Some(expected) = &options.identity
+            && ctx.client_identity().as_ref() != Some(expected)
+        {
+            return Err(Error::WrongPrincipal);
         }
         Ok(ctx)
     }

@@ -445,10 +445,10 @@ pub fn kdc_reply(data: &[u8]) {
         }
         _ => {
             // The same bytes as a krb5.conf `kdc =` entry, for the transport's parser.
-            if let Ok(entry) = core::str::from_utf8(reply) {
-                if let Ok(kdc) = crate::kerberos::transport::parse_kdc(entry) {
-                    assert!(!kdc.host.is_empty() && kdc.port != 0);
-                }
+            if let Ok(entry) = core::str::from_utf8(reply)
+                && let Ok(kdc) = crate::kerberos::transport::parse_kdc(entry)
+            {
+                assert!(!kdc.host.is_empty() && kdc.port != 0);
             }
             let parsed = parse_krb_error(reply);
             assert_eq!(

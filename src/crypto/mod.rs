@@ -309,7 +309,7 @@ pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 /// data-dependent branch, and only that word goes through `subtle`'s optimisation barrier:
 /// one barrier instead of one per byte as the slice comparison has.
 pub fn ct_eq_words<const N: usize>(a: &[u8; N], b: &[u8; N]) -> bool {
-    const { assert!(N % 8 == 0, "whole 64-bit words only") };
+    const { assert!(N.is_multiple_of(8), "whole 64-bit words only") };
     let mut diff = 0u64;
     for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
         let x = u64::from_ne_bytes(x.try_into().unwrap_or_default());

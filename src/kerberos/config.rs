@@ -675,10 +675,11 @@ impl Parser<'_> {
                 return Err("'}' without a subsection to close".to_owned());
             }
             self.open_lines.pop();
-            if rest.starts_with('*') && self.discard == 0 {
-                if let Some(node) = self.node_at_path() {
-                    node.final_ = true;
-                }
+            if rest.starts_with('*')
+                && self.discard == 0
+                && let Some(node) = self.node_at_path()
+            {
+                node.final_ = true;
             }
             self.level -= 1;
             if self.level < self.discard {
@@ -720,10 +721,8 @@ impl Parser<'_> {
                 if self.enter_group(tag, n) {
                     self.discard = self.level;
                 }
-                if final_ {
-                    if let Some(node) = self.node_at_path() {
-                        node.final_ = true;
-                    }
+                if final_ && let Some(node) = self.node_at_path() {
+                    node.final_ = true;
                 }
             }
             return Ok(());

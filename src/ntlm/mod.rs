@@ -80,7 +80,7 @@ fn low_bytes(out: &mut Vec<u8>, bytes: &[u8]) -> u8 {
 
 /// Appends UTF-16LE `bytes` to `out`; `what` names the field if they are not valid UTF-16.
 pub(crate) fn push_utf16(out: &mut String, bytes: &[u8], what: &'static str) -> Result<()> {
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return Err(Error::InvalidToken(what));
     }
     let units = bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));

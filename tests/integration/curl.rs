@@ -112,11 +112,11 @@ impl Drop for HttpServer {
         self.stop.store(true, Ordering::SeqCst);
         // Wake the accepting thread, then wait for it and every connection thread.
         let _ = TcpStream::connect(self.addr);
-        if let Some(acceptor) = self.acceptor.take() {
-            if let Ok(connections) = acceptor.join() {
-                for c in connections {
-                    let _ = c.join();
-                }
+        if let Some(acceptor) = self.acceptor.take()
+            && let Ok(connections) = acceptor.join()
+        {
+            for c in connections {
+                let _ = c.join();
             }
         }
     }
@@ -145,10 +145,10 @@ fn serve(stream: TcpStream, policy: &Policy, logons: &Mutex<Vec<Logon>>) {
                 break;
             }
             first = false;
-            if let Some((name, value)) = l.split_once(':') {
-                if name.eq_ignore_ascii_case("authorization") {
-                    authorization = Some(value.trim().to_owned());
-                }
+            if let Some((name, value)) = l.split_once(':')
+                && name.eq_ignore_ascii_case("authorization")
+            {
+                authorization = Some(value.trim().to_owned());
             }
         }
         let token = authorization

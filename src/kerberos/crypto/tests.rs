@@ -11,7 +11,7 @@ use super::*;
 use crate::env::{ScriptedRandom, SeededRandom};
 
 fn h(s: &str) -> Vec<u8> {
-    assert!(s.len() % 2 == 0, "{s}");
+    assert!(s.len().is_multiple_of(2), "{s}");
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
 }
 
