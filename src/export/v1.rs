@@ -403,6 +403,9 @@ pub(crate) mod proptests {
     use proptest::collection::vec;
     use proptest::prelude::*;
 
+    /// Channel bindings: the two address types and addresses, and the application data.
+    pub(crate) type OwnedBindings = (u32, Vec<u8>, u32, Vec<u8>, Vec<u8>);
+
     /// The owned parts a [`Context`] view borrows, and its numbers.
     #[derive(Debug, Clone)]
     pub(crate) struct Owned {
@@ -415,7 +418,7 @@ pub(crate) mod proptests {
         /// NT hash, exported session key, send and receive signing keys.
         pub(crate) keys: [[u8; 16]; 4],
         pub(crate) version: Option<[u8; 8]>,
-        pub(crate) bindings: Option<(u32, Vec<u8>, u32, Vec<u8>, Vec<u8>)>,
+        pub(crate) bindings: Option<OwnedBindings>,
         pub(crate) requested: u32,
         pub(crate) accepted_targets: Vec<String>,
         pub(crate) max_clock_skew_ms: u64,
