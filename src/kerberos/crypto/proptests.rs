@@ -10,18 +10,11 @@
 //! different ciphertext under every confounder, and decryption checks integrity rather than
 //! a layout; so the property is `decrypt(encrypt(p)) == p` and never the other way round.
 
+use super::tests::ALL;
 use super::*;
 use crate::env::{ScriptedRandom, SeededRandom};
 use proptest::collection::vec;
 use proptest::prelude::*;
-
-const ALL: [EncType; 5] = [
-    EncType::AES128_CTS_HMAC_SHA1_96,
-    EncType::AES256_CTS_HMAC_SHA1_96,
-    EncType::AES128_CTS_HMAC_SHA256_128,
-    EncType::AES256_CTS_HMAC_SHA384_192,
-    EncType::RC4_HMAC,
-];
 
 /// A random key of a random implemented enctype.
 fn key() -> impl Strategy<Value = Key> {
