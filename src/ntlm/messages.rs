@@ -1004,7 +1004,10 @@ mod proptests {
                 version,
             };
             let bytes = msg.encode().unwrap();
-            prop_assert_eq!(Negotiate::parse(&bytes).unwrap(), msg);
+            let parsed = Negotiate::parse(&bytes).unwrap();
+            prop_assert_eq!(&parsed, &msg);
+            // The encoder's bytes are canonical: parsed, they encode to themselves.
+            prop_assert_eq!(parsed.encode().unwrap(), bytes);
         }
 
         #[test]
@@ -1019,7 +1022,10 @@ mod proptests {
                 version,
             };
             let bytes = msg.encode().unwrap();
-            prop_assert_eq!(Challenge::parse(&bytes).unwrap(), msg);
+            let parsed = Challenge::parse(&bytes).unwrap();
+            prop_assert_eq!(&parsed, &msg);
+            // The encoder's bytes are canonical: parsed, they encode to themselves.
+            prop_assert_eq!(parsed.encode().unwrap(), bytes);
         }
 
         #[test]
@@ -1040,7 +1046,10 @@ mod proptests {
                 mic,
             };
             let bytes = msg.encode().unwrap();
-            prop_assert_eq!(Authenticate::parse(&bytes).unwrap(), msg);
+            let parsed = Authenticate::parse(&bytes).unwrap();
+            prop_assert_eq!(&parsed, &msg);
+            // The encoder's bytes are canonical: parsed, they encode to themselves.
+            prop_assert_eq!(parsed.encode().unwrap(), bytes);
         }
 
         /// What a client sends: names written as UTF-16LE straight into the message (the
