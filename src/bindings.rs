@@ -133,3 +133,95 @@ mod tests {
         }
     }
 }
+
+/// Property tests: `SEC_CHANNEL_BINDINGS` round trips. The structure is not canonical (the
+/// offsets may point anywhere in the buffer, the parts in any order, with gaps or shared
+/// bytes, and an empty part's offset is ignored), so `encode(decode(b)) == b` holds only for
+/// the layout the encoder writes: the three parts in order after the 32-byte header.
+#[cfg(test)]
+#[allow(clippy::indexing_slicing)]
+mod proptests {
+    use super::*;
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    fn bindings() -> impl Strategy<Value = ChannelBindings> {
+        (any::<u32>(), vec(any::<u8>(), 0..24), any::<u32>(), vec(any::<u8>(), 0..24))
+            .prop_flat_map(|(it, ia, at, aa)| {
+                vec(any::<u8>(), 0..80).prop_map(move |data| ChannelBindings {
+                    initiator_addrtype: it,
+                    initiator_address: ia.clone(),
+                    acceptor_addrtype: at,
+                    acceptor_address: aa.clone(),
+                    application_data: data,
+                })
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn sec_channel_bindings_round_trip(cb in bindings()) {
+            let bytes = cb.to_sec_channel_bindings().unwrap();
+            let back = ChannelBindings::from_sec_channel_bindings(&bytes).unwrap();
+            prop_assert_eq!(&back, &cb);
+            prop_assert_eq!(back.to_sec_channel_bindings().unwrap(), bytes);
+            prop_assert_eq!(back.md5().unwrap(), cb.md5().unwrap());
+        }
+
+        /// Any layout (the parts somewhere in a buffer of random bytes, in any order) parses
+        /// to the parts, and re-encodes to the canonical layout.
+        #[test]
+        fn any_layout_parses_to_its_parts(
+            cb in bindings(),
+            filler in vec(any::<u8>(), 0..200),
+            at in vec(0usize..200, 3),
+        ) {
+            let parts = [&cb.initiator_address, &cb.acceptor_address, &cb.application_data];
+            let mut buf = vec![0u8; 32];
+            buf.extend_from_slice(&filler);
+            let mut fields = Vec::new();
+            for (part, at) in parts.iter().zip(&at) {
+                let offset = 32 + at % (filler.len() + 1);
+                if buf.len() < offset + part.len() {
+                    buf.resize(offset + part.len(), 0xee);
+                }
+                buf[offset..offset + part.len()].copy_from_slice(part);
+                fields.push((u32::try_from(part.len()).unwrap(), u32::try_from(offset).unwrap()));
+            }
+            // Later parts may overwrite earlier ones: the parts are what the buffer now holds.
+            let expect = |(len, offset): (u32, u32)| {
+                let (len, offset) = (usize::try_from(len).unwrap(), usize::try_from(offset).unwrap());
+                buf[offset..offset + len].to_vec()
+            };
+            let mut header = Vec::new();
+            header.extend_from_slice(&cb.initiator_addrtype.to_le_bytes());
+            header.extend_from_slice(&fields[0].0.to_le_bytes());
+            header.extend_from_slice(&fields[0].1.to_le_bytes());
+            header.extend_from_slice(&cb.acceptor_addrtype.to_le_bytes());
+            for (len, offset) in &fields[1..] {
+                header.extend_from_slice(&len.to_le_bytes());
+                header.extend_from_slice(&offset.to_le_bytes());
+            }
+            let want = ChannelBindings {
+                initiator_address: expect(fields[0]),
+                acceptor_address: expect(fields[1]),
+                application_data: expect(fields[2]),
+                ..cb.clone()
+            };
+            buf[..32].copy_from_slice(&header);
+            let parsed = ChannelBindings::from_sec_channel_bindings(&buf).unwrap();
+            prop_assert_eq!(&parsed, &want);
+            let canonical = parsed.to_sec_channel_bindings().unwrap();
+            prop_assert_eq!(ChannelBindings::from_sec_channel_bindings(&canonical).unwrap(), want);
+        }
+
+        /// Arbitrary bytes: an error or bindings whose parts lie inside the input.
+        #[test]
+        fn arbitrary_bytes_never_panic(buf in vec(any::<u8>(), 0..64)) {
+            if let Ok(cb) = ChannelBindings::from_sec_channel_bindings(&buf) {
+                let again = cb.to_sec_channel_bindings().unwrap();
+                prop_assert_eq!(ChannelBindings::from_sec_channel_bindings(&again).unwrap(), cb);
+            }
+        }
+    }
+}

@@ -205,3 +205,141 @@ mod tests {
         assert_eq!(b.slice(&out, 16, "b").unwrap(), b"de");
     }
 }
+
+/// Property tests: what is written reads back, field by field; a cut input fails cleanly at
+/// the field it cuts. The reader is canonical for what it reads (fixed-size little-endian
+/// integers, exact byte counts), so the bytes read are exactly the bytes written.
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone, PartialEq)]
+    enum Item {
+        U8(u8),
+        U16(u16),
+        U32(u32),
+        U64(u64),
+        Bytes(Vec<u8>),
+        Array([u8; 3]),
+    }
+
+    fn item() -> impl Strategy<Value = Item> {
+        prop_oneof![
+            any::<u8>().prop_map(Item::U8),
+            any::<u16>().prop_map(Item::U16),
+            any::<u32>().prop_map(Item::U32),
+            any::<u64>().prop_map(Item::U64),
+            vec(any::<u8>(), 0..20).prop_map(Item::Bytes),
+            any::<[u8; 3]>().prop_map(Item::Array),
+        ]
+    }
+
+    fn write(items: &[Item]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for item in items {
+            match item {
+                Item::U8(v) => out.push(*v),
+                Item::U16(v) => out.extend_from_slice(&v.to_le_bytes()),
+                Item::U32(v) => out.extend_from_slice(&v.to_le_bytes()),
+                Item::U64(v) => out.extend_from_slice(&v.to_le_bytes()),
+                Item::Bytes(v) => out.extend_from_slice(v),
+                Item::Array(v) => out.extend_from_slice(v),
+            }
+        }
+        out
+    }
+
+    /// Reads `like`'s shape from `r`.
+    fn read(r: &mut Reader<'_>, like: &Item) -> Result<Item> {
+        Ok(match like {
+            Item::U8(_) => Item::U8(r.u8("u8")?),
+            Item::U16(_) => Item::U16(r.u16("u16")?),
+            Item::U32(_) => Item::U32(r.u32("u32")?),
+            Item::U64(_) => Item::U64(r.u64("u64")?),
+            Item::Bytes(v) => Item::Bytes(r.take(v.len(), "bytes")?.to_vec()),
+            Item::Array(_) => Item::Array(r.array("array")?),
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn reader_reads_what_was_written(items in vec(item(), 0..12), cut: prop::sample::Index) {
+            let bytes = write(&items);
+            let mut r = Reader::new(&bytes);
+            for item in &items {
+                prop_assert_eq!(&read(&mut r, item).unwrap(), item);
+            }
+            prop_assert_eq!(r.remaining(), 0);
+            prop_assert!(r.rest().is_empty());
+
+            // Cut short: every field that fits reads as written, the first that does not
+            // is an error, and the reader never moves past the end.
+            let cut = cut.index(bytes.len() + 1);
+            let mut r = Reader::new(&bytes[..cut]);
+            let mut at = 0;
+            for item in &items {
+                let len = write(core::slice::from_ref(item)).len();
+                match read(&mut r, item) {
+                    Ok(got) => {
+                        prop_assert!(at + len <= cut);
+                        prop_assert_eq!(&got, item);
+                        at += len;
+                    }
+                    Err(e) => {
+                        prop_assert!(at + len > cut);
+                        prop_assert!(matches!(e, Error::InvalidToken(_)));
+                        prop_assert_eq!(r.remaining(), cut - at, "a failed read moved");
+                        break;
+                    }
+                }
+            }
+        }
+
+        /// Fields written by a [`PayloadWriter`] point at their data, after the header.
+        #[test]
+        fn payload_writer_fields_read_back(
+            prefix in vec(any::<u8>(), 0..8),
+            fields in vec(vec(any::<u8>(), 0..40), 0..6),
+        ) {
+            let header_len = prefix.len() + 8 * fields.len();
+            let mut w = PayloadWriter::new(header_len, 0);
+            w.bytes(&prefix);
+            for f in &fields {
+                w.field(f).unwrap();
+            }
+            let out = w.finish();
+            prop_assert_eq!(out.len(), header_len + fields.iter().map(Vec::len).sum::<usize>());
+            let mut r = Reader::new(&out);
+            prop_assert_eq!(r.take(prefix.len(), "prefix").unwrap(), &prefix[..]);
+            for f in &fields {
+                let field = Field::read(&mut r, "field").unwrap();
+                prop_assert_eq!(usize::from(field.len), f.len());
+                prop_assert_eq!(field.slice(&out, header_len, "field").unwrap(), &f[..]);
+            }
+        }
+
+        /// [`Field::slice`] gives exactly the bytes in range after the header, and an error
+        /// (never a panic) otherwise.
+        #[test]
+        fn field_slice_is_bounded(
+            message in vec(any::<u8>(), 0..64),
+            len: u16,
+            offset: u32,
+            header_end in 0usize..80,
+        ) {
+            let field = Field { len: len % 80, offset: offset % 96 };
+            let start = usize::try_from(field.offset).unwrap();
+            let end = start + usize::from(field.len);
+            match field.slice(&message, header_end, "f") {
+                Ok(s) if field.len == 0 => prop_assert!(s.is_empty()),
+                Ok(s) => {
+                    prop_assert!(start >= header_end && end <= message.len());
+                    prop_assert_eq!(s, &message[start..end]);
+                }
+                Err(_) => prop_assert!(start < header_end || end > message.len()),
+            }
+        }
+    }
+}

@@ -714,3 +714,106 @@ mod tests {
         assert_eq!(grown.as_slice(), postcard::to_allocvec(&state).unwrap().as_slice());
     }
 }
+
+/// Property tests of the envelope: what is sealed opens to the same package, version and
+/// state bytes, under a key or unprotected; any change to any byte of a blob is refused.
+/// The envelope is canonical for what it accepts: every header byte is either checked
+/// against a fixed value or covered by the tag, so a blob that opens is the one sealed.
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    fn options(key: Option<[u8; 32]>, seed: u64) -> ExportOptions {
+        let protection = match key {
+            Some(k) => Protection::Key(ExportKey::from_bytes(k)),
+            None => Protection::DangerousUnprotected,
+        };
+        ExportOptions::new()
+            .protection(protection)
+            .environment(Environment::deterministic(seed, FileTime(0)))
+    }
+
+    proptest! {
+        #[test]
+        fn sealed_state_opens(
+            key in proptest::option::of(any::<[u8; 32]>()),
+            seed: u64,
+            version in 1u16..=FORMAT_VERSION,
+            body in vec(any::<u8>(), 0..300),
+        ) {
+            let options = options(key, seed);
+            let packed =
+                pack_body(PackageId::Ntlm, version, SecretBytes(body.clone()), &options).unwrap();
+            let blob = packed.as_bytes();
+            prop_assert_eq!(blob.len(), HEADER_LEN + body.len() + TAG_LEN);
+            prop_assert_eq!(peek_package(blob).unwrap(), PackageId::Ntlm);
+            let (package, got_version, state) = unpack(blob, &options.protection).unwrap();
+            prop_assert_eq!(package, PackageId::Ntlm);
+            prop_assert_eq!(got_version, version);
+            prop_assert_eq!(state.as_slice(), &body[..]);
+            if key.is_some() && body.len() >= 8 {
+                prop_assert_ne!(&blob[HEADER_LEN..HEADER_LEN + body.len()], &body[..], "not encrypted");
+            }
+        }
+
+        /// Any change to any byte: refused (the key id names the key: a changed one is
+        /// `WrongKey`; everything else is `CorruptContext`, or an unsupported or unknown
+        /// version or package named as such).
+        #[test]
+        fn any_change_is_refused(
+            key in proptest::option::of(any::<[u8; 32]>()),
+            body in vec(any::<u8>(), 0..100),
+            at: prop::sample::Index,
+            xor in 1u8..,
+        ) {
+            let options = options(key, 7);
+            let packed = pack_body(PackageId::Ntlm, 2, SecretBytes(body), &options).unwrap();
+            let mut blob = packed.as_bytes().to_vec();
+            let at = at.index(blob.len());
+            blob[at] ^= xor;
+            let err = unpack(&blob, &options.protection).err().expect("refused");
+            match at {
+                8..=10 => prop_assert!(matches!(
+                    err,
+                    Error::UnsupportedVersion { .. } | Error::CorruptContext(_) | Error::NotSupported(_)
+                ), "{err:?}"),
+                11 => prop_assert!(matches!(
+                    err,
+                    Error::CorruptContext(_) | Error::NotSupported(_) | Error::WrongKey
+                ), "{err:?}"),
+                12..=19 if key.is_some() => prop_assert_eq!(err, Error::WrongKey),
+                _ => prop_assert!(matches!(err, Error::CorruptContext(_)), "{err:?}"),
+            }
+        }
+
+        /// A blob sealed under one key does not open under another.
+        #[test]
+        fn other_keys_are_refused(a: [u8; 32], b: [u8; 32], body in vec(any::<u8>(), 0..40)) {
+            prop_assume!(a != b);
+            let packed = pack_body(PackageId::Ntlm, 1, SecretBytes(body), &options(Some(a), 1)).unwrap();
+            let other = Protection::Key(ExportKey::from_bytes(b));
+            prop_assert_eq!(unpack(packed.as_bytes(), &other).err(), Some(Error::WrongKey));
+        }
+
+        /// The whole path of a state: encoded, sealed, opened, decoded. Written as format
+        /// version 1 exactly when the options are those version 1 implies.
+        #[test]
+        fn packed_states_unpack(
+            owned in v1::proptests::owned(),
+            extra in v1::proptests::options(),
+            key in proptest::option::of(any::<[u8; 32]>()),
+        ) {
+            let options = options(key, 3);
+            let state = owned.view();
+            let packed = pack(PackageId::Ntlm, &state, extra, &options).unwrap();
+            let (package, version, body) = unpack(packed.as_bytes(), &options.protection).unwrap();
+            prop_assert_eq!(package, PackageId::Ntlm);
+            prop_assert_eq!(version, if extra == v2::Options::IMPLIED_BY_V1 { 1 } else { 2 });
+            let (decoded, decoded_extra) = decode(version, &body).unwrap();
+            prop_assert_eq!(&decoded, &state);
+            prop_assert_eq!(decoded_extra, extra);
+        }
+    }
+}

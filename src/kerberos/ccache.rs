@@ -130,7 +130,9 @@ impl CredentialCache {
     /// # Errors
     /// [`Error::CredentialCache`] for version 1 or 2 (not written), or a value the format
     /// cannot hold (an enctype, address type or authdata type outside 16 bits, a field over
-    /// 4 GiB, a header over 64 KiB).
+    /// 4 GiB, a header over 64 KiB) or [`CredentialCache::parse`] would not read back (a
+    /// principal of more than 64 components).
+    ///
     /// The bytes hold the session keys: they are wiped when the returned buffer is dropped.
     pub fn to_bytes(&self) -> Result<Zeroizing<Vec<u8>>> {
         self.encode().map(SecretBytes::into_zeroizing).map_err(Error::CredentialCache)
@@ -507,8 +509,13 @@ fn put_data(w: &mut SecretBytes, data: &[u8], what: &str) -> core::result::Resul
 }
 
 fn put_principal(w: &mut SecretBytes, p: &Principal) -> core::result::Result<(), String> {
+    let n = p.name.components.len();
+    // The format could hold more, but no reader of ours would take the file back.
+    if n > MAX_COMPONENTS {
+        return Err(format!("{p}: {n} components (at most {MAX_COMPONENTS})"));
+    }
     w.extend_from_slice(&p.name.name_type.0.to_be_bytes());
-    let count = u32::try_from(p.name.components.len()).map_err(|_| "too many components")?;
+    let count = u32::try_from(n).map_err(|_| "too many components")?;
     w.extend_from_slice(&count.to_be_bytes());
     put_data(w, p.realm.as_bytes(), "realm")?;
     for component in &p.name.components {
@@ -816,6 +823,19 @@ mod tests {
         );
     }
 
+    /// Regression (found by `proptests::what_is_written_reads_back`): a principal of 65
+    /// components was written, and the cache then refused by our own reader.
+    #[test]
+    fn writer_refuses_more_components_than_the_reader_takes() {
+        let mut cc = CredentialCache::parse(&sample()).unwrap();
+        cc.credentials[1].server.name.components = vec!["c".to_owned(); MAX_COMPONENTS];
+        let back = CredentialCache::parse(&cc.to_bytes().unwrap()).unwrap();
+        assert_eq!(back.credentials[1].server.name.components.len(), MAX_COMPONENTS);
+        cc.credentials[1].server.name.components.push("c".to_owned());
+        assert!(matches!(cc.to_bytes(),
+            Err(Error::CredentialCache(t)) if t.contains("credential 1") && t.contains("65 components (at most 64)")));
+    }
+
     #[test]
     fn default_name_from_the_environment() {
         let env = |value: Option<&'static str>| {
@@ -877,5 +897,204 @@ mod tests {
         let text = CredentialCache::read(dir.join("none")).unwrap_err().to_string();
         assert!(text.contains("none") && text.contains("cannot open"), "{text}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+/// Property tests: every cache the writer takes (versions 3 and 4) parses back to itself,
+/// and bytes the writer made are written again identically. Caches are not canonical: a
+/// reader takes versions 1 and 2, any non-zero `is_skey` byte as true, and the KDC time
+/// offset anywhere among the header fields; the writer writes version 3 or 4, `is_skey` as
+/// 0 or 1, and the offset first. So `to_bytes(parse(b)) == b` holds for the writer's bytes.
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use crate::kerberos::keytab::proptests::{key, principal};
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    fn bytes(max: usize) -> impl Strategy<Value = Vec<u8>> {
+        vec(any::<u8>(), 0..=max)
+    }
+
+    fn credential() -> impl Strategy<Value = Credential> {
+        (
+            (principal(0), principal(0), key()),
+            any::<[u32; 4]>(),
+            (any::<bool>(), any::<u32>()),
+            vec((0..=i32::from(u16::MAX), bytes(16)), 0..3),
+            vec((any::<i16>(), bytes(16)), 0..3),
+            (bytes(64), bytes(16)),
+        )
+            .prop_map(
+                |(
+                    (client, server, session_key),
+                    times,
+                    (is_skey, ticket_flags),
+                    addresses,
+                    auth_data,
+                    (ticket, second_ticket),
+                )| {
+                    let [auth_time, start_time, end_time, renew_till] = times;
+                    Credential {
+                        client,
+                        server,
+                        session_key,
+                        auth_time,
+                        start_time,
+                        end_time,
+                        renew_till,
+                        is_skey,
+                        ticket_flags,
+                        addresses: addresses
+                            .into_iter()
+                            .map(|(addr_type, address)| HostAddress { addr_type, address })
+                            .collect(),
+                        auth_data: auth_data
+                            .into_iter()
+                            .map(|(t, data)| AuthData { ad_type: i32::from(t), data })
+                            .collect(),
+                        ticket,
+                        second_ticket,
+                    }
+                },
+            )
+    }
+
+    /// Header fields other than the KDC time offset. With no offset, a field of tag 1 and 8
+    /// bytes would be read as the offset, so none is made then (the struct could hold one:
+    /// it would not come back as written; such a cache is not one any reader produces).
+    fn other_fields(has_offset: bool) -> impl Strategy<Value = Vec<(u16, Vec<u8>)>> {
+        vec((any::<u16>(), bytes(12)), 0..3).prop_map(move |fields| {
+            fields
+                .into_iter()
+                .filter(|(tag, value)| {
+                    has_offset || !(*tag == TAG_KDC_TIME_OFFSET && value.len() == 8)
+                })
+                .collect()
+        })
+    }
+
+    fn cache() -> impl Strategy<Value = CredentialCache> {
+        (any::<bool>(), proptest::option::of(any::<(i32, i32)>()))
+            .prop_flat_map(|(v3, offset)| {
+                let offset = if v3 { None } else { offset };
+                let others =
+                    if v3 { Just(vec![]).boxed() } else { other_fields(offset.is_some()).boxed() };
+                (Just(v3), Just(offset), others, principal(0), vec(credential(), 0..4))
+            })
+            .prop_map(|(v3, offset, other_header_fields, default_principal, credentials)| {
+                CredentialCache {
+                    version: if v3 { CcacheVersion::V3 } else { CcacheVersion::V4 },
+                    kdc_time_offset: offset
+                        .map(|(seconds, microseconds)| KdcTimeOffset { seconds, microseconds }),
+                    other_header_fields,
+                    default_principal,
+                    credentials,
+                }
+            })
+    }
+
+    fn same(a: &CredentialCache, b: &CredentialCache) -> bool {
+        a.version == b.version
+            && a.kdc_time_offset == b.kdc_time_offset
+            && a.other_header_fields == b.other_header_fields
+            && a.default_principal == b.default_principal
+            && a.credentials.len() == b.credentials.len()
+            && a.credentials.iter().zip(&b.credentials).all(|(a, b)| {
+                a.client == b.client
+                    && a.server == b.server
+                    && a.session_key.ct_eq(&b.session_key)
+                    && (a.auth_time, a.start_time, a.end_time, a.renew_till)
+                        == (b.auth_time, b.start_time, b.end_time, b.renew_till)
+                    && (a.is_skey, a.ticket_flags) == (b.is_skey, b.ticket_flags)
+                    && a.addresses == b.addresses
+                    && a.auth_data == b.auth_data
+                    && (&a.ticket, &a.second_ticket) == (&b.ticket, &b.second_ticket)
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn caches_round_trip(cc in cache()) {
+            let bytes = cc.to_bytes().unwrap();
+            let back = CredentialCache::parse(&bytes).unwrap();
+            prop_assert!(same(&back, &cc), "{:?} != {:?}", back, cc);
+            prop_assert_eq!(back.to_bytes().unwrap(), bytes);
+        }
+
+        /// Non-canonical forms MIT's reader takes too: an `is_skey` byte other than 0 and 1,
+        /// and the time offset after other header fields. They parse to the same cache.
+        #[test]
+        fn loose_forms_parse_to_the_same_cache(
+            cc in cache(),
+            skey in 1u8..,
+            offset_last: bool,
+        ) {
+            let canonical = cc.to_bytes().unwrap();
+            // The header, rebuilt with the offset after the other fields.
+            let mut bytes = canonical.clone();
+            if offset_last
+                && cc.version == CcacheVersion::V4
+                && let Some(offset) = cc.kdc_time_offset
+            {
+                let len = usize::from(u16::from_be_bytes([bytes[2], bytes[3]]));
+                let mut header = bytes[4 + 12..4 + len].to_vec();
+                header.extend_from_slice(&bytes[4..4 + 12]);
+                bytes.splice(4..4 + len, header);
+                prop_assert_eq!(&bytes[4 + len - 12..4 + len - 8], &[0, 1, 0, 8][..]);
+                prop_assert_eq!(
+                    &bytes[4 + len - 8..4 + len - 4],
+                    &offset.seconds.to_be_bytes()[..]
+                );
+            }
+            // `is_skey` of every credential that has it set, written as `skey`: found by
+            // writing the credential alone with it false and true.
+            let mut at = bytes.len();
+            for c in cc.credentials.iter().rev() {
+                let mut one = SecretBytes::default();
+                put_credential(&mut one, c, cc.version == CcacheVersion::V3).unwrap();
+                at -= one.len();
+                if c.is_skey {
+                    let tail = 4 + c.ticket.len() + 4 + c.second_ticket.len()
+                        + c.auth_data.iter().map(|a| 2 + 4 + a.data.len()).sum::<usize>() + 4
+                        + c.addresses.iter().map(|a| 2 + 4 + a.address.len()).sum::<usize>() + 4
+                        + 4;
+                    let flag = at + one.len() - tail - 1;
+                    prop_assert_eq!(bytes[flag], 1);
+                    bytes[flag] = skey;
+                }
+            }
+            let parsed = CredentialCache::parse(&bytes).unwrap();
+            prop_assert!(same(&parsed, &cc), "{:?}", parsed);
+            prop_assert_eq!(parsed.to_bytes().unwrap(), canonical);
+        }
+
+        /// What the writer writes, the reader reads back (see the keytab's property).
+        #[test]
+        fn what_is_written_reads_back(n in 60usize..70, cc in cache()) {
+            let mut cc = cc;
+            cc.default_principal.name.components = vec!["c".to_owned(); n];
+            match cc.to_bytes() {
+                Ok(bytes) => {
+                    prop_assert!(n <= MAX_COMPONENTS);
+                    prop_assert!(same(&CredentialCache::parse(&bytes).unwrap(), &cc));
+                }
+                Err(e) => prop_assert!(n > MAX_COMPONENTS, "{e}"),
+            }
+        }
+
+        /// Cut short: an error, or, at the end of a credential, the credentials before it.
+        #[test]
+        fn truncated_caches_are_refused_or_shorter(cc in cache(), cut: prop::sample::Index) {
+            let bytes = cc.to_bytes().unwrap();
+            let cut = cut.index(bytes.len());
+            if let Ok(short) = CredentialCache::parse(&bytes[..cut]) {
+                prop_assert!(short.credentials.len() < cc.credentials.len());
+                let mut prefix = cc.clone();
+                prefix.credentials.truncate(short.credentials.len());
+                prop_assert!(same(&short, &prefix));
+                prop_assert_eq!(prefix.to_bytes().unwrap().len(), cut);
+            }
+        }
     }
 }

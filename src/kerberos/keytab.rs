@@ -73,7 +73,8 @@ impl Keytab {
     ///
     /// # Errors
     /// [`Error::Keytab`] when an entry cannot be written: a component or key over 65535 bytes,
-    /// more than 65535 components, an enctype outside the 16-bit range.
+    /// no components or more than 64 (more than [`Keytab::parse`] reads back), an enctype
+    /// outside the 16-bit range.
     ///
     /// The bytes hold the keys: they are wiped when the returned buffer is dropped.
     pub fn to_bytes(&self) -> Result<Zeroizing<Vec<u8>>> {
@@ -326,6 +327,10 @@ fn entry_bytes(entry: &KeytabEntry) -> core::result::Result<SecretBytes, String>
     let components = &entry.principal.name.components;
     if components.is_empty() {
         return Err("a principal with no components".to_owned());
+    }
+    // The format could hold 65535, but no reader of ours would take the file back.
+    if components.len() > MAX_COMPONENTS {
+        return Err(format!("{} components (at most {MAX_COMPONENTS})", components.len()));
     }
     let count = u16::try_from(components.len()).map_err(|_| "too many components")?;
     out.extend_from_slice(&count.to_be_bytes());
@@ -670,6 +675,20 @@ mod tests {
         assert!(matches!(kt.to_bytes(), Err(Error::Keytab(t)) if t.contains("realm")));
     }
 
+    /// Regression (found by `proptests::what_is_written_reads_back`): a principal of 65
+    /// components was written, and the file then refused by our own reader.
+    #[test]
+    fn writer_refuses_more_components_than_the_reader_takes() {
+        let mut kt = Keytab::parse(&hex(MIT_KEYTAB)).unwrap();
+        kt.entries[0].principal.name.components = vec!["c".to_owned(); MAX_COMPONENTS];
+        let back = Keytab::parse(&kt.to_bytes().unwrap()).unwrap();
+        assert_eq!(back.entries[0].principal.name.components.len(), MAX_COMPONENTS);
+        kt.entries[0].principal.name.components.push("c".to_owned());
+        assert!(
+            matches!(kt.to_bytes(), Err(Error::Keytab(t)) if t.contains("65 components (at most 64)"))
+        );
+    }
+
     #[test]
     fn default_name_from_the_environment() {
         let env = |value: Option<&'static str>| {
@@ -721,5 +740,160 @@ mod tests {
         let missing = Keytab::read(dir.join("missing")).unwrap_err().to_string();
         assert!(missing.contains("missing") && missing.contains("cannot open"), "{missing}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+/// Property tests: every keytab the writer takes parses back to its entries, and bytes the
+/// writer made are written again identically. Keytabs are not canonical: a reader takes
+/// version 1, deleted entries (holes), slack after a record's fields, the end marker
+/// followed by anything, and a kvno in the 8-bit field alone; the writer writes none of
+/// those, so `to_bytes(parse(b)) == b` holds only for the writer's own bytes.
+#[cfg(test)]
+pub(super) mod proptests {
+    use super::*;
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    pub(in crate::kerberos) fn component() -> impl Strategy<Value = String> {
+        prop_oneof![4 => "[a-zA-Z0-9./@-]{1,12}", 1 => ".{0,20}"]
+    }
+
+    pub(in crate::kerberos) fn principal(min: usize) -> impl Strategy<Value = Principal> {
+        (any::<i32>(), vec(component(), min..=4), component()).prop_map(|(t, components, realm)| {
+            Principal { name: PrincipalName { name_type: NameType(t), components }, realm }
+        })
+    }
+
+    pub(in crate::kerberos) fn key() -> impl Strategy<Value = Key> {
+        (any::<i16>(), vec(any::<u8>(), 0..40))
+            .prop_map(|(etype, bytes)| Key::new(EncType(i32::from(etype)), &bytes))
+    }
+
+    fn entry() -> impl Strategy<Value = KeytabEntry> {
+        (principal(1), any::<u32>(), prop_oneof![Just(0u32), 1u32..256, any::<u32>()], key())
+            .prop_map(|(principal, timestamp, kvno, key)| KeytabEntry {
+                principal,
+                timestamp,
+                kvno,
+                key,
+            })
+    }
+
+    fn same(a: &[KeytabEntry], b: &[KeytabEntry]) -> bool {
+        a.len() == b.len()
+            && a.iter().zip(b).all(|(a, b)| {
+                a.principal == b.principal
+                    && (a.timestamp, a.kvno) == (b.timestamp, b.kvno)
+                    && a.key.ct_eq(&b.key)
+            })
+    }
+
+    /// How one record is laid out in a keytab MIT (or another tool) may have written.
+    #[derive(Debug, Clone)]
+    struct Layout {
+        /// A deleted entry (a hole of zeros) before the record, of this size.
+        hole: Option<u8>,
+        /// For a kvno below 256: leave out the 32-bit kvno, or write it as 0.
+        short_kvno: Option<bool>,
+        /// Zero bytes of slack at the end of the record.
+        slack: u8,
+    }
+
+    fn layout() -> impl Strategy<Value = Layout> {
+        (proptest::option::of(any::<u8>()), proptest::option::of(any::<bool>()), 0u8..12)
+            .prop_map(|(hole, short_kvno, slack)| Layout { hole, short_kvno, slack })
+    }
+
+    proptest! {
+        #[test]
+        fn keytabs_round_trip(entries in vec(entry(), 0..5)) {
+            let kt = Keytab { entries };
+            let bytes = kt.to_bytes().unwrap();
+            let back = Keytab::parse(&bytes).unwrap();
+            prop_assert!(same(&back.entries, &kt.entries), "{:?} != {:?}", back, kt);
+            prop_assert_eq!(back.to_bytes().unwrap(), bytes);
+        }
+
+        /// The layouts MIT writes and reads (holes, slack, an 8-bit kvno, the zero end
+        /// marker and whatever follows it) parse to the same entries, and are written back
+        /// in the canonical layout.
+        #[test]
+        fn mit_layouts_parse_to_their_entries(
+            entries in vec((entry(), layout()), 0..5),
+            trailer in proptest::option::of(vec(any::<u8>(), 0..16)),
+        ) {
+            let mut bytes = VERSION_2.to_be_bytes().to_vec();
+            for (entry, layout) in &entries {
+                if let Some(hole) = layout.hole {
+                    let size = i32::from(hole) + 1;
+                    bytes.extend_from_slice(&(-size).to_be_bytes());
+                    bytes.resize(bytes.len() + usize::from(hole) + 1, 0);
+                }
+                let mut record = entry_bytes(entry).unwrap().0.clone();
+                match layout.short_kvno {
+                    Some(drop) if entry.kvno < 256 => {
+                        record.truncate(record.len() - 4);
+                        if !drop {
+                            record.extend_from_slice(&[0; 4]);
+                        }
+                    }
+                    _ => {}
+                }
+                record.resize(record.len() + usize::from(layout.slack), 0);
+                bytes.extend_from_slice(&i32::try_from(record.len()).unwrap().to_be_bytes());
+                bytes.extend_from_slice(&record);
+            }
+            if let Some(trailer) = trailer {
+                bytes.extend_from_slice(&[0; 4]);
+                bytes.extend_from_slice(&trailer);
+            }
+            let parsed = Keytab::parse(&bytes).unwrap();
+            let want: Vec<KeytabEntry> = entries.into_iter().map(|(e, _)| e).collect();
+            prop_assert!(same(&parsed.entries, &want), "{:?}", parsed);
+            let canonical = Keytab { entries: want }.to_bytes().unwrap();
+            prop_assert_eq!(parsed.to_bytes().unwrap(), canonical);
+        }
+
+        /// What the writer writes, the reader reads: a principal of more components than a
+        /// reader takes ([`MAX_COMPONENTS`]) is refused when written, not left for the next
+        /// read to fail on.
+        #[test]
+        fn what_is_written_reads_back(
+            n in 60usize..70,
+            entry in entry(),
+        ) {
+            let mut entry = entry;
+            entry.principal.name.components = vec!["c".to_owned(); n];
+            let kt = Keytab { entries: vec![entry] };
+            match kt.to_bytes() {
+                Ok(bytes) => {
+                    prop_assert!(n <= MAX_COMPONENTS);
+                    let back = Keytab::parse(&bytes).unwrap();
+                    prop_assert!(same(&back.entries, &kt.entries));
+                }
+                Err(e) => {
+                    prop_assert!(n > MAX_COMPONENTS, "{e}");
+                    prop_assert!(e.to_string().contains("components"), "{e}");
+                }
+            }
+        }
+
+        /// Cut short anywhere inside a record: an error, never a panic or a wrong entry.
+        #[test]
+        fn truncated_keytabs_are_refused(entries in vec(entry(), 1..3), cut: prop::sample::Index) {
+            let bytes = Keytab { entries }.to_bytes().unwrap();
+            let cut = cut.index(bytes.len() - 2) + 2;
+            // Where records end: a cut there is a shorter keytab; anywhere else, an error.
+            let mut ends = vec![2];
+            while let Some(&end) = ends.last().filter(|&&e| e < bytes.len()) {
+                let len = i32::from_be_bytes(bytes[end..end + 4].try_into().unwrap());
+                ends.push(end + 4 + usize::try_from(len).unwrap());
+            }
+            let parsed = Keytab::parse(&bytes[..cut]);
+            match ends.iter().position(|&e| e == cut) {
+                Some(n) => prop_assert_eq!(parsed.unwrap().entries.len(), n),
+                None => prop_assert!(parsed.is_err()),
+            }
+        }
     }
 }

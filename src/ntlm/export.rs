@@ -370,3 +370,61 @@ impl super::users::UserStore for NoUsers {
         None
     }
 }
+
+/// Property tests: import accepts exactly the states export can write, and exporting what it
+/// imported writes the same state again (every field of both roles at every stage). The
+/// handshake-driven properties (a real context at each stage moves and carries on
+/// identically) are in `tests/integration/export_props.rs`.
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use crate::export::v1::proptests::{Owned, options, owned};
+    use crate::flags::{AscReq, IscReq};
+    use proptest::prelude::*;
+
+    /// What [`NtlmContext::from_v1`] must accept: the rules a state written by export obeys.
+    fn importable(o: &Owned, extra: v2::Options) -> bool {
+        let page = OemCodePage::from_number(extra.oem_code_page).is_some();
+        let rc4 = o.stage != 2 || o.directions.iter().all(|(s, ..)| s.len() == 256);
+        let role = if o.server {
+            o.requested & AscReq::DATAGRAM.0 == 0
+        } else {
+            let own = o.own_identity || o.identity[..] == o.names[..3];
+            !extra.require_mic
+                && o.requested & (IscReq::DATAGRAM.0 | IscReq::NULL_SESSION.0) == 0
+                && (o.stage != 1 || o.negotiate.len() <= 40)
+                && (o.stage != 2 || own)
+        };
+        page && rc4 && role
+    }
+
+    proptest! {
+        #[test]
+        fn import_accepts_exactly_what_export_writes(o in owned(), extra in options()) {
+            let state = o.view();
+            let users: Arc<dyn UserStore> = Arc::new(super::super::users::MemoryUserStore::new());
+            let env = Environment::deterministic(1, FileTime(0));
+            match NtlmContext::from_v1(&state, extra, Some(env), Some(Ok(users))) {
+                Ok(ctx) => {
+                    prop_assert!(importable(&o, extra), "imported what export never writes");
+                    prop_assert_eq!(&ctx.to_v1(false).unwrap(), &state);
+                    prop_assert_eq!(ctx.to_v2_options(), extra);
+                    let initial = ctx.to_v1(true).unwrap();
+                    let stage_of = |c: &v1::Context<'_>| match c {
+                        v1::Context::NtlmClient { state: v1::ClientState::Initial, .. }
+                        | v1::Context::NtlmServer { state: v1::ServerState::Initial, .. } => 0,
+                        _ => 1,
+                    };
+                    prop_assert_eq!(stage_of(&initial), 0, "a reset export starts over");
+                }
+                Err(e) => {
+                    prop_assert!(!importable(&o, extra), "refused a state export writes: {e:?}");
+                    prop_assert!(
+                        matches!(e, Error::CorruptContext(_) | Error::NotSupported(_)),
+                        "{e:?}"
+                    );
+                }
+            }
+        }
+    }
+}

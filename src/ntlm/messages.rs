@@ -864,3 +864,335 @@ mod tests {
         assert!(AvPairs::parse(&hex("01000300410000000000")).is_err(), "length past the end");
     }
 }
+
+/// Property tests: every message decodes to what was encoded; a parsed message encodes to
+/// bytes that parse to it again.
+///
+/// The messages are not canonical, so `encode(parse(b)) == b` holds only for bytes `encode`
+/// wrote: a parser takes any payload layout (fields in any order, gaps, `MaximumLength`
+/// unlike `Length`), ignores the reserved bytes and a field its flag says is unused, and an
+/// AV_PAIR list ends at its `MsvAvEOL` whatever follows it (and whatever the EOL's length).
+/// For arbitrary layouts the property is `parse(encode(parse(b))) == parse(b)`.
+#[cfg(test)]
+#[allow(clippy::indexing_slicing)]
+mod proptests {
+    use super::*;
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    fn bytes(max: usize) -> impl Strategy<Value = Vec<u8>> {
+        vec(any::<u8>(), 0..=max)
+    }
+
+    /// An optional VERSION, present only if `flags` announce one: a CHALLENGE or NEGOTIATE
+    /// parser reads the VERSION only when `NTLMSSP_NEGOTIATE_VERSION` is set (MS-NLMP
+    /// 2.2.1.1, 2.2.1.2), so a VERSION without the flag is not part of the message.
+    fn version_for(flags: u32) -> BoxedStrategy<Option<Version>> {
+        if NegotiateFlags(flags).contains(NegotiateFlags::VERSION) {
+            proptest::option::of(any::<[u8; 8]>().prop_map(Version)).boxed()
+        } else {
+            Just(None).boxed()
+        }
+    }
+
+    /// A field given only when its flag is set (NEGOTIATE's OEM domain and workstation).
+    fn field_for(flags: u32, flag: NegotiateFlags) -> BoxedStrategy<Vec<u8>> {
+        if NegotiateFlags(flags).contains(flag) { bytes(40).boxed() } else { Just(vec![]).boxed() }
+    }
+
+    fn negotiate_parts() -> impl Strategy<Value = (u32, Vec<u8>, Vec<u8>, Option<Version>)> {
+        any::<u32>().prop_flat_map(|flags| {
+            (
+                Just(flags),
+                field_for(flags, NegotiateFlags::OEM_DOMAIN_SUPPLIED),
+                field_for(flags, NegotiateFlags::OEM_WORKSTATION_SUPPLIED),
+                version_for(flags),
+            )
+        })
+    }
+
+    fn challenge_parts() -> impl Strategy<Value = (Vec<u8>, u32, [u8; 8], Vec<u8>, Option<Version>)>
+    {
+        any::<u32>().prop_flat_map(|flags| {
+            (bytes(40), Just(flags), any::<[u8; 8]>(), bytes(200), version_for(flags))
+        })
+    }
+
+    /// An AUTHENTICATE's optional parts: a MIC only with a VERSION, because the MIC sits
+    /// after the VERSION's place (MS-NLMP 2.2.1.3) and a message with room for a MIC has a
+    /// VERSION (zeros when the encoder had none).
+    fn version_and_mic() -> impl Strategy<Value = (Option<Version>, Option<[u8; 16]>)> {
+        prop_oneof![
+            Just((None, None)),
+            any::<[u8; 8]>().prop_map(|v| (Some(Version(v)), None)),
+            (any::<[u8; 8]>(), any::<[u8; 16]>()).prop_map(|(v, m)| (Some(Version(v)), Some(m))),
+        ]
+    }
+
+    /// Distinct AV ids other than `MsvAvEOL`, with values.
+    fn av_list(max: usize) -> impl Strategy<Value = Vec<(u16, Vec<u8>)>> {
+        proptest::collection::btree_map(1..=u16::MAX, bytes(24), 0..=max)
+            .prop_map(|m| m.into_iter().collect::<Vec<_>>())
+            .prop_shuffle()
+    }
+
+    fn encode_list(pairs: &[(u16, Vec<u8>)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (id, value) in pairs {
+            write_av_pair(&mut out, AvId(*id), value).unwrap();
+        }
+        out.extend_from_slice(&[0; 4]);
+        out
+    }
+
+    fn pairs_of(av: &AvPairs<'_>) -> Vec<(u16, Vec<u8>)> {
+        av.iter().map(|(id, v)| (id.0, v.to_vec())).collect()
+    }
+
+    /// A message of type `message_type` laid out loosely: `n_fields` (length, max length,
+    /// offset) triples pointing anywhere into a payload of random bytes (so in any order, with
+    /// gaps, overlapping, into the header or out of range), `before` and `after` random
+    /// bytes of header around them (flags, challenge, VERSION, MIC), maybe cut short.
+    fn loose_message(
+        message_type: u32,
+        before: usize,
+        n_fields: usize,
+        after: usize,
+    ) -> impl Strategy<Value = Vec<u8>> {
+        let header = 12 + before + 8 * n_fields + after;
+        (
+            bytes(before).prop_map(move |mut b| {
+                b.resize(before, 0);
+                b
+            }),
+            vec((prop_oneof![Just(0u16), 0u16..32], any::<u16>(), 0usize..96), n_fields),
+            bytes(after + 24),
+            vec(any::<u8>(), 64..=120),
+        )
+            .prop_map(move |(head, fields, tail, payload)| {
+                let mut msg = SIGNATURE.to_vec();
+                msg.extend_from_slice(&message_type.to_le_bytes());
+                let mut fields = fields.into_iter();
+                let mut head = head.into_iter();
+                // NEGOTIATE: flags, then the fields; CHALLENGE: a field, then the rest.
+                let field_at = |msg: &mut Vec<u8>, (len, max, off): (u16, u16, usize)| {
+                    msg.extend_from_slice(&len.to_le_bytes());
+                    msg.extend_from_slice(&max.to_le_bytes());
+                    msg.extend_from_slice(&u32::try_from(header - 24 + off).unwrap().to_le_bytes());
+                };
+                if message_type == CHALLENGE_TYPE {
+                    field_at(&mut msg, fields.next().unwrap());
+                    msg.extend(head.by_ref());
+                    field_at(&mut msg, fields.next().unwrap());
+                } else {
+                    msg.extend(head.by_ref());
+                    fields.for_each(|f| field_at(&mut msg, f));
+                }
+                msg.extend(tail);
+                msg.extend(payload);
+                msg
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn negotiate_round_trips((flags, domain, workstation, version) in negotiate_parts()) {
+            let msg = Negotiate {
+                flags: NegotiateFlags(flags),
+                domain: &domain,
+                workstation: &workstation,
+                version,
+            };
+            let bytes = msg.encode().unwrap();
+            let parsed = Negotiate::parse(&bytes).unwrap();
+            prop_assert_eq!(&parsed, &msg);
+            // The encoder's bytes are canonical: parsed, they encode to themselves.
+            prop_assert_eq!(parsed.encode().unwrap(), bytes);
+        }
+
+        #[test]
+        fn challenge_round_trips(
+            (target_name, flags, server_challenge, target_info, version) in challenge_parts()
+        ) {
+            let msg = Challenge {
+                target_name: &target_name,
+                flags: NegotiateFlags(flags),
+                server_challenge,
+                target_info: &target_info,
+                version,
+            };
+            let bytes = msg.encode().unwrap();
+            let parsed = Challenge::parse(&bytes).unwrap();
+            prop_assert_eq!(&parsed, &msg);
+            // The encoder's bytes are canonical: parsed, they encode to themselves.
+            prop_assert_eq!(parsed.encode().unwrap(), bytes);
+        }
+
+        #[test]
+        fn authenticate_round_trips(
+            fields in vec(bytes(80), 6),
+            flags: u32,
+            (version, mic) in version_and_mic(),
+        ) {
+            let msg = Authenticate {
+                lm_response: &fields[0],
+                nt_response: &fields[1],
+                domain: &fields[2],
+                user: &fields[3],
+                workstation: &fields[4],
+                encrypted_session_key: &fields[5],
+                flags: NegotiateFlags(flags),
+                version,
+                mic,
+            };
+            let bytes = msg.encode().unwrap();
+            let parsed = Authenticate::parse(&bytes).unwrap();
+            prop_assert_eq!(&parsed, &msg);
+            // The encoder's bytes are canonical: parsed, they encode to themselves.
+            prop_assert_eq!(parsed.encode().unwrap(), bytes);
+        }
+
+        /// What a client sends: names written as UTF-16LE straight into the message (the
+        /// ASCII fast path and the general one), the offsets it reports, and the MIC patched
+        /// in afterwards, which [`around_mic`] cuts out again.
+        #[test]
+        fn authenticate_out_writes_utf16_names_and_the_mic(
+            user in ".{0,12}",
+            domain in "[a-zA-Z0-9.-]{0,16}",
+            workstation in any::<String>(),
+            lm in bytes(24),
+            key in bytes(16),
+            mic: [u8; 16],
+        ) {
+            let out = AuthenticateOut {
+                lm_response: Data::Bytes(&lm),
+                nt_response: Data::Parts(&[b"nt", &key]),
+                domain: Data::Utf16(&domain),
+                user: Data::Utf16(&user),
+                workstation: Data::Utf16(&workstation),
+                encrypted_session_key: &key,
+                flags: NegotiateFlags(0xE288_8235),
+                version: Some(DEFAULT_VERSION),
+                mic: Some([0; 16]),
+            };
+            let (mut bytes, offsets) = out.encode().unwrap();
+            set_mic(&mut bytes, &mic).unwrap();
+            let parsed = Authenticate::parse(&bytes).unwrap();
+            let utf16 = crate::crypto::utf16le;
+            prop_assert_eq!(parsed.user, &utf16(&user)[..]);
+            prop_assert_eq!(parsed.domain, &utf16(&domain)[..]);
+            prop_assert_eq!(parsed.workstation, &utf16(&workstation)[..]);
+            prop_assert_eq!(parsed.lm_response, &lm[..]);
+            prop_assert_eq!(parsed.nt_response, &[&b"nt"[..], &key].concat()[..]);
+            prop_assert_eq!(parsed.encrypted_session_key, &key[..]);
+            prop_assert_eq!(parsed.mic, Some(mic));
+            let fields = [
+                parsed.lm_response,
+                parsed.nt_response,
+                parsed.domain,
+                parsed.user,
+                parsed.workstation,
+                parsed.encrypted_session_key,
+            ];
+            for (field, at) in fields.into_iter().zip(offsets) {
+                prop_assert_eq!(&bytes[at..at + field.len()], field);
+            }
+            let (before, after) = around_mic(&bytes).unwrap();
+            prop_assert_eq!([before, &mic[..], after].concat(), bytes.clone());
+        }
+
+        /// Whatever layout a peer chose, a parsed message encodes to one that parses to it.
+        #[test]
+        fn loosely_laid_out_negotiate_reencodes(msg in loose_message(NEGOTIATE_TYPE, 4, 2, 8)) {
+            if let Ok(m) = Negotiate::parse(&msg) {
+                let again = m.encode().unwrap();
+                prop_assert_eq!(Negotiate::parse(&again).unwrap(), m);
+            }
+        }
+
+        #[test]
+        fn loosely_laid_out_challenge_reencodes(msg in loose_message(CHALLENGE_TYPE, 20, 2, 8)) {
+            if let Ok(m) = Challenge::parse(&msg) {
+                let again = m.encode().unwrap();
+                prop_assert_eq!(Challenge::parse(&again).unwrap(), m);
+            }
+        }
+
+        #[test]
+        fn loosely_laid_out_authenticate_reencodes(
+            msg in loose_message(AUTHENTICATE_TYPE, 0, 6, 28),
+        ) {
+            if let Ok(m) = Authenticate::parse(&msg) {
+                let again = m.encode().unwrap();
+                prop_assert_eq!(Authenticate::parse(&again).unwrap(), m);
+            }
+        }
+
+        /// AV_PAIR lists: parsed as written, and, being canonical when they end with a
+        /// zero-length EOL and nothing after it, encoded back to the same bytes.
+        #[test]
+        fn av_pairs_round_trip(pairs in av_list(16), padding in bytes(8)) {
+            let encoded = encode_list(&pairs);
+            let mut padded = encoded.clone();
+            padded.extend_from_slice(&padding);
+            let av = AvPairs::parse(&padded).unwrap();
+            prop_assert_eq!(pairs_of(&av), pairs);
+            prop_assert_eq!(av.encoded_len(), encoded.len());
+            prop_assert_eq!(av.encode().unwrap(), encoded);
+        }
+
+        /// What a client does with its server's list: remove some ids, append its own. The
+        /// size kept along the way is the size encoded, and the list parses back in order:
+        /// the kept pairs, then the appended ones.
+        #[test]
+        fn edited_av_pairs_round_trip(
+            pairs in av_list(12),
+            remove in vec(any::<prop::sample::Index>(), 0..6),
+            added in av_list(4),
+        ) {
+            let encoded = encode_list(&pairs);
+            let mut av = AvPairs::parse(&encoded).unwrap();
+            let mut ids: Vec<AvId> =
+                remove.iter().filter(|_| !pairs.is_empty()).map(|i| AvId(pairs[i.index(pairs.len())].0)).collect();
+            // The added ids go too (a client removes an id before it appends it).
+            ids.extend(added.iter().map(|(id, _)| AvId(*id)));
+            av.remove_any(&ids);
+            let mut model: Vec<(u16, Vec<u8>)> =
+                pairs.iter().filter(|(id, _)| !ids.contains(&AvId(*id))).cloned().collect();
+            for (id, value) in &added {
+                if model.len() < MAX_AV_PAIRS {
+                    av.append(AvId(*id), value).unwrap();
+                    model.push((*id, value.clone()));
+                } else {
+                    prop_assert!(av.append(AvId(*id), value).is_err());
+                }
+            }
+            let bytes = av.encode().unwrap();
+            prop_assert_eq!(bytes.len(), av.encoded_len());
+            prop_assert_eq!(bytes.clone(), encode_list(&model));
+            prop_assert_eq!(pairs_of(&AvPairs::parse(&bytes).unwrap()), model);
+        }
+
+        #[test]
+        fn client_blob_round_trips(
+            timestamp: u64,
+            client_challenge: [u8; 8],
+            pairs in av_list(16),
+        ) {
+            let list = encode_list(&pairs);
+            let blob = ClientBlob {
+                timestamp,
+                client_challenge,
+                av_pairs: AvPairs::parse(&list).unwrap(),
+            };
+            let bytes = blob.encode().unwrap();
+            prop_assert_eq!(bytes.len(), blob.encoded_len());
+            let parsed = ClientBlob::parse(&bytes).unwrap();
+            prop_assert_eq!(&parsed, &blob);
+            prop_assert_eq!(pairs_of(&parsed.av_pairs), pairs);
+            // And the bytes `encode` wrote are the canonical ones: parsed, they encode again to
+            // themselves.
+            prop_assert_eq!(parsed.encode().unwrap(), bytes);
+        }
+    }
+}

@@ -221,3 +221,73 @@ mod tests {
         assert_eq!(OemCodePage::Cp437.encode("plain ASCII").unwrap(), b"plain ASCII");
     }
 }
+
+/// Property tests. Each code page maps its 256 bytes to 256 distinct characters, so the
+/// encoding is canonical both ways: any bytes decode and encode back to themselves, and any
+/// text of the code page's characters encodes and decodes back to itself.
+#[cfg(test)]
+mod proptests {
+    use super::OemCodePage;
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    fn code_page() -> impl Strategy<Value = OemCodePage> {
+        prop_oneof![
+            Just(OemCodePage::Cp437),
+            Just(OemCodePage::Cp850),
+            Just(OemCodePage::Cp852),
+            Just(OemCodePage::Cp866),
+        ]
+    }
+
+    /// Text of `cp`'s characters only (the upper halves are where the tables differ).
+    fn text_of(cp: OemCodePage) -> impl Strategy<Value = String> {
+        let chars: Vec<char> =
+            (0..=127u8).map(char::from).chain(cp.upper_half().iter().copied()).collect();
+        vec(proptest::sample::select(chars), 0..40).prop_map(|c| c.into_iter().collect())
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_decode_and_encode_back(cp in code_page(), bytes in vec(any::<u8>(), 0..64)) {
+            let mut text = String::from("kept: ");
+            cp.decode_into(&bytes, &mut text);
+            let decoded = text.strip_prefix("kept: ").unwrap();
+            prop_assert_eq!(decoded.chars().count(), bytes.len());
+            prop_assert_eq!(cp.encode(decoded), Some(bytes.clone()));
+            prop_assert_eq!(cp.encode_lossy(decoded), bytes);
+        }
+
+        #[test]
+        fn code_page_text_encodes_and_decodes_back(
+            (cp, text) in code_page().prop_flat_map(|cp| (Just(cp), text_of(cp))),
+        ) {
+            let bytes = cp.encode(&text).unwrap();
+            prop_assert_eq!(bytes.len(), text.chars().count());
+            let mut back = String::new();
+            cp.decode_into(&bytes, &mut back);
+            prop_assert_eq!(back, text);
+        }
+
+        /// A character outside the code page: `encode` refuses the text, `encode_lossy` writes
+        /// `?` in its place and keeps the rest.
+        #[test]
+        fn other_characters_are_refused_or_replaced(cp in code_page(), text in ".{0,12}") {
+            let known = |c: char| cp.byte_of(c).is_some();
+            match cp.encode(&text) {
+                Some(bytes) => {
+                    prop_assert!(text.chars().all(known));
+                    prop_assert_eq!(cp.encode_lossy(&text), bytes);
+                }
+                None => {
+                    prop_assert!(!text.chars().all(known));
+                    let lossy = cp.encode_lossy(&text);
+                    prop_assert_eq!(lossy.len(), text.chars().count());
+                    for (c, b) in text.chars().zip(lossy) {
+                        prop_assert_eq!(b, cp.byte_of(c).unwrap_or(b'?'));
+                    }
+                }
+            }
+        }
+    }
+}

@@ -4,6 +4,7 @@
 mod curl;
 mod driver;
 mod export;
+mod export_props;
 mod gss_ntlmssp;
 mod handoff;
 mod handshake;

@@ -43,6 +43,8 @@
 //! ciphertext's length.
 
 mod aes;
+#[cfg(test)]
+mod proptests;
 mod rc4;
 #[cfg(test)]
 mod tests;

@@ -15,7 +15,7 @@ fn h(s: &str) -> Vec<u8> {
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
 }
 
-const ALL: [EncType; 5] = [
+pub(super) const ALL: [EncType; 5] = [
     EncType::AES128_CTS_HMAC_SHA1_96,
     EncType::AES256_CTS_HMAC_SHA1_96,
     EncType::AES128_CTS_HMAC_SHA256_128,

@@ -208,3 +208,158 @@ mod tests {
         assert_eq!(flags_value(&f), 0x4000_0000);
     }
 }
+
+/// Property tests of the conversions. Which directions are canonical:
+/// - INTEGER: [`int`] writes the minimal two's complement (X.690 section 8.3.2), so
+///   `int(int32(b)) == b` for every minimal `b`; [`int32`] is lenient and also reads a
+///   non-minimal one (a leading byte that only repeats the sign), which then comes back
+///   shorter. Accepting it is harmless: the number is the same.
+/// - KerberosTime: [`ktime`] and [`unix_time`] are inverse over the 32-bit range of a
+///   ccache (1970 to 2106-02-07T06:28:15Z); past it `unix_time` saturates ("never"), and
+///   `ktime` clamps to 0000..9999 years.
+/// - KerberosFlags: [`flags`] writes the 32 bits as four octets; [`flags_value`] reads the
+///   first 32 bits of any length of bit string (missing bits are 0, more are ignored), so
+///   only a four-octet string is canonical.
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    fn minimal(b: &[u8]) -> bool {
+        match b {
+            [] => false,
+            [_] => true,
+            [first, second, ..] => {
+                !((*first == 0 && second & 0x80 == 0) || (*first == 0xff && second & 0x80 != 0))
+            }
+        }
+    }
+
+    fn days_in_month(y: i64, m: i64) -> i64 {
+        match m {
+            2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+            2 => 28,
+            4 | 6 | 9 | 11 => 30,
+            _ => 31,
+        }
+    }
+
+    fn date() -> impl Strategy<Value = (i64, i64, i64)> {
+        (-4000i64..12_000, 1i64..=12)
+            .prop_flat_map(|(y, m)| (Just(y), Just(m), 1..=days_in_month(y, m)))
+    }
+
+    proptest! {
+        #[test]
+        fn integers_round_trip_minimally(v: i32) {
+            let asn = int(v);
+            prop_assert!(minimal(&asn.0) && asn.0.len() <= 4, "{:02x?}", asn.0);
+            prop_assert_eq!(int32(&asn).unwrap(), v);
+        }
+
+        #[test]
+        fn integer_octets_read_as_two_s_complement(b in vec(any::<u8>(), 0..7)) {
+            match int32(&IntegerAsn1(b.clone())) {
+                Ok(v) => {
+                    prop_assert!((1..=4).contains(&b.len()));
+                    let mut wide = [if b[0] & 0x80 != 0 { 0xff } else { 0 }; 4];
+                    wide[4 - b.len()..].copy_from_slice(&b);
+                    prop_assert_eq!(v, i32::from_be_bytes(wide));
+                    let again = int(v).0;
+                    if minimal(&b) {
+                        prop_assert_eq!(again, b);
+                    } else {
+                        prop_assert!(again.len() < b.len());
+                    }
+                }
+                Err(_) => prop_assert!(b.is_empty() || b.len() > 4),
+            }
+        }
+
+        #[test]
+        fn times_round_trip(t: u32) {
+            let asn = ktime(i64::from(t));
+            prop_assert_eq!(unix_time(&asn).unwrap(), t);
+        }
+
+        /// Every date of the ccache's range converts to seconds and back to itself.
+        #[test]
+        fn dates_round_trip(
+            (y, m, d) in date(),
+            h in 0u8..24,
+            min in 0u8..60,
+            s in 0u8..60,
+        ) {
+            prop_assert_eq!(civil_from_days(days_from_civil(y, m, d)), (y, m, d));
+            let Ok(year) = u16::try_from(y) else { return Ok(()) };
+            let n = |v: i64| u8::try_from(v).unwrap();
+            let g = GeneralizedTimeAsn1::from(
+                GeneralizedTime::new(year, n(m), n(d), h, min, s).unwrap(),
+            );
+            let secs = days_from_civil(y, m, d) * 86_400
+                + i64::from(h) * 3600 + i64::from(min) * 60 + i64::from(s);
+            match unix_time(&g) {
+                Ok(t) if secs <= i64::from(u32::MAX) => {
+                    prop_assert_eq!(i64::from(t), secs);
+                    let back = ktime(i64::from(t)).0;
+                    prop_assert_eq!(
+                        (back.year(), back.month(), back.day(), back.hour(), back.minute(), back.second()),
+                        (year, n(m), n(d), h, min, s)
+                    );
+                }
+                Ok(t) => prop_assert_eq!(t, u32::MAX, "after 2106: never"),
+                Err(_) => prop_assert!(secs < 0, "refused a date after 1970"),
+            }
+        }
+
+        #[test]
+        fn day_numbers_round_trip(z in -3_000_000i64..3_000_000) {
+            let (y, m, d) = civil_from_days(z);
+            prop_assert!((1..=12).contains(&m) && (1..=days_in_month(y, m)).contains(&d));
+            prop_assert_eq!(days_from_civil(y, m, d), z);
+        }
+
+        /// Names: sent and read back as they were; a name outside ASCII (which a
+        /// KerberosString cannot carry in picky-krb's IA5 form) is refused, not mangled.
+        #[test]
+        fn names_round_trip(
+            t: i32,
+            components in vec(prop_oneof![4 => "[\\x00-\\x7f]{0,12}", 1 => ".{1,6}"], 1..5),
+        ) {
+            let n = PrincipalName { name_type: NameType(t), components };
+            match asn_name(&n) {
+                Ok(asn) => {
+                    prop_assert!(n.components.iter().all(|c| c.is_ascii()));
+                    prop_assert_eq!(name(&asn).unwrap(), n);
+                }
+                Err(e) => {
+                    prop_assert!(n.components.iter().any(|c| !c.is_ascii()));
+                    prop_assert!(matches!(e, Error::InvalidParameter(_)));
+                }
+            }
+        }
+
+        #[test]
+        fn flags_round_trip(bits: u32) {
+            let asn = flags(bits);
+            prop_assert_eq!(asn.0.payload_view(), &bits.to_be_bytes()[..]);
+            prop_assert_eq!(flags_value(&asn), bits);
+        }
+
+        /// A bit string of any length: its first 32 bits (zeros for missing ones).
+        #[test]
+        fn any_bit_string_gives_its_first_32_bits(octets in vec(any::<u8>(), 0..9)) {
+            let value = flags_value(&BitStringAsn1::from(BitString::with_bytes(octets.clone())));
+            let mut first = [0u8; 4];
+            for (o, b) in first.iter_mut().zip(&octets) {
+                *o = *b;
+            }
+            prop_assert_eq!(value, u32::from_be_bytes(first));
+            if octets.len() == 4 {
+                let again = flags(value);
+                prop_assert_eq!(again.0.payload_view(), &octets[..]);
+            }
+        }
+    }
+}

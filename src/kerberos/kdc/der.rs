@@ -117,3 +117,115 @@ mod tests {
         assert!(field_of_application(&msg, 2, 0).is_err());
     }
 }
+
+/// Property tests. The reader takes DER only (X.690 section 10.1: definite, minimal
+/// lengths), so it is canonical: an element it accepts is exactly the minimal encoding of
+/// its tag and content, and every other length form is refused.
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    /// The DER encoding of one element (minimal length).
+    fn encode(tag: u8, content: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        let len = content.len();
+        if len < 0x80 {
+            out.push(u8::try_from(len).unwrap());
+        } else {
+            let bytes = len.to_be_bytes();
+            let skip = bytes.iter().take_while(|&&b| b == 0).count();
+            out.push(0x80 | u8::try_from(bytes.len() - skip).unwrap());
+            out.extend_from_slice(&bytes[skip..]);
+        }
+        out.extend_from_slice(content);
+        out
+    }
+
+    fn tag() -> impl Strategy<Value = u8> {
+        any::<u8>().prop_filter("one-octet tag", |t| t & 0x1f != 0x1f)
+    }
+
+    /// Contents of lengths that take each length form: short, one, two and three octets.
+    fn content() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            vec(any::<u8>(), 0..0x80),
+            (0x80usize..0x300, any::<u8>()).prop_map(|(n, b)| vec![b; n]),
+            (0x1_0000usize..0x1_0100, any::<u8>()).prop_map(|(n, b)| vec![b; n]),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn elements_read_back(tag in tag(), content in content(), after in vec(any::<u8>(), 0..8)) {
+            let element = encode(tag, &content);
+            let input = [&element[..], &after].concat();
+            let (tlv, rest) = read_tlv(&input).unwrap();
+            prop_assert_eq!(tlv.tag, tag);
+            prop_assert_eq!(tlv.content, &content[..]);
+            prop_assert_eq!(tlv.raw, &element[..]);
+            prop_assert_eq!(rest, &after[..]);
+            prop_assert_eq!(read_only(&input).is_ok(), after.is_empty());
+        }
+
+        /// Any length form (short, long with 0 to 5 octets, leading zeros, a long form for a
+        /// short length): accepted exactly when it is the minimal one and the content is all
+        /// there; then the element is the canonical encoding of what was read.
+        #[test]
+        fn only_minimal_lengths_are_read(
+            tag: u8,
+            len in prop_oneof![0usize..0x100, 0x100usize..0x1_0000],
+            short_form: bool,
+            octets in 0usize..6,
+            missing in prop_oneof![3 => Just(0usize), 1 => 1usize..4],
+        ) {
+            let (mut input, declared, form_ok) = if short_form && len < 0x80 {
+                (vec![tag, u8::try_from(len).unwrap()], len, true)
+            } else {
+                // The last `octets` octets of the length, big-endian (a cut if too few).
+                let be = u64::try_from(len).unwrap().to_be_bytes();
+                let field = &be[be.len() - octets..];
+                let declared = field.iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+                let ok = (1..=4).contains(&octets) && field[0] != 0 && declared >= 0x80;
+                let mut input = vec![tag, 0x80 | u8::try_from(octets).unwrap()];
+                input.extend_from_slice(field);
+                (input, declared, ok)
+            };
+            input.resize(input.len() + declared.saturating_sub(missing), 0xab);
+            let complete = missing == 0 || declared == 0;
+            let tag_ok = tag & 0x1f != 0x1f;
+            match read_tlv(&input) {
+                Ok((tlv, rest)) => {
+                    prop_assert!(tag_ok && form_ok && complete, "accepted {:02x?}", &input[..input.len().min(8)]);
+                    prop_assert_eq!(tlv.raw, &encode(tlv.tag, tlv.content)[..]);
+                    prop_assert_eq!(tlv.content.len(), declared);
+                    prop_assert!(rest.is_empty());
+                }
+                Err(e) => {
+                    prop_assert!(matches!(e, Error::InvalidToken(_)));
+                    prop_assert!(!(tag_ok && form_ok && complete), "refused a minimal element");
+                }
+            }
+        }
+
+        /// `[APPLICATION n] SEQUENCE { [i] element ... }`: the element of the field asked
+        /// for, byte for byte, or none.
+        #[test]
+        fn fields_of_an_application_element_are_found(
+            application in 0u8..31,
+            fields in proptest::collection::btree_map(0u8..31, (tag(), vec(any::<u8>(), 0..40)), 0..6),
+            wanted in 0u8..31,
+        ) {
+            let mut seq = Vec::new();
+            for (i, (tag, content)) in &fields {
+                seq.extend(encode(0xa0 | i, &encode(*tag, content)));
+            }
+            let message = encode(0x60 | application, &encode(0x30, &seq));
+            let found = field_of_application(&message, application, wanted).unwrap();
+            let expected = fields.get(&wanted).map(|(tag, content)| encode(*tag, content));
+            prop_assert_eq!(found.map(<[u8]>::to_vec), expected);
+            prop_assert!(field_of_application(&message, (application + 1) % 31, wanted).is_err());
+        }
+    }
+}
