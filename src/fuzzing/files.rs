@@ -151,3 +151,51 @@ fn symlink(target: &std::path::Path, link: &std::path::Path) {
 fn symlink(target: &std::path::Path, link: &std::path::Path) {
     let _ = std::fs::copy(target, link);
 }
+
+/// The seeds of `fuzz/seeds/user_file` and `fuzz/seeds/key_file`.
+pub fn seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
+    let key = |mode: u8, content: &[u8]| [&[mode][..], content].concat();
+    vec![
+        ("user_file", "two-users", b"# users\r\nEXAMPLE:alice:pa:ss\n\n:bob:secret\r\n".to_vec()),
+        ("user_file", "replaced-and-folded", b"D:u:1\nd:U:2\n\xc4\xb1:\xc3\xa4:3\n".to_vec()),
+        ("user_file", "malformed", b"A:b:c\nnocolons\n".to_vec()),
+        ("user_file", "empty-user", b"D::pw\n".to_vec()),
+        ("user_file", "nul-in-names", b"a\0b:c:p1\na:b\0c:p2\n".to_vec()),
+        ("key_file", "good", key(0, &[7; 32])),
+        ("key_file", "short", key(0, &[7; 31])),
+        ("key_file", "readable-by-group", key(0x08, &[7; 32])),
+        ("key_file", "missing", key(1, &[])),
+        ("key_file", "directory", key(2, &[])),
+        ("key_file", "symlink", key(3, &[7; 32])),
+        ("key_file", "group-writable-dir", key(0x20, &[7; 32])),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn seeds_and_edges_pass() {
+        for (target, name, seed) in super::seeds() {
+            match target {
+                "user_file" => super::user_file(&seed),
+                _ => super::key_file(&seed),
+            }
+            let _ = name;
+        }
+        for data in [&b""[..], b"\xff", b":", b"::", b"a:b", b"#:x:y\n x:y:z", b"\r\n\r"] {
+            super::user_file(data);
+        }
+    }
+
+    /// Regenerates `fuzz/seeds/user_file` and `fuzz/seeds/key_file`:
+    /// `cargo test --lib fuzzing::files::tests::write_seeds -- --ignored`.
+    #[test]
+    #[ignore = "writes into the source tree"]
+    fn write_seeds() {
+        let seeds = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds");
+        for (target, name, seed) in super::seeds() {
+            std::fs::create_dir_all(seeds.join(target)).unwrap();
+            std::fs::write(seeds.join(target).join(name), seed).unwrap();
+        }
+    }
+}
