@@ -7,7 +7,7 @@
 mod files;
 mod handles;
 
-pub use files::{key_file, user_file};
+pub use files::{key_file, seeds as file_seeds, user_file};
 pub use handles::{
     MAX_OPS, Op, Program, REACHED_CHECKED, REACHED_DELETE_OLD, REACHED_ESTABLISHED,
     REACHED_IMPORTED, REACHED_SEALED, REACHED_TWINS, handles, handles_replay,

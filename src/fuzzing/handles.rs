@@ -854,7 +854,7 @@ impl Run {
             let mut parts = parts.clone();
             let mut qop = 7;
             let mut stream: Vec<u8>;
-            let status = if decrypt && form == 1 || decrypt && form == 2 {
+            let status = if decrypt && (form == 1 || form == 2) {
                 stream = signature.clone();
                 for (p, _) in &parts {
                     stream.extend_from_slice(p);
@@ -1152,7 +1152,7 @@ impl Run {
             }
             2 => {
                 for info in sspi::enumerate_security_packages() {
-                    assert!(sspi::query_security_package_info(&info.name).is_ok());
+                    assert!(sspi::query_security_package_info(info.name).is_ok());
                 }
             }
             _ => {
@@ -1766,7 +1766,7 @@ mod tests {
         let noise: Vec<u8> = (0..2000)
             .map(|_| {
                 x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-                (x >> 16) as u8
+                x.to_le_bytes()[2]
             })
             .collect();
         handles_replay(&noise);
