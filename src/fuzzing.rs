@@ -4,6 +4,16 @@
 //! parsing again must give the same value (round-trip assertions).
 #![allow(missing_docs)]
 
+mod files;
+mod handles;
+
+pub use files::{key_file, seeds as file_seeds, user_file};
+pub use handles::{
+    MAX_OPS, Op, Program, REACHED_CHECKED, REACHED_DELETE_OLD, REACHED_ESTABLISHED,
+    REACHED_IMPORTED, REACHED_SEALED, REACHED_TWINS, handles, handles_replay,
+    seeds as handles_seeds,
+};
+
 use crate::api::{AcceptorOptions, Credentials, InitiatorOptions, SecurityContext};
 use crate::bindings::ChannelBindings;
 use crate::crypto::Password;

@@ -33,9 +33,12 @@ where
 /// matches a user of that name in any domain (as gss-ntlmssp's user file does).
 #[derive(Default, Clone)]
 pub struct MemoryUserStore {
-    /// Keyed by the UTF-8 of `upcase(domain) NUL upcase(user)`, which a lookup builds on the
-    /// stack. The keys are bytes, not strings, so that a lookup need not check again that
-    /// what it built from whole characters is UTF-8.
+    /// Keyed by the length of `upcase(domain)` in UTF-8 (native-endian `usize`), then the
+    /// UTF-8 of `upcase(domain)` and `upcase(user)`, which a lookup builds on the stack. The
+    /// length keeps every (domain, user) pair apart, whatever the names hold (a separator
+    /// would not: with `D NUL U`, the domain "a NUL b" and user "c" met the domain "a" and
+    /// user "b NUL c"; found by the `user_file` fuzz target). The keys are bytes, not
+    /// strings, so that a lookup need not check again that what it built is UTF-8.
     users: HashMap<Box<[u8]>, NtHash>,
 }
 
@@ -45,12 +48,16 @@ impl core::fmt::Debug for MemoryUserStore {
     }
 }
 
+/// The bytes of the domain's length at the start of a key.
+const LEN: usize = core::mem::size_of::<usize>();
+
 fn key(domain: &str, user: &str) -> Box<[u8]> {
-    let mut k = String::with_capacity(domain.len() + user.len() + 1);
-    k.extend(upcase_chars(domain));
-    k.push('\0');
-    k.extend(upcase_chars(user));
-    k.into_bytes().into_boxed_slice()
+    let domain: String = upcase_chars(domain).collect();
+    let mut k = Vec::with_capacity(LEN + domain.len() + user.len());
+    k.extend_from_slice(&domain.len().to_ne_bytes());
+    k.extend_from_slice(domain.as_bytes());
+    k.extend(upcase_chars(user).collect::<String>().as_bytes());
+    k.into_boxed_slice()
 }
 
 impl MemoryUserStore {
@@ -126,29 +133,37 @@ impl MemoryUserStore {
 }
 
 impl MemoryUserStore {
-    /// Looks `upcase(domain) NUL upcase(user)` up, building the key on the stack when it fits
-    /// (names are short): no allocation per handshake.
+    /// Looks the key of (`domain`, `user`) up, building it on the stack when it fits (names
+    /// are short): no allocation per handshake.
     fn get(&self, domain: &str, user: &str) -> Option<&NtHash> {
         let mut buf = [0u8; 256];
         if domain.is_ascii() && user.is_ascii() {
-            // The usual case: the key is the two names upper-cased byte by byte around a NUL.
-            let len = domain.len() + 1 + user.len();
+            // The usual case: the names upper-cased byte by byte after the domain's length.
+            let len = LEN + domain.len() + user.len();
             let Some(lookup) = buf.get_mut(..len) else {
                 return self.users.get(&key(domain, user));
             };
-            let (d, rest) = lookup.split_at_mut(domain.len());
+            let (prefix, names) = lookup.split_at_mut(LEN);
+            prefix.copy_from_slice(&domain.len().to_ne_bytes());
+            let (d, u) = names.split_at_mut(domain.len());
             d.copy_from_slice(domain.as_bytes());
-            rest.get_mut(1..)?.copy_from_slice(user.as_bytes());
-            lookup.make_ascii_uppercase();
+            u.copy_from_slice(user.as_bytes());
+            names.make_ascii_uppercase();
             return self.users.get(&*lookup);
         }
-        let mut len = 0;
-        for c in upcase_chars(domain).chain(['\0']).chain(upcase_chars(user)) {
+        let mut len = LEN;
+        let mut domain_len = None;
+        for c in upcase_chars(domain).map(Some).chain([None]).chain(upcase_chars(user).map(Some)) {
+            let Some(c) = c else {
+                domain_len = Some(len - LEN);
+                continue;
+            };
             let Some(slot) = buf.get_mut(len..len + c.len_utf8()) else {
                 return self.users.get(&key(domain, user));
             };
             len += c.encode_utf8(slot).len();
         }
+        buf.get_mut(..LEN)?.copy_from_slice(&domain_len?.to_ne_bytes());
         self.users.get(buf.get(..len)?)
     }
 }
@@ -195,6 +210,21 @@ mod tests {
         assert_eq!(err, Error::UserFile("line 2: expected DOMAIN:USER:PASSWORD".into()));
         assert!(MemoryUserStore::parse("D::pw").is_err(), "empty user");
         assert!(matches!(MemoryUserStore::from_file("/nonexistent/x"), Err(Error::UserFile(_))));
+    }
+
+    #[test]
+    fn names_holding_nul_stay_apart() {
+        // Found by the `user_file` fuzz target: with keys `upcase(domain) NUL upcase(user)`
+        // these two entries were one, and each logon found the other's password.
+        let store = MemoryUserStore::parse("a\0b:c:p1\na:b\0c:p2\n").unwrap();
+        assert_eq!(store.len(), 2);
+        assert!(store.nt_hash("c", "a\0b").unwrap().ct_eq(&NtHash::from_password("p1")));
+        assert!(store.nt_hash("b\0c", "a").unwrap().ct_eq(&NtHash::from_password("p2")));
+        // The same on the lookup path for names that are not ASCII.
+        let store = MemoryUserStore::parse("\u{e4}\0b:c:p1\n\u{e4}:b\0c:p2\n").unwrap();
+        assert_eq!(store.len(), 2);
+        assert!(store.nt_hash("C", "\u{c4}\0B").unwrap().ct_eq(&NtHash::from_password("p1")));
+        assert!(store.nt_hash("B\0C", "\u{c4}").unwrap().ct_eq(&NtHash::from_password("p2")));
     }
 
     #[test]

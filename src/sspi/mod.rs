@@ -81,7 +81,7 @@ use crate::api::{
 };
 use crate::bindings::ChannelBindings;
 use crate::crypto::Key16;
-use crate::env::FileTime;
+use crate::env::{Environment, FileTime};
 use crate::error::{Error, Result};
 use crate::export::{ClientIdentity, ExportOptions};
 use crate::flags::{AscReq, IscReq};
@@ -203,12 +203,41 @@ fn insert_context(ctx: SecurityContext) -> SecHandle {
 }
 
 /// The number of live credentials and context handles in the table. For the `handles` fuzz
-/// target and the races test ([`crate::fuzzing::live_handles`]), which check that a run
-/// leaves none behind.
+/// target ([`crate::fuzzing::handles`]) and the races test ([`crate::fuzzing::live_handles`]),
+/// which check that a run leaves none behind.
 pub(crate) fn live_handles() -> (usize, usize) {
     let credentials = TABLE.credentials.read().unwrap_or_else(|e| e.into_inner()).len();
     let contexts = TABLE.contexts.read().unwrap_or_else(|e| e.into_inner()).len();
     (credentials, contexts)
+}
+
+thread_local! {
+    /// The environment given to the contexts this thread creates through this layer (first
+    /// `initialize_security_context` / `accept_security_context` call, and
+    /// `import_security_context`). `None`, the system's randomness and clock, everywhere but
+    /// inside [`with_environment`], which only [`crate::fuzzing`] calls (crate-private: no
+    /// caller of the library can reach it).
+    static ENVIRONMENT: std::cell::RefCell<Option<Environment>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with the contexts this thread creates through this layer getting `env`: how the
+/// `handles` fuzz target makes a run deterministic without a test-only crypto shortcut.
+pub(crate) fn with_environment<T>(env: Environment, f: impl FnOnce() -> T) -> T {
+    struct Restore(Option<Environment>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let old = self.0.take();
+            ENVIRONMENT.with(|e| *e.borrow_mut() = old);
+        }
+    }
+    let _restore = Restore(ENVIRONMENT.with(|e| e.borrow_mut().replace(env)));
+    f()
+}
+
+/// The environment set by [`with_environment`], if any.
+fn environment() -> Option<Environment> {
+    ENVIRONMENT.with(|e| e.borrow().clone())
 }
 
 fn status_of(result: Result<SecurityStatus>) -> SecurityStatus {
@@ -427,6 +456,9 @@ pub fn initialize_security_context(
                     return Err(Error::UnknownCredentials("inbound credentials cannot initiate"));
                 }
                 let mut options = InitiatorOptions::new().flags(context_req);
+                if let Some(env) = environment() {
+                    options = options.environment(env);
+                }
                 if let Some(spn) = target_name {
                     options = options.target_name(spn);
                 }
@@ -489,6 +521,9 @@ pub fn accept_security_context(
                     return Err(Error::UnknownCredentials("outbound credentials cannot accept"));
                 }
                 let mut options = AcceptorOptions::new().flags(context_req);
+                if let Some(env) = environment() {
+                    options = options.environment(env);
+                }
                 if let Some(cb) = bindings {
                     options = options.channel_bindings(cb);
                 }
@@ -615,6 +650,9 @@ pub fn import_security_context(
     // The user file matters only for an acceptor imported mid-handshake: a file that cannot
     // be read is reported only if the import then needs it.
     let mut options = ImportOptions::new();
+    if let Some(env) = environment() {
+        options = options.environment(env);
+    }
     let mut file_error = None;
     if let Some(path) = std::env::var_os(NTLM_USER_FILE) {
         match MemoryUserStore::from_file(path) {
