@@ -27,6 +27,11 @@
 //!   read the key file have; a process without it can neither read nor forge a context.
 //! - **Memory**: passwords, NT hashes, keys, RC4 states, exported blobs and allocated context
 //!   buffers are zeroized on drop, never printed by `Debug`, and compared in constant time.
+//!   `tests/wiped.rs` shows it for heap memory: its allocator finds none of a scenario's
+//!   secrets in any freed block. Copies the compiler makes when it moves a value, on the stack
+//!   or in registers, are beyond what safe Rust can wipe; import, which decodes keys, wipes
+//!   the 8 KiB of stack it decoded on before building the context, so none of them is copied
+//!   into the heap with it.
 //!
 //! It does not protect against what NTLM itself cannot: a weak password (an attacker who
 //! records a handshake can still guess offline against NTLMv2), a server that is not the one
