@@ -10,7 +10,7 @@ mod handles;
 pub use files::{key_file, seeds as file_seeds, user_file};
 pub use handles::{
     MAX_OPS, Op, Program, REACHED_CHECKED, REACHED_DELETE_OLD, REACHED_ESTABLISHED,
-    REACHED_IMPORTED, REACHED_SEALED, REACHED_TWINS, handles, handles_replay,
+    REACHED_IMPORTED, REACHED_RESET, REACHED_SEALED, REACHED_TWINS, handles, handles_replay,
     seeds as handles_seeds,
 };
 

@@ -255,6 +255,9 @@ struct Ctx {
     outbox: Vec<u8>,
     /// The slot of its twin.
     twin: Option<usize>,
+    /// An initiator made by this run's `initialize`: the first token it sent, which the
+    /// context again sends first after an export with RESET_NEW.
+    first: Option<Vec<u8>>,
 }
 
 /// A message a context protected, kept for a `Check`.
@@ -272,6 +275,8 @@ struct Blob {
     outbox: Vec<u8>,
     protection: u8,
     identity: Option<ClientIdentity>,
+    /// With RESET_NEW, of an initiator whose first token is known: that token.
+    reset_first: Option<Vec<u8>>,
 }
 
 /// What a call produced, compared between twins.
@@ -316,6 +321,8 @@ pub const REACHED_TWINS: u32 = 8;
 pub const REACHED_DELETE_OLD: u32 = 16;
 /// A message was sealed (`encrypt_message` succeeded).
 pub const REACHED_SEALED: u32 = 32;
+/// A blob exported with `RESET_NEW` started over as its context did.
+pub const REACHED_RESET: u32 = 64;
 
 fn slot(index: u8, len: usize) -> usize {
     usize::from(index) % len
@@ -417,7 +424,7 @@ impl Run {
         self.created.push((handle, true));
         match self.free_ctx_slot() {
             Some(at) => {
-                self.ctxs[at] = Some(Ctx { handle, initiator, outbox, twin: None });
+                self.ctxs[at] = Some(Ctx { handle, initiator, outbox, twin: None, first: None });
                 Some(at)
             }
             None => {
@@ -607,7 +614,9 @@ impl Run {
         if status.is_success() {
             assert_eq!(attrs & IscRet::ALLOCATED_MEMORY.0 != 0, allocate);
             let token = written_token(&mut output);
-            self.add_ctx(new, true, token);
+            if let Some(at) = self.add_ctx(new, true, token.clone()) {
+                self.ctxs[at].as_mut().expect("just added").first = Some(token);
+            }
         } else {
             assert_eq!(new, SecHandle::default(), "a failed first call creates no handle");
         }
@@ -918,8 +927,9 @@ impl Run {
 
     /// Exports the context in `at`; returns the blob on success.
     fn export(&mut self, at: usize, flags: u32, prot: u8, want_identity: bool) -> Option<Blob> {
-        let (handle, initiator, outbox) =
-            self.ctxs[at].as_ref().map(|c| (c.handle, c.initiator, c.outbox.clone()))?;
+        let (handle, initiator, outbox, first) = self.ctxs[at]
+            .as_ref()
+            .map(|c| (c.handle, c.initiator, c.outbox.clone(), c.first.clone()))?;
         let mut packed = None;
         let mut identity = None;
         let token = want_identity.then_some(&mut identity);
@@ -955,7 +965,15 @@ impl Run {
         let packed = packed.expect("a successful export hands out a blob");
         let bytes = packed.as_slice().to_vec();
         assert_eq!(sspi::free_context_buffer(packed), S::SEC_E_OK);
-        Some(Blob { bytes, initiator, outbox, protection: effective_protection(prot), identity })
+        let reset_first = first.filter(|_| flags & SECPKG_CONTEXT_EXPORT_RESET_NEW != 0);
+        Some(Blob {
+            bytes,
+            initiator,
+            outbox,
+            protection: effective_protection(prot),
+            identity,
+            reset_first,
+        })
     }
 
     fn export_op(&mut self, input: &mut Input<'_>) {
@@ -1045,8 +1063,8 @@ impl Run {
         }
         let blob = &self.blobs[usize::from(which) % self.blobs.len()];
         let mut bytes = blob.bytes.clone();
-        let (sealed_with, initiator, outbox) =
-            (blob.protection, blob.initiator, blob.outbox.clone());
+        let (sealed_with, initiator, outbox, reset_first) =
+            (blob.protection, blob.initiator, blob.outbox.clone(), blob.reset_first.clone());
         let other = ClientIdentity {
             package: "NTLM".into(),
             user: "mallory".into(),
@@ -1074,6 +1092,46 @@ impl Run {
             return;
         };
         self.add_ctx(handle, initiator, outbox);
+        // A context exported with RESET_NEW starts over as the context it was before its
+        // first token: a second import of the blob sends exactly the first token the original
+        // sent (a NEGOTIATE depends on the configuration only).
+        if let Some(first) = reset_first {
+            let again = self
+                .import(
+                    &bytes,
+                    sealed_with,
+                    key_choice,
+                    package,
+                    identity.as_ref(),
+                    wrong,
+                    changed,
+                    credentials,
+                )
+                .unwrap_or_else(|s| panic!("a blob that imported imports again: {s:?}"));
+            let mut memory = vec![0u8; TOKEN_ROOM];
+            let mut output = [SecBuffer::new(SECBUFFER_TOKEN, &mut memory)];
+            let (mut new, mut attrs, mut expiry) = (SecHandle::default(), 0, FileTime::default());
+            let status = sspi::initialize_security_context(
+                None,
+                Some(again),
+                None,
+                IscReq(0),
+                0,
+                None,
+                &mut new,
+                &mut output,
+                &mut attrs,
+                &mut expiry,
+            );
+            assert_eq!(status, S::SEC_I_CONTINUE_NEEDED, "a reset initiator starts over");
+            assert_eq!(
+                written_token(&mut output),
+                first,
+                "a reset initiator sends its first token again"
+            );
+            assert_eq!(sspi::delete_security_context(&again), S::SEC_E_OK);
+            self.reached |= REACHED_RESET;
+        }
     }
 
     fn twin(&mut self, input: &mut Input<'_>) {
@@ -1719,6 +1777,16 @@ pub fn seeds() -> Vec<(&'static str, Vec<u8>)> {
             .op(Step, &leg(0, 1, 0, 0))
             .op(Step, &leg(1, 0, 0, 6)),
     ));
+    // An initiator exported with RESET_NEW (flags 1) under key A, imported (blob 0, key A,
+    // "NTLM", no identity, no tampering, no credentials): it starts over.
+    seeds.push((
+        "reset-initiator",
+        Program::new(25)
+            .op(Acquire, &[0])
+            .op(Initialize, &initialize)
+            .op(Export, &[0, 1, 1, 1])
+            .op(Import, &[0, 1, 0, 0, 0, 2]),
+    ));
     seeds.into_iter().map(|(name, p)| (name, p.0)).collect()
 }
 
@@ -1740,6 +1808,7 @@ mod tests {
             ("checked", REACHED_CHECKED),
             ("imported", REACHED_IMPORTED),
             ("twins", REACHED_TWINS),
+            ("reset", REACHED_RESET),
             ("delete-old", REACHED_DELETE_OLD),
             ("sealed", REACHED_SEALED),
         ] {
