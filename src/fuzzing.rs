@@ -692,6 +692,34 @@ pub fn live_handles() -> (usize, usize) {
     crate::sspi::live_handles()
 }
 
+/// Checks that the seeds committed in `fuzz/seeds/<target>/<name>` are the ones the
+/// generators make (a changed generator fails here until they are written again), or writes
+/// them when `SSPI_EMU_WRITE_SEEDS` is set: `SSPI_EMU_WRITE_SEEDS=1 cargo test --lib fuzzing`.
+#[cfg(test)]
+pub(crate) fn seeds_are_current<'a>(seeds: impl IntoIterator<Item = (&'a str, &'a str, &'a [u8])>) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds");
+    let write = std::env::var_os("SSPI_EMU_WRITE_SEEDS").is_some();
+    for (target, name, seed) in seeds {
+        let path = root.join(target).join(name);
+        if write {
+            std::fs::create_dir_all(root.join(target)).unwrap();
+            std::fs::write(&path, seed).unwrap();
+            continue;
+        }
+        let on_disk = std::fs::read(&path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (write the seeds: SSPI_EMU_WRITE_SEEDS=1 cargo test --lib fuzzing)",
+                path.display()
+            )
+        });
+        assert!(
+            on_disk == seed,
+            "{} is not what its generator makes (SSPI_EMU_WRITE_SEEDS=1 cargo test --lib fuzzing)",
+            path.display()
+        );
+    }
+}
+
 #[cfg(test)]
 mod krb_tests {
     /// Found by the `kdc_reply` target (built with `-a`) in CI: a genuine TGS-REP whose

@@ -236,22 +236,14 @@ fn as_exchange() -> sspi_emu::kerberos::kdc::AsAwaitingReply {
     .0
 }
 
-/// `depth` nested SEQUENCEs (DER, long-form lengths), innermost empty.
+/// `depth` nested SEQUENCEs (DER, long-form lengths), the innermost empty: level `k` from
+/// the inside holds the `6 * k` bytes of the levels within it.
 fn nested(depth: usize) -> Vec<u8> {
-    let mut inner: Vec<u8> = Vec::new();
-    let mut out = Vec::new();
-    // Built from the inside out, into one buffer written back to front.
-    let mut lens = Vec::with_capacity(depth);
-    let mut len = 0usize;
-    for _ in 0..depth {
-        lens.push(len);
-        len += 6;
-    }
-    for l in lens.iter().rev() {
+    let mut out = Vec::with_capacity(6 * depth);
+    for level in (0..depth).rev() {
         out.extend_from_slice(&[0x30, 0x84]);
-        out.extend_from_slice(&u32::try_from(*l).unwrap().to_be_bytes());
+        out.extend_from_slice(&u32::try_from(6 * level).unwrap().to_be_bytes());
     }
-    out.append(&mut inner);
     out
 }
 

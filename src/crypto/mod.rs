@@ -42,9 +42,9 @@ pub(crate) fn scrub_stack() {
     core::hint::black_box(&area);
 }
 
-/// Reads a whole file of at most `max` bytes (keytabs, caches and user files hold secrets: the buffer is
-/// sized from the file's length first, so reading does not reallocate and leave a copy
-/// behind, and it is wiped on drop).
+/// Reads a whole file of at most `max` bytes. Keytabs, caches and user files hold secrets:
+/// the buffer is sized from the file's length first and grows only by wiping moves (a file
+/// that grew meanwhile), the chunk read through is wiped, and the result is wiped on drop.
 pub(crate) fn read_bounded(
     path: &std::path::Path,
     max: u64,
@@ -55,21 +55,20 @@ pub(crate) fn read_bounded(
     if len > max {
         return Err(format!("larger than {max} bytes"));
     }
-    // One byte more than the length, so read_to_end sees the end without growing; a file
-    // that grows meanwhile is cut at `max + 1` bytes and refused.
+    // One byte more than the length, so reading to the end needs no growth; a file that
+    // grows meanwhile is cut at `max + 1` bytes and refused.
     let room =
         usize::try_from(len.saturating_add(1)).map_err(|_| format!("larger than {max} bytes"))?;
     let mut bytes = SecretBytes(Vec::with_capacity(room));
-    let mut chunk = [0u8; 4096];
+    let mut chunk = zeroize::Zeroizing::new([0u8; 4096]);
     let mut reader = file.take(max + 1);
     loop {
-        let n = reader.read(&mut chunk).map_err(|e| format!("cannot read: {e}"))?;
+        let n = reader.read(&mut chunk[..]).map_err(|e| format!("cannot read: {e}"))?;
         if n == 0 {
             break;
         }
         bytes.extend_from_slice(&chunk[..n]);
     }
-    zeroize::Zeroize::zeroize(&mut chunk);
     if u64::try_from(bytes.len()).map_or(true, |n| n > max) {
         return Err(format!("larger than {max} bytes"));
     }

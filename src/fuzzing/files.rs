@@ -187,15 +187,12 @@ mod tests {
         }
     }
 
-    /// Regenerates `fuzz/seeds/user_file` and `fuzz/seeds/key_file`:
-    /// `cargo test --lib fuzzing::files::tests::write_seeds -- --ignored`.
+    /// `fuzz/seeds/user_file` and `fuzz/seeds/key_file` are what [`super::seeds`] makes.
     #[test]
-    #[ignore = "writes into the source tree"]
-    fn write_seeds() {
-        let seeds = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds");
-        for (target, name, seed) in super::seeds() {
-            std::fs::create_dir_all(seeds.join(target)).unwrap();
-            std::fs::write(seeds.join(target).join(name), seed).unwrap();
-        }
+    fn committed_seeds_are_current() {
+        let seeds = super::seeds();
+        crate::fuzzing::seeds_are_current(
+            seeds.iter().map(|(target, name, seed)| (*target, *name, seed.as_slice())),
+        );
     }
 }

@@ -1841,16 +1841,12 @@ mod tests {
         handles_replay(&noise);
     }
 
-    /// Regenerates `fuzz/seeds/handles`:
-    /// `cargo test --lib fuzzing::handles::tests::write_seeds -- --ignored`.
+    /// `fuzz/seeds/handles` is what [`seeds`] makes.
     #[test]
-    #[ignore = "writes into the source tree"]
-    fn write_seeds() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/handles");
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        for (name, seed) in seeds() {
-            std::fs::write(dir.join(name), seed).unwrap();
-        }
+    fn committed_seeds_are_current() {
+        let seeds = seeds();
+        crate::fuzzing::seeds_are_current(
+            seeds.iter().map(|(name, seed)| ("handles", *name, seed.as_slice())),
+        );
     }
 }

@@ -127,7 +127,7 @@ pub(crate) struct Names {
 impl Names {
     /// No names, allocating nothing (an initiator's [`Established::identity`]).
     pub(crate) fn none() -> Self {
-        Self { all: String::new(), user_end: 0, domain_end: 0 }
+        Self::with_capacity(0)
     }
 
     /// An empty set of names with room for `capacity` bytes.
