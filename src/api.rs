@@ -37,6 +37,10 @@ use crate::env::{Environment, FileTime};
 use crate::error::{Error, Result};
 use crate::export::{self, ClientIdentity, ExportOptions, Exported, PackageId, Protection};
 use crate::flags::{AscReq, IscReq};
+use crate::kerberos::context::{
+    AcceptorConfig as KerberosAcceptorConfig, InitiatorConfig as KerberosInitiatorConfig,
+    KerberosContext,
+};
 use crate::kerberos::{self, Principal, transport::KdcClient};
 use crate::ntlm::client::{Client, ClientConfig, ClientSecret};
 use crate::ntlm::flags::NegotiateFlags;
@@ -61,6 +65,7 @@ enum CredentialKind {
     NtlmInitiator(Arc<ClientSecret>),
     NtlmAcceptor(Arc<dyn UserStore>),
     KerberosInitiator(Arc<kerberos::credentials::InitiatorCredentials>),
+    KerberosAcceptor(Arc<kerberos::credentials::AcceptorCredentials>),
 }
 
 impl Credentials {
@@ -141,6 +146,42 @@ impl Credentials {
         Ok(Self::kerberos(kerberos::credentials::InitiatorCredentials::from_default_ccache(kdc)?))
     }
 
+    /// Kerberos acceptor credentials (see [`kerberos::credentials::AcceptorCredentials`]):
+    /// a service's keys and the replay cache its contexts share.
+    pub fn kerberos_acceptor(credentials: kerberos::credentials::AcceptorCredentials) -> Self {
+        Self { kind: CredentialKind::KerberosAcceptor(Arc::new(credentials)) }
+    }
+
+    /// Kerberos acceptor credentials from a keytab file (`keytab`, else `KRB5_KTNAME`, else
+    /// `/etc/krb5.keytab`), for the service `service` (`HTTP/web.example.test`, with
+    /// `@REALM` or in `krb5.conf`'s default realm), or for any service in the keytab
+    /// (`None`).
+    ///
+    /// # Errors
+    /// [`Error::Keytab`] (`SEC_E_NO_CREDENTIALS`) if the keytab cannot be read or holds no
+    /// key of `service`; [`Error::InvalidParameter`] for a malformed name or no realm.
+    pub fn kerberos_acceptor_from_keytab(
+        service: Option<&str>,
+        keytab: Option<&std::path::Path>,
+    ) -> Result<Self> {
+        let path = match keytab {
+            Some(path) => path.to_owned(),
+            None => kerberos::keytab::default_keytab_path()?,
+        };
+        let keytab = kerberos::keytab::Keytab::read(&path)?;
+        let service = match service {
+            Some(name) if name.contains('@') => Some(Principal::parse(name, None)?),
+            Some(name) => {
+                let config = kerberos::config::Krb5Config::load_default().ok();
+                Some(Principal::parse(name, config.as_ref().and_then(|c| c.default_realm()))?)
+            }
+            None => None,
+        };
+        Ok(Self::kerberos_acceptor(kerberos::credentials::AcceptorCredentials::new(
+            keytab, service,
+        )?))
+    }
+
     /// The Kerberos initiator credentials, if these are.
     pub fn as_kerberos(&self) -> Option<&kerberos::credentials::InitiatorCredentials> {
         match &self.kind {
@@ -152,7 +193,9 @@ impl Credentials {
     pub(crate) fn user_store(&self) -> Option<Arc<dyn UserStore>> {
         match &self.kind {
             CredentialKind::NtlmAcceptor(users) => Some(Arc::clone(users)),
-            CredentialKind::NtlmInitiator(_) | CredentialKind::KerberosInitiator(_) => None,
+            CredentialKind::NtlmInitiator(_)
+            | CredentialKind::KerberosInitiator(_)
+            | CredentialKind::KerberosAcceptor(_) => None,
         }
     }
 
@@ -160,7 +203,9 @@ impl Credentials {
     pub fn package(&self) -> Package {
         match self.kind {
             CredentialKind::NtlmInitiator(_) | CredentialKind::NtlmAcceptor(_) => Package::Ntlm,
-            CredentialKind::KerberosInitiator(_) => Package::Kerberos,
+            CredentialKind::KerberosInitiator(_) | CredentialKind::KerberosAcceptor(_) => {
+                Package::Kerberos
+            }
         }
     }
 
@@ -177,7 +222,7 @@ impl Credentials {
                 Some(ntlm::down_level_name(&who.domain, &who.user))
             }
             CredentialKind::KerberosInitiator(k) => Some(k.client().to_string()),
-            CredentialKind::NtlmAcceptor(_) => None,
+            CredentialKind::NtlmAcceptor(_) | CredentialKind::KerberosAcceptor(_) => None,
         }
     }
 }
@@ -193,6 +238,9 @@ impl core::fmt::Debug for Credentials {
             CredentialKind::NtlmAcceptor(_) => f.write_str("Credentials::Acceptor"),
             CredentialKind::KerberosInitiator(k) => {
                 f.debug_tuple("Credentials::Kerberos").field(k).finish()
+            }
+            CredentialKind::KerberosAcceptor(k) => {
+                f.debug_tuple("Credentials::KerberosAcceptor").field(k).finish()
             }
         }
     }
@@ -442,11 +490,11 @@ impl ImportOptions {
     }
 }
 
-/// What a context of Kerberos credentials is until the Kerberos contexts exist.
-const NO_KERBEROS_CONTEXTS: Error = Error::NotSupported(
-    "Kerberos security contexts (this build has Kerberos credentials and tickets, not yet \
-     the AP exchange)",
-);
+/// What a Kerberos context answers to an NTLM-only call.
+const NOT_FOR_KERBEROS: Error = Error::NotSupported("an NTLM-only call on a Kerberos context");
+/// A query that needs the established Kerberos context.
+const KERBEROS_NOT_ESTABLISHED: Error =
+    Error::WrongState("the Kerberos handshake has not completed");
 
 /// A security context of any package, initiator or acceptor.
 ///
@@ -461,17 +509,23 @@ pub struct SecurityContext {
 #[allow(clippy::large_enum_variant)]
 enum Inner {
     Ntlm(NtlmContext),
+    Kerberos(KerberosContext),
     /// Exported with `SECPKG_CONTEXT_EXPORT_DELETE_OLD`: every call is `SEC_E_INVALID_HANDLE`
     /// (it still knows its package).
     Deleted(Package),
 }
 
-/// Dispatches `$call` on the live package context bound to `$ctx`; a deleted context is
-/// `SEC_E_INVALID_HANDLE`.
+/// Dispatches to the live package context: `$call` with the NTLM context bound to `$ctx`,
+/// `$kcall` with the Kerberos one bound to `$k` (without it, the call is NTLM-only); a deleted
+/// context is `SEC_E_INVALID_HANDLE`.
 macro_rules! dispatch {
     ($self:expr, $ctx:ident => $call:expr) => {
+        dispatch!($self, $ctx => $call, _k => Err(NOT_FOR_KERBEROS))
+    };
+    ($self:expr, $ctx:ident => $call:expr, $k:ident => $kcall:expr) => {
         match $self {
             Inner::Ntlm($ctx) => $call,
+            Inner::Kerberos($k) => $kcall,
             Inner::Deleted(_) => Err(Error::InvalidHandle),
         }
     };
@@ -500,7 +554,20 @@ impl SecurityContext {
             CredentialKind::NtlmAcceptor(_) => {
                 return Err(Error::UnknownCredentials("acceptor credentials cannot initiate"));
             }
-            CredentialKind::KerberosInitiator(_) => return Err(NO_KERBEROS_CONTEXTS),
+            CredentialKind::KerberosInitiator(credentials) => {
+                let config = KerberosInitiatorConfig {
+                    credentials: Arc::clone(credentials),
+                    target: options.target_name,
+                    requested: options.flags,
+                    bindings: options.channel_bindings,
+                    env: options.env,
+                };
+                let inner = Inner::Kerberos(KerberosContext::initiator(config)?);
+                return Ok(Self { inner });
+            }
+            CredentialKind::KerberosAcceptor(_) => {
+                return Err(Error::UnknownCredentials("acceptor credentials cannot initiate"));
+            }
         };
         let config = ClientConfig {
             secret: Arc::clone(secret),
@@ -528,6 +595,16 @@ impl SecurityContext {
             CredentialKind::NtlmInitiator(_) | CredentialKind::KerberosInitiator(_) => {
                 return Err(Error::UnknownCredentials("initiator credentials cannot accept"));
             }
+            CredentialKind::KerberosAcceptor(credentials) => {
+                let config = KerberosAcceptorConfig {
+                    credentials: Arc::clone(credentials),
+                    requested: options.flags,
+                    bindings: options.channel_bindings,
+                    max_skew: u32::try_from(options.max_clock_skew.as_secs()).unwrap_or(u32::MAX),
+                    env: options.env,
+                };
+                return Ok(Self { inner: Inner::Kerberos(KerberosContext::acceptor(config)?) });
+            }
         };
         let config = ServerConfig {
             users: Arc::clone(users),
@@ -554,8 +631,17 @@ impl SecurityContext {
     /// `SEC_E_TIME_SKEW`, `SEC_E_WRONG_PRINCIPAL`, `SEC_E_BAD_BINDINGS`, and
     /// `SEC_E_UNSUPPORTED_FUNCTION` for LM, NTLMv1 and other refused variants.
     pub fn step(&mut self, input: Option<&[u8]>) -> Result<Step> {
-        let out = dispatch!(&mut self.inner, c => c.step(input))?;
-        Ok(Step { token: out.token, complete: out.complete })
+        match &mut self.inner {
+            Inner::Ntlm(c) => {
+                let out = c.step(input)?;
+                Ok(Step { token: out.token, complete: out.complete })
+            }
+            Inner::Kerberos(k) => {
+                let out = k.step(input)?;
+                Ok(Step { token: out.token, complete: out.complete })
+            }
+            Inner::Deleted(_) => Err(Error::InvalidHandle),
+        }
     }
 
     /// Sets channel bindings before the handshake leg that uses them (the initiator's
@@ -564,13 +650,14 @@ impl SecurityContext {
     /// # Errors
     /// `SEC_E_OUT_OF_SEQUENCE` once the handshake completed.
     pub fn set_channel_bindings(&mut self, bindings: ChannelBindings) -> Result<()> {
-        dispatch!(&mut self.inner, c => c.set_channel_bindings(bindings))
+        dispatch!(&mut self.inner, c => c.set_channel_bindings(bindings), k => k.set_channel_bindings(bindings))
     }
 
     /// Whether the handshake completed.
     pub fn is_established(&self) -> bool {
         match &self.inner {
             Inner::Ntlm(c) => c.established().is_some(),
+            Inner::Kerberos(k) => k.established().is_some(),
             Inner::Deleted(_) => false,
         }
     }
@@ -579,6 +666,7 @@ impl SecurityContext {
     pub fn is_initiator(&self) -> bool {
         match &self.inner {
             Inner::Ntlm(c) => c.is_client(),
+            Inner::Kerberos(k) => k.is_initiator(),
             Inner::Deleted(_) => false,
         }
     }
@@ -587,6 +675,7 @@ impl SecurityContext {
     pub fn package(&self) -> Package {
         match &self.inner {
             Inner::Ntlm(_) => Package::Ntlm,
+            Inner::Kerberos(_) => Package::Kerberos,
             Inner::Deleted(package) => *package,
         }
     }
@@ -618,7 +707,8 @@ impl SecurityContext {
     pub fn export(&mut self, flags: u32, options: &ExportOptions) -> Result<Exported> {
         export::check_flags(flags)?;
         let reset = flags & export::SECPKG_CONTEXT_EXPORT_RESET_NEW != 0;
-        let (packed, identity) = dispatch!(&self.inner, c => c.pack(reset, options))?;
+        let (packed, identity) = dispatch!(&self.inner, c => c.pack(reset, options),
+            _k => Err(Error::NotSupported("exporting Kerberos contexts is not in this build yet")))?;
         if flags & export::SECPKG_CONTEXT_EXPORT_DELETE_OLD != 0 {
             self.inner = Inner::Deleted(self.package());
         }
@@ -674,7 +764,7 @@ impl SecurityContext {
     fn client_identity(&self) -> Option<ClientIdentity> {
         match &self.inner {
             Inner::Ntlm(c) => c.client_identity(),
-            Inner::Deleted(_) => None,
+            Inner::Kerberos(_) | Inner::Deleted(_) => None,
         }
     }
 
@@ -842,7 +932,8 @@ impl SecurityContext {
     /// # Errors
     /// `SEC_E_OUT_OF_SEQUENCE` before the handshake completed.
     pub fn client_name(&self) -> Result<String> {
-        dispatch!(&self.inner, c => c.client().map(|who| ntlm::down_level_name(who.domain, who.user)))
+        dispatch!(&self.inner, c => c.client().map(|who| ntlm::down_level_name(who.domain, who.user)),
+            k => k.established().map(|e| e.client.to_string()).ok_or(KERBEROS_NOT_ESTABLISHED))
     }
 
     /// The authenticated client, with the workstation it named (see
@@ -851,7 +942,12 @@ impl SecurityContext {
     /// # Errors
     /// As [`SecurityContext::client_name`].
     pub fn identity(&self) -> Result<Identity> {
-        dispatch!(&self.inner, c => c.client().map(ntlm::IdentityRef::to_identity))
+        dispatch!(&self.inner, c => c.client().map(ntlm::IdentityRef::to_identity),
+            k => k.established().map(|e| Identity {
+                user: e.client.name.components.join("/"),
+                domain: e.client.realm.clone(),
+                workstation: String::new(),
+            }).ok_or(KERBEROS_NOT_ESTABLISHED))
     }
 
     /// `SECPKG_ATTR_SESSION_KEY`: the exported session key. Key material: keep it secret.
@@ -876,7 +972,8 @@ impl SecurityContext {
     /// # Errors
     /// As [`SecurityContext::client_name`].
     pub fn attributes(&self) -> Result<u32> {
-        dispatch!(&self.inner, c => c.attributes())
+        dispatch!(&self.inner, c => c.attributes(),
+            k => k.established().map(|e| e.attributes).ok_or(KERBEROS_NOT_ESTABLISHED))
     }
 
     /// `SECPKG_ATTR_PACKAGE_INFO`.

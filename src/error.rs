@@ -129,6 +129,16 @@ pub enum Error {
     /// The target service principal is unknown to the KDC.
     #[error("target unknown: {0}")]
     TargetUnknown(String),
+    /// A Kerberos ticket (or the context it made) is out of its validity.
+    #[error("the ticket or context has expired")]
+    ContextExpired,
+    /// A Kerberos AP-REQ that this credential accepted before (a replay).
+    #[error("replayed authenticator")]
+    Replay,
+    /// The replay cache is full of entries that have not expired: new authentications are
+    /// refused rather than letting a replay through (see `manual`, "Replay cache").
+    #[error("replay cache full")]
+    ReplayCacheFull,
 }
 
 /// Shorthand for `Result<T, sspi_emu::Error>`.

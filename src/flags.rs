@@ -92,6 +92,10 @@ flag_type! {
 flag_type! {
     /// `ISC_RET_*`: what an initiator's context provides.
     IscRet {
+        /// `ISC_RET_DELEGATE`.
+        DELEGATE = 0x1;
+        /// `ISC_RET_MUTUAL_AUTH`.
+        MUTUAL_AUTH = 0x2;
         /// `ISC_RET_REPLAY_DETECT`.
         REPLAY_DETECT = 0x4;
         /// `ISC_RET_SEQUENCE_DETECT`.
@@ -146,6 +150,10 @@ flag_type! {
 flag_type! {
     /// `ASC_RET_*`: what an acceptor's context provides.
     AscRet {
+        /// `ASC_RET_DELEGATE`.
+        DELEGATE = 0x1;
+        /// `ASC_RET_MUTUAL_AUTH`.
+        MUTUAL_AUTH = 0x2;
         /// `ASC_RET_REPLAY_DETECT`.
         REPLAY_DETECT = 0x4;
         /// `ASC_RET_SEQUENCE_DETECT`.

@@ -135,6 +135,9 @@ impl From<&Error> for SecurityStatus {
             Error::Krb5Config(_) | Error::NoAuthority(_) => Self::SEC_E_NO_AUTHORITY,
             Error::Kdc { code, .. } => kdc_error_status(*code),
             Error::TargetUnknown(_) => Self::SEC_E_TARGET_UNKNOWN,
+            Error::ContextExpired => Self::SEC_E_CONTEXT_EXPIRED,
+            Error::Replay => Self::SEC_E_LOGON_DENIED,
+            Error::ReplayCacheFull => Self::SEC_E_INSUFFICIENT_MEMORY,
         }
     }
 }
@@ -190,6 +193,9 @@ mod tests {
             (Error::Krb5Config("x".into()), SecurityStatus::SEC_E_NO_AUTHORITY),
             (Error::NoAuthority("x".into()), SecurityStatus::SEC_E_NO_AUTHORITY),
             (Error::TargetUnknown("x".into()), SecurityStatus::SEC_E_TARGET_UNKNOWN),
+            (Error::ContextExpired, SecurityStatus::SEC_E_CONTEXT_EXPIRED),
+            (Error::Replay, SecurityStatus::SEC_E_LOGON_DENIED),
+            (Error::ReplayCacheFull, SecurityStatus::SEC_E_INSUFFICIENT_MEMORY),
             (Error::Kdc { code: 24, message: "x".into() }, SecurityStatus::SEC_E_LOGON_DENIED),
             (Error::Kdc { code: 6, message: "x".into() }, SecurityStatus::SEC_E_LOGON_DENIED),
             (Error::Kdc { code: 7, message: "x".into() }, SecurityStatus::SEC_E_TARGET_UNKNOWN),

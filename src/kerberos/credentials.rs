@@ -217,3 +217,86 @@ impl InitiatorCredentials {
 fn same_name(a: &Principal, b: &Principal) -> bool {
     a.realm == b.realm && a.name.components == b.name.components
 }
+
+/// Kerberos acceptor credentials: the service's keys (a keytab) and the replay cache that every
+/// context accepted with them shares (what `AcceptCredentialsHandle` for Kerberos inbound
+/// returns).
+///
+/// With a `service` principal, a ticket is accepted only if it names exactly that service
+/// (realm and components): a ticket for another service whose key happens to be in the same
+/// keytab, or is the same key, is refused with `SEC_E_WRONG_PRINCIPAL`. Without one, any
+/// service in the keytab is accepted (MIT's `GSS_C_NO_NAME` acceptor).
+pub struct AcceptorCredentials {
+    keytab: super::keytab::Keytab,
+    service: Option<Principal>,
+    replay: super::replay::ReplayCache,
+}
+
+impl core::fmt::Debug for AcceptorCredentials {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("AcceptorCredentials")
+            .field("service", &self.service.as_ref().map(ToString::to_string))
+            .field("keys", &self.keytab.entries.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AcceptorCredentials {
+    /// Credentials with the keys of `keytab`, for `service` (or any service in it).
+    ///
+    /// # Errors
+    /// [`Error::Keytab`] if the keytab holds no key (of `service`, when given).
+    pub fn new(keytab: Keytab, service: Option<Principal>) -> Result<Self> {
+        let has_key = match &service {
+            Some(s) => keytab.find(s, None, None).is_some(),
+            None => !keytab.entries.is_empty(),
+        };
+        if !has_key {
+            return Err(Error::Keytab(match &service {
+                Some(s) => format!("the keytab has no key for {s}"),
+                None => "the keytab holds no key".to_owned(),
+            }));
+        }
+        Ok(Self { keytab, service, replay: super::replay::ReplayCache::default() })
+    }
+
+    /// Replaces the replay cache by one of at most `capacity` live entries.
+    #[must_use]
+    pub fn with_replay_capacity(mut self, capacity: usize) -> Self {
+        self.replay = super::replay::ReplayCache::new(capacity);
+        self
+    }
+
+    /// The service these credentials accept for, if restricted to one.
+    pub fn service(&self) -> Option<&Principal> {
+        self.service.as_ref()
+    }
+
+    /// The replay cache shared by every context of these credentials.
+    pub fn replay_cache(&self) -> &super::replay::ReplayCache {
+        &self.replay
+    }
+
+    /// The key that decrypts a ticket for `sname`, of key version `kvno` and type `etype`.
+    ///
+    /// # Errors
+    /// [`Error::WrongPrincipal`] if `sname` is not the service these credentials are for;
+    /// [`Error::UnknownCredentials`] if the keytab has no such key.
+    pub fn service_key(
+        &self,
+        sname: &Principal,
+        kvno: Option<u32>,
+        etype: super::EncType,
+    ) -> Result<super::Key> {
+        if let Some(service) = &self.service
+            && !same_name(service, sname)
+        {
+            return Err(Error::WrongPrincipal);
+        }
+        self.keytab.find(sname, kvno, Some(etype)).map(|e| e.key.clone()).ok_or(
+            Error::UnknownCredentials(
+                "no key in the keytab for the ticket's service, key version and type",
+            ),
+        )
+    }
+}

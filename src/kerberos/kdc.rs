@@ -58,8 +58,8 @@
 //! handlers (`fuzz_targets/kdc_reply.rs`). The enc-parts it decodes are authenticated
 //! before parsing, so laxness there costs nothing.
 
-mod convert;
-mod der;
+pub(super) mod convert;
+pub(super) mod der;
 
 use crate::crypto::Password;
 use crate::env::Environment;
@@ -209,7 +209,7 @@ pub enum ClientSecret {
 }
 
 /// Seconds since the Unix epoch and the microseconds, from the injected clock.
-fn now(env: &Environment) -> (i64, i32) {
+pub(super) fn now(env: &Environment) -> (i64, i32) {
     let ft = env.now().0;
     let secs = i64::try_from(ft / 10_000_000).unwrap_or(i64::MAX) - 11_644_473_600;
     let micros = i32::try_from(ft % 10_000_000 / 10).unwrap_or(0);
@@ -221,17 +221,20 @@ fn till(env: &Environment, d: Duration) -> i64 {
 }
 
 /// A nonce: 31 random bits (MIT and Windows both keep nonces positive).
-fn nonce(env: &Environment) -> Result<i32> {
+pub(super) fn nonce(env: &Environment) -> Result<i32> {
     let bytes: [u8; 4] = env.random()?;
     Ok(i32::from_be_bytes(bytes) & 0x7fff_ffff)
 }
 
-fn der<T: serde::Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
+pub(super) fn der<T: serde::Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
     picky_asn1_der::to_vec(value)
         .map_err(|_| Error::InvalidParameter("cannot DER-encode a request"))
 }
 
-fn decode<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8], what: &'static str) -> Result<T> {
+pub(super) fn decode<'a, T: serde::Deserialize<'a>>(
+    bytes: &'a [u8],
+    what: &'static str,
+) -> Result<T> {
     picky_asn1_der::from_bytes(bytes).map_err(|_| Error::InvalidToken(what))
 }
 
@@ -242,7 +245,7 @@ fn padata(kind: i32, data: Vec<u8>) -> PaData {
     }
 }
 
-fn encrypted(
+pub(super) fn encrypted(
     key: &Key,
     usage: KeyUsage,
     plain: &[u8],
@@ -260,7 +263,7 @@ fn encrypted(
 }
 
 /// The environment's randomness as a [`crate::env::RandomSource`] for the crypto module.
-struct EnvRandom<'a>(&'a Environment);
+pub(super) struct EnvRandom<'a>(pub(super) &'a Environment);
 
 impl crate::env::RandomSource for EnvRandom<'_> {
     fn fill(&self, dest: &mut [u8]) -> Result<()> {
@@ -594,7 +597,7 @@ fn enc_rep_part(key: &Key, usage: KeyUsage, enc: &EncryptedData) -> Result<EncKd
     }
 }
 
-fn key_of(ek: &EncryptionKey) -> Result<Key> {
+pub(super) fn key_of(ek: &EncryptionKey) -> Result<Key> {
     Ok(Key::new(EncType(int32(&ek.key_type.0)?), &ek.key_value.0.0))
 }
 

@@ -11,19 +11,26 @@
 //!   credential cache) and the tickets they obtain: what `AcquireCredentialsHandle` for
 //!   Kerberos outbound returns.
 //!
-//! Kerberos security contexts (AP-REQ/AP-REP, message security, export) are not in this
-//! build yet: an initiator or acceptor context of Kerberos credentials is
-//! `SEC_E_UNSUPPORTED_FUNCTION`.
+//! - [`gss`]: the GSS-API framing of the handshake tokens and the authenticator checksum
+//!   (RFC 2743, RFC 4121 section 4.1).
+//! - [`ap`]: the AP exchange (AP-REQ, AP-REP) and its checks, sans-IO.
+//! - [`replay`]: the acceptor's replay cache.
+//! - `context`: the initiator and acceptor security contexts (used through
+//!   [`crate::SecurityContext`]).
 //!
 //! The types every one of them shares live in this module: [`EncType`], [`Key`],
 //! [`PrincipalName`], [`Principal`] and [`Credential`] (a ticket with its session key).
 
+pub mod ap;
 pub mod ccache;
 pub mod config;
+pub(crate) mod context;
 pub mod credentials;
 pub mod crypto;
+pub mod gss;
 pub mod kdc;
 pub mod keytab;
+pub mod replay;
 pub mod transport;
 mod types;
 

@@ -38,7 +38,7 @@ use std::time::{Duration, Instant};
 // Peer availability
 // ---------------------------------------------------------------------------------------------
 
-const PYTHON: &str = "/usr/bin/python3";
+pub(crate) const PYTHON: &str = "/usr/bin/python3";
 const PEER_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/ntlm_peer.py");
 /// The NTLMSSP mechanism OID, as registered in `/etc/gss/mech.d/*.conf`.
 const NTLM_OID: &str = "1.3.6.1.4.1.311.2.2.10";
@@ -154,7 +154,7 @@ const PEER_KNOBS: &[&str] = &[
 
 /// One `ntlm_peer.py` child. Dropping it kills and reaps the child (also when a test
 /// panics), joins the reader threads and removes its temporary directory.
-struct Peer {
+pub(crate) struct Peer {
     label: &'static str,
     child: Child,
     stdin: Option<ChildStdin>,
@@ -170,21 +170,40 @@ struct Peer {
 impl Peer {
     /// A gss-ntlmssp initiator for `DOMAIN\user` with `password`, targeting `HTTP@server`.
     fn client(user: &str, domain: &str, password: &str, env: &[(&str, &str)]) -> Self {
-        Self::spawn("gss client", &["client", user, domain, password], &[], env)
+        Self::spawn("gss client", PEER_SCRIPT, &["client", user, domain, password], &[], env)
     }
 
     /// A gss-ntlmssp initiator with an explicit hostbased target (`service@host`).
     fn client_to(target: &str, env: &[(&str, &str)]) -> Self {
-        Self::spawn("gss client", &["client", USER, DOMAIN, PASSWORD, target], &[], env)
+        Self::spawn(
+            "gss client",
+            PEER_SCRIPT,
+            &["client", USER, DOMAIN, PASSWORD, target],
+            &[],
+            env,
+        )
     }
 
     /// A gss-ntlmssp acceptor knowing `users` as `(domain, user, password)`.
     fn server(users: &[(&str, &str, &str)], env: &[(&str, &str)]) -> Self {
-        Self::spawn("gss server", &["server"], users, env)
+        Self::spawn("gss server", PEER_SCRIPT, &["server"], users, env)
+    }
+
+    /// Another peer script of the same line protocol (`tests/peers/krb5_peer.py`), with
+    /// `env` added to its environment.
+    pub(crate) fn script(
+        label: &'static str,
+        script: &str,
+        args: &[&str],
+        env: &[(String, String)],
+    ) -> Self {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        Self::spawn(label, script, args, &[], &env)
     }
 
     fn spawn(
         label: &'static str,
+        script: &str,
         args: &[&str],
         users: &[(&str, &str, &str)],
         env: &[(&str, &str)],
@@ -195,7 +214,7 @@ impl Peer {
         std::fs::write(&user_file, text).expect("write the user file");
 
         let mut cmd = Command::new(PYTHON);
-        cmd.arg(PEER_SCRIPT).args(args);
+        cmd.arg(script).args(args);
         for knob in PEER_KNOBS {
             cmd.env_remove(knob);
         }
@@ -205,7 +224,7 @@ impl Peer {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .unwrap_or_else(|e| panic!("spawn {PYTHON} {PEER_SCRIPT}: {e}"));
+            .unwrap_or_else(|e| panic!("spawn {PYTHON} {script}: {e}"));
 
         // stdout: lines go through a channel so a hung peer becomes a timeout, not a hang.
         let stdout = child.stdout.take().expect("piped stdout");
@@ -244,7 +263,7 @@ impl Peer {
     }
 
     /// The peer's exit status (if it exited within `wait`) and its stderr so far.
-    fn diagnostics(&mut self, wait: Duration) -> String {
+    pub(crate) fn diagnostics(&mut self, wait: Duration) -> String {
         let deadline = Instant::now() + wait;
         let status = loop {
             match self.child.try_wait() {
@@ -298,16 +317,16 @@ impl Peer {
         }
     }
 
-    fn send_token(&mut self, token: &[u8]) {
+    pub(crate) fn send_token(&mut self, token: &[u8]) {
         self.send(&format!("TOKEN {}", driver::to_hex(token)));
     }
 
-    fn token(&mut self) -> Vec<u8> {
+    pub(crate) fn token(&mut self) -> Vec<u8> {
         driver::hex(&self.expect("TOKEN"))
     }
 
     /// The `ESTABLISHED` line, or the text of an `ERR` line.
-    fn outcome(&mut self) -> Result<PeerInfo, String> {
+    pub(crate) fn outcome(&mut self) -> Result<PeerInfo, String> {
         let line = self.recv();
         if let Some(json) = line.strip_prefix("ESTABLISHED ") {
             Ok(PeerInfo(json.to_owned()))
@@ -321,7 +340,7 @@ impl Peer {
         }
     }
 
-    fn established(&mut self) -> PeerInfo {
+    pub(crate) fn established(&mut self) -> PeerInfo {
         let outcome = self.outcome();
         outcome.unwrap_or_else(|e| {
             panic!("handshake failed: {e}: {}", self.diagnostics(Duration::ZERO))
@@ -329,7 +348,7 @@ impl Peer {
     }
 
     /// A command answered by `OK [<hex>]` or `ERR <msg>`.
-    fn command(&mut self, line: &str) -> Result<Vec<u8>, String> {
+    pub(crate) fn command(&mut self, line: &str) -> Result<Vec<u8>, String> {
         self.send(line);
         let reply = self.recv();
         if let Some(rest) = reply.strip_prefix("OK") {
@@ -342,7 +361,7 @@ impl Peer {
     }
 
     /// `gss_wrap` (confidentiality on); must succeed.
-    fn wrap(&mut self, msg: &[u8]) -> Vec<u8> {
+    pub(crate) fn wrap(&mut self, msg: &[u8]) -> Vec<u8> {
         let reply = self.command(&format!("WRAP {}", driver::to_hex(msg)));
         reply.unwrap_or_else(|e| {
             panic!("peer WRAP failed: {e}: {}", self.diagnostics(Duration::ZERO))
@@ -350,12 +369,12 @@ impl Peer {
     }
 
     /// `gss_unwrap`.
-    fn unwrap(&mut self, token: &[u8]) -> Result<Vec<u8>, String> {
+    pub(crate) fn unwrap(&mut self, token: &[u8]) -> Result<Vec<u8>, String> {
         self.command(&format!("UNWRAP {}", driver::to_hex(token)))
     }
 
     /// `gss_get_mic`; must succeed.
-    fn mic(&mut self, msg: &[u8]) -> Vec<u8> {
+    pub(crate) fn mic(&mut self, msg: &[u8]) -> Vec<u8> {
         let reply = self.command(&format!("MIC {}", driver::to_hex(msg)));
         reply.unwrap_or_else(|e| {
             panic!("peer MIC failed: {e}: {}", self.diagnostics(Duration::ZERO))
@@ -363,7 +382,7 @@ impl Peer {
     }
 
     /// `gss_verify_mic`.
-    fn verify(&mut self, mic: &[u8], msg: &[u8]) -> Result<(), String> {
+    pub(crate) fn verify(&mut self, mic: &[u8], msg: &[u8]) -> Result<(), String> {
         let line = format!("VERIFY {} {}", driver::to_hex(mic), driver::to_hex(msg));
         self.command(&line).map(|_| ())
     }
@@ -384,7 +403,7 @@ impl Peer {
     }
 
     /// Ends the command loop cleanly and checks the exit status is 0.
-    fn quit(mut self) {
+    pub(crate) fn quit(mut self) {
         self.send("QUIT");
         let status = self.wait_exit();
         assert!(status.success(), "{}", self.diagnostics(Duration::ZERO));
@@ -406,7 +425,7 @@ impl Drop for Peer {
 /// The JSON of the peer's `ESTABLISHED` line (`json.dumps(sort_keys=True)`, default
 /// separators). The crate has no JSON dependency, so fields are picked out by a minimal
 /// reader that handles what the script emits: strings, booleans, numbers, null.
-struct PeerInfo(String);
+pub(crate) struct PeerInfo(String);
 
 impl PeerInfo {
     /// The raw text following `"key": `.
@@ -417,7 +436,7 @@ impl PeerInfo {
     }
 
     /// A string field; panics if absent or not a string.
-    fn str(&self, key: &str) -> String {
+    pub(crate) fn str(&self, key: &str) -> String {
         let raw = self.raw(key);
         let mut chars =
             raw.strip_prefix('"').unwrap_or_else(|| panic!("{key} not a string: {raw}")).chars();
@@ -442,7 +461,7 @@ impl PeerInfo {
     }
 
     /// A boolean field; panics if absent or not a boolean.
-    fn bool(&self, key: &str) -> bool {
+    pub(crate) fn bool(&self, key: &str) -> bool {
         let raw = self.raw(key);
         if raw.starts_with("true") {
             true
@@ -454,7 +473,7 @@ impl PeerInfo {
     }
 
     /// Whether the `flag_names` list names `flag` (e.g. `"confidentiality"`).
-    fn has_flag(&self, flag: &str) -> bool {
+    pub(crate) fn has_flag(&self, flag: &str) -> bool {
         let list = self.raw("flag_names");
         let list = &list[..list.find(']').unwrap_or(list.len())];
         list.contains(&format!("\"{flag}\""))

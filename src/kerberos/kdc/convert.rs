@@ -15,21 +15,21 @@ use picky_krb::data_types::{KerberosStringAsn1, PrincipalName as AsnName};
 
 /// A KerberosString (RFC 4120 section 5.2.1). picky-krb holds it as IA5 (7-bit) text, so a
 /// name outside ASCII cannot be sent: refused here rather than mangled.
-pub(super) fn kstring(s: &str) -> Result<KerberosStringAsn1> {
+pub(in crate::kerberos) fn kstring(s: &str) -> Result<KerberosStringAsn1> {
     Ia5String::from_string(s.to_owned())
         .map(GeneralStringAsn1::from)
         .map_err(|_| Error::InvalidParameter("a Kerberos name or realm must be ASCII text"))
 }
 
 /// Text of a KerberosString from the wire.
-pub(super) fn text(s: &KerberosStringAsn1) -> Result<String> {
+pub(in crate::kerberos) fn text(s: &KerberosStringAsn1) -> Result<String> {
     core::str::from_utf8(s.0.as_bytes())
         .map(str::to_owned)
         .map_err(|_| Error::InvalidToken("a Kerberos string is not text"))
 }
 
 /// An INTEGER that must fit in an `i32` (Int32 of RFC 4120 section 5.2.4).
-pub(super) fn int32(i: &IntegerAsn1) -> Result<i32> {
+pub(in crate::kerberos) fn int32(i: &IntegerAsn1) -> Result<i32> {
     let bytes = i.0.as_slice();
     if bytes.is_empty() || bytes.len() > 4 {
         return Err(Error::InvalidToken("an INTEGER does not fit in 32 bits"));
@@ -43,7 +43,7 @@ pub(super) fn int32(i: &IntegerAsn1) -> Result<i32> {
 }
 
 /// An INTEGER from an `i32` (minimal two's complement).
-pub(super) fn int(value: i32) -> IntegerAsn1 {
+pub(in crate::kerberos) fn int(value: i32) -> IntegerAsn1 {
     let bytes = value.to_be_bytes();
     // Drop leading bytes that only repeat the sign.
     let mut start = 0;
@@ -59,7 +59,7 @@ pub(super) fn int(value: i32) -> IntegerAsn1 {
 }
 
 /// A PrincipalName on the wire.
-pub(super) fn asn_name(name: &PrincipalName) -> Result<AsnName> {
+pub(in crate::kerberos) fn asn_name(name: &PrincipalName) -> Result<AsnName> {
     let parts = name.components.iter().map(|c| kstring(c)).collect::<Result<Vec<_>>>()?;
     Ok(AsnName {
         name_type: ExplicitContextTag0::from(int(name.name_type.0)),
@@ -68,7 +68,7 @@ pub(super) fn asn_name(name: &PrincipalName) -> Result<AsnName> {
 }
 
 /// Our PrincipalName from the wire.
-pub(super) fn name(asn: &AsnName) -> Result<PrincipalName> {
+pub(in crate::kerberos) fn name(asn: &AsnName) -> Result<PrincipalName> {
     let components = asn.name_string.0.0.iter().map(text).collect::<Result<Vec<_>>>()?;
     if components.is_empty() {
         return Err(Error::InvalidToken("a principal name has no components"));
@@ -77,7 +77,10 @@ pub(super) fn name(asn: &AsnName) -> Result<PrincipalName> {
 }
 
 /// A principal from a realm and a name on the wire.
-pub(super) fn principal(realm: &KerberosStringAsn1, asn: &AsnName) -> Result<Principal> {
+pub(in crate::kerberos) fn principal(
+    realm: &KerberosStringAsn1,
+    asn: &AsnName,
+) -> Result<Principal> {
     Ok(Principal { name: name(asn)?, realm: text(realm)? })
 }
 
@@ -107,7 +110,7 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 
 /// A KerberosTime (GeneralizedTime, UTC, whole seconds: RFC 4120 section 5.2.3) from seconds
 /// since the Unix epoch. Times past 9999 are clamped to 9999-12-31 23:59:59.
-pub(super) fn ktime(unix: i64) -> GeneralizedTimeAsn1 {
+pub(in crate::kerberos) fn ktime(unix: i64) -> GeneralizedTimeAsn1 {
     let unix = unix.clamp(0, 253_402_300_799);
     let (days, secs) = (unix.div_euclid(86_400), unix.rem_euclid(86_400));
     let (y, m, d) = civil_from_days(days);
@@ -133,7 +136,7 @@ fn unreachable_time() -> GeneralizedTimeAsn1 {
 /// Seconds since the Unix epoch of a KerberosTime, as a ccache holds them (32 bits): times
 /// before 1970 are refused, times after 2106 ("never", as some KDCs write it) become the
 /// largest value.
-pub(super) fn unix_time(t: &GeneralizedTimeAsn1) -> Result<u32> {
+pub(in crate::kerberos) fn unix_time(t: &GeneralizedTimeAsn1) -> Result<u32> {
     let d = &t.0;
     let (month, day) = (i64::from(d.month()), i64::from(d.day()));
     if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
@@ -151,12 +154,12 @@ pub(super) fn unix_time(t: &GeneralizedTimeAsn1) -> Result<u32> {
 }
 
 /// A 32-bit KerberosFlags value (bit 0 is the most significant, RFC 4120 section 5.2.8).
-pub(super) fn flags(bits: u32) -> BitStringAsn1 {
+pub(in crate::kerberos) fn flags(bits: u32) -> BitStringAsn1 {
     BitStringAsn1::from(BitString::with_bytes(bits.to_be_bytes().to_vec()))
 }
 
 /// The first 32 bits of a KerberosFlags value (missing bits are 0).
-pub(super) fn flags_value(bits: &BitStringAsn1) -> u32 {
+pub(in crate::kerberos) fn flags_value(bits: &BitStringAsn1) -> u32 {
     let mut out = [0u8; 4];
     for (o, b) in out.iter_mut().zip(bits.0.payload_view()) {
         *o = *b;

@@ -6,16 +6,16 @@ use crate::error::{Error, Result};
 
 /// One DER element: its identifier octet, and the content octets.
 #[derive(Clone, Copy, Debug)]
-pub(super) struct Tlv<'a> {
-    pub(super) tag: u8,
-    pub(super) content: &'a [u8],
+pub(in crate::kerberos) struct Tlv<'a> {
+    pub(in crate::kerberos) tag: u8,
+    pub(in crate::kerberos) content: &'a [u8],
     /// The whole element (identifier, length and content).
-    pub(super) raw: &'a [u8],
+    pub(in crate::kerberos) raw: &'a [u8],
 }
 
 /// Reads the element at the start of `input`; returns it and what follows. DER only: one
 /// identifier octet (tag numbers below 31, all Kerberos needs), definite minimal lengths.
-pub(super) fn read_tlv(input: &[u8]) -> Result<(Tlv<'_>, &[u8])> {
+pub(in crate::kerberos) fn read_tlv(input: &[u8]) -> Result<(Tlv<'_>, &[u8])> {
     let (&tag, rest) = input.split_first().ok_or(Error::InvalidToken("DER: empty element"))?;
     if tag & 0x1f == 0x1f {
         return Err(Error::InvalidToken("DER: multi-byte tag"));
@@ -50,7 +50,7 @@ pub(super) fn read_tlv(input: &[u8]) -> Result<(Tlv<'_>, &[u8])> {
 }
 
 /// Reads exactly one element filling `input` (no trailing bytes).
-pub(super) fn read_only(input: &[u8]) -> Result<Tlv<'_>> {
+pub(in crate::kerberos) fn read_only(input: &[u8]) -> Result<Tlv<'_>> {
     let (tlv, rest) = read_tlv(input)?;
     if !rest.is_empty() {
         return Err(Error::InvalidToken("DER: trailing bytes after the message"));
@@ -60,7 +60,7 @@ pub(super) fn read_only(input: &[u8]) -> Result<Tlv<'_>> {
 
 /// `[APPLICATION n] SEQUENCE { [i] ... }` (a constructed application element around a
 /// SEQUENCE): the raw bytes of the element with context tag `[wanted]`'s content, if present.
-pub(super) fn field_of_application(
+pub(in crate::kerberos) fn field_of_application(
     message: &[u8],
     application: u8,
     wanted: u8,

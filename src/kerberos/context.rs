@@ -1,0 +1,446 @@
+//! Kerberos security contexts (RFC 4121, MS-KILE): the initiator and the acceptor, one struct
+//! per state, each consumed by its transition.
+//!
+//! ```text
+//!  initiator                                                 acceptor
+//!  InitiatorStart ─step(None)─ service ticket (TGS) ─▶
+//!     ──GSS[01 00 AP-REQ]────────────────────────────────▶  AcceptorStart ─step(token)
+//!  AwaitingApRep (mutual)                                      checks, replay cache
+//!     ◀──GSS[02 00 AP-REP] (mutual only)──────────────────  Established
+//!  Established
+//! ```
+//! Without mutual authentication the initiator is established after its AP-REQ and the
+//! acceptor sends nothing back. Any error ends the handshake: the context is `Failed` and
+//! refuses every later step.
+//!
+//! The key of the established context (RFC 4121 section 2) is the acceptor's subkey when the
+//! AP-REP carries one (always, from our acceptor), else the initiator's subkey (always sent by
+//! our initiator), else the ticket's session key.
+
+use super::ap::{self, AcceptChecks, ApReqParams, ApTime};
+use super::credentials::{AcceptorCredentials, InitiatorCredentials};
+use super::gss::{self, AuthenticatorChecksum, flags as gf};
+use super::{Key, Principal};
+use crate::bindings::ChannelBindings;
+use crate::env::Environment;
+use crate::error::{Error, Result};
+use crate::flags::{AscReq, AscRet, IscReq, IscRet};
+use std::sync::Arc;
+
+/// `ISC_REQ_USE_DCE_STYLE`: the three-leg DCE variant, refused (see `manual`).
+const ISC_REQ_USE_DCE_STYLE: u32 = 0x200;
+
+/// What an initiator context is made with.
+pub(crate) struct InitiatorConfig {
+    pub(crate) credentials: Arc<InitiatorCredentials>,
+    pub(crate) target: Option<String>,
+    pub(crate) requested: IscReq,
+    pub(crate) bindings: Option<ChannelBindings>,
+    pub(crate) env: Environment,
+}
+
+/// What an acceptor context is made with.
+pub(crate) struct AcceptorConfig {
+    pub(crate) credentials: Arc<AcceptorCredentials>,
+    pub(crate) requested: AscReq,
+    pub(crate) bindings: Option<ChannelBindings>,
+    pub(crate) max_skew: u32,
+    pub(crate) env: Environment,
+}
+
+/// The initiator before its first token.
+pub(crate) struct InitiatorStart {
+    config: InitiatorConfig,
+}
+
+/// The initiator sent its AP-REQ with mutual authentication; waiting for the AP-REP.
+pub(crate) struct AwaitingApRep {
+    session_key: Key,
+    subkey: Key,
+    seq_number: u32,
+    time: ApTime,
+    gss_flags: u32,
+    client: Principal,
+    server: Principal,
+    end_time: u32,
+}
+
+/// The acceptor before the AP-REQ.
+pub(crate) struct AcceptorStart {
+    config: AcceptorConfig,
+}
+
+/// The handshake completed.
+// The message calls (RFC 4121 tokens) that read the keys and sequence numbers land next.
+#[allow(dead_code)]
+pub(crate) struct Established {
+    pub(crate) initiator: bool,
+    /// The context key (see the module documentation).
+    pub(crate) key: Key,
+    /// Whether `key` is the acceptor's subkey (the AcceptorSubkey flag of RFC 4121 tokens).
+    pub(crate) acceptor_subkey: bool,
+    /// Our next sequence number, and the peer's first.
+    pub(crate) send_seq: u64,
+    pub(crate) recv_seq: u64,
+    /// The GSS flags the initiator sent (what both sides agreed on).
+    pub(crate) gss_flags: u32,
+    /// `ISC_RET_*` or `ASC_RET_*`.
+    pub(crate) attributes: u32,
+    /// The client principal (on the initiator: itself).
+    pub(crate) client: Principal,
+    /// The service principal of the ticket.
+    pub(crate) server: Principal,
+    /// When the ticket (and so the context) expires, seconds since the Unix epoch.
+    pub(crate) end_time: u32,
+    /// The delegated credentials (a KRB-CRED) the initiator sent, on the acceptor.
+    pub(crate) delegated: Option<Vec<u8>>,
+}
+
+/// A Kerberos security context in one of its states.
+pub(crate) enum KerberosContext {
+    InitiatorStart(InitiatorStart),
+    AwaitingApRep(Box<AwaitingApRep>),
+    AcceptorStart(AcceptorStart),
+    Established(Box<Established>),
+    /// The handshake failed; `initiator` is the role it had.
+    Failed {
+        initiator: bool,
+    },
+}
+
+/// One handshake leg's result.
+pub(crate) struct Output {
+    pub(crate) token: Vec<u8>,
+    pub(crate) complete: bool,
+}
+
+fn gss_flags_of(requested: IscReq) -> u32 {
+    let mut f = gf::INTEG | gf::CONF;
+    for (isc, g) in [
+        (IscReq::MUTUAL_AUTH, gf::MUTUAL),
+        (IscReq::REPLAY_DETECT, gf::REPLAY),
+        (IscReq::SEQUENCE_DETECT, gf::SEQUENCE),
+        (IscReq::IDENTIFY, gf::IDENTIFY),
+    ] {
+        if requested.contains(isc) {
+            f |= g;
+        }
+    }
+    f
+}
+
+fn isc_ret_of(gss_flags: u32) -> u32 {
+    let mut ret = IscRet::INTEGRITY.0 | IscRet::CONFIDENTIALITY.0 | IscRet::CONNECTION.0;
+    for (g, r) in [
+        (gf::MUTUAL, IscRet::MUTUAL_AUTH.0),
+        (gf::REPLAY, IscRet::REPLAY_DETECT.0),
+        (gf::SEQUENCE, IscRet::SEQUENCE_DETECT.0),
+        (gf::DELEG, IscRet::DELEGATE.0),
+        (gf::IDENTIFY, IscRet::IDENTIFY.0),
+    ] {
+        if gss_flags & g != 0 {
+            ret |= r;
+        }
+    }
+    ret
+}
+
+fn asc_ret_of(gss_flags: u32) -> u32 {
+    let mut ret = AscRet::CONNECTION.0;
+    for (g, r) in [
+        (gf::MUTUAL, AscRet::MUTUAL_AUTH.0),
+        (gf::REPLAY, AscRet::REPLAY_DETECT.0),
+        (gf::SEQUENCE, AscRet::SEQUENCE_DETECT.0),
+        (gf::CONF, AscRet::CONFIDENTIALITY.0),
+        (gf::INTEG, AscRet::INTEGRITY.0),
+        (gf::DELEG, AscRet::DELEGATE.0),
+        (gf::IDENTIFY, AscRet::IDENTIFY.0),
+    ] {
+        if gss_flags & g != 0 {
+            ret |= r;
+        }
+    }
+    ret
+}
+
+/// A random initial sequence number: 30 bits, as MIT (it leaves room before the 32-bit wrap
+/// that old peers mishandle).
+fn random_seq(env: &Environment) -> Result<u32> {
+    Ok(u32::from_be_bytes(env.random::<4>()?) & 0x3fff_ffff)
+}
+
+fn bindings_md5(bindings: Option<&ChannelBindings>) -> Result<Option<[u8; 16]>> {
+    bindings.map(ChannelBindings::md5).transpose()
+}
+
+impl KerberosContext {
+    /// A new initiator.
+    ///
+    /// # Errors
+    /// [`Error::NotSupported`] for `ISC_REQ_USE_DCE_STYLE`, datagram or anonymous.
+    pub(crate) fn initiator(config: InitiatorConfig) -> Result<Self> {
+        if config.requested.0 & ISC_REQ_USE_DCE_STYLE != 0 {
+            return Err(Error::NotSupported(
+                "ISC_REQ_USE_DCE_STYLE (the three-leg DCE Kerberos variant) is not implemented",
+            ));
+        }
+        if config.requested.contains(IscReq::DATAGRAM)
+            || config.requested.contains(IscReq::NULL_SESSION)
+        {
+            return Err(Error::NotSupported("datagram and anonymous Kerberos contexts"));
+        }
+        Ok(Self::InitiatorStart(InitiatorStart { config }))
+    }
+
+    /// A new acceptor.
+    ///
+    /// # Errors
+    /// [`Error::NotSupported`] for datagram or null sessions.
+    pub(crate) fn acceptor(config: AcceptorConfig) -> Result<Self> {
+        if config.requested.contains(AscReq::DATAGRAM)
+            || config.requested.contains(AscReq::ALLOW_NULL_SESSION)
+        {
+            return Err(Error::NotSupported("datagram and anonymous Kerberos contexts"));
+        }
+        Ok(Self::AcceptorStart(AcceptorStart { config }))
+    }
+
+    /// Whether this is the initiator.
+    pub(crate) fn is_initiator(&self) -> bool {
+        match self {
+            Self::InitiatorStart(_) | Self::AwaitingApRep(_) => true,
+            Self::AcceptorStart(_) => false,
+            Self::Established(e) => e.initiator,
+            Self::Failed { initiator } => *initiator,
+        }
+    }
+
+    /// The established state, if the handshake completed.
+    pub(crate) fn established(&self) -> Option<&Established> {
+        match self {
+            Self::Established(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The established state, mutably.
+    ///
+    /// # Errors
+    /// [`Error::WrongState`] before the handshake completed.
+    #[allow(dead_code)]
+    pub(crate) fn established_mut(&mut self) -> Result<&mut Established> {
+        match self {
+            Self::Established(e) => Ok(e),
+            _ => Err(Error::WrongState("the Kerberos handshake has not completed")),
+        }
+    }
+
+    /// Sets the channel bindings before the leg that uses them.
+    ///
+    /// # Errors
+    /// [`Error::WrongState`] once the handshake has gone past that leg.
+    pub(crate) fn set_channel_bindings(&mut self, bindings: ChannelBindings) -> Result<()> {
+        match self {
+            Self::InitiatorStart(s) => s.config.bindings = Some(bindings),
+            Self::AcceptorStart(s) => s.config.bindings = Some(bindings),
+            _ => return Err(Error::WrongState("channel bindings after the AP exchange")),
+        }
+        Ok(())
+    }
+
+    /// One handshake leg. On error the context is `Failed`.
+    pub(crate) fn step(&mut self, input: Option<&[u8]>) -> Result<Output> {
+        let initiator = self.is_initiator();
+        let state = core::mem::replace(self, Self::Failed { initiator });
+        let (next, out) = match (state, input) {
+            (Self::InitiatorStart(s), None) => s.send_ap_req()?,
+            (Self::AwaitingApRep(s), Some(token)) => s.read_ap_rep(token)?,
+            (Self::AcceptorStart(s), Some(token)) => s.accept(token)?,
+            (Self::InitiatorStart(_), Some(_)) => {
+                return Err(Error::InvalidToken(
+                    "the Kerberos initiator's first call takes no token",
+                ));
+            }
+            (Self::AwaitingApRep(_) | Self::AcceptorStart(_), None) => {
+                return Err(Error::InvalidToken("a token is required"));
+            }
+            (Self::Established(_), _) => {
+                return Err(Error::WrongState("the Kerberos handshake already completed"));
+            }
+            (Self::Failed { .. }, _) => {
+                return Err(Error::WrongState("the Kerberos handshake failed earlier"));
+            }
+        };
+        *self = next;
+        Ok(out)
+    }
+}
+
+impl InitiatorStart {
+    fn send_ap_req(self) -> Result<(KerberosContext, Output)> {
+        let config = self.config;
+        let target =
+            config.target.as_deref().filter(|t| !t.is_empty()).ok_or(Error::TargetUnknown(
+                "a Kerberos initiator needs a target name (SPN)".into(),
+            ))?;
+        let ticket = config.credentials.service_ticket(target)?;
+        let env = &config.env;
+        let subkey = ap::random_key(ticket.session_key.etype(), env)?;
+        let seq_number = random_seq(env)?;
+        let gss_flags = gss_flags_of(config.requested);
+        let checksum = AuthenticatorChecksum {
+            bindings: bindings_md5(config.bindings.as_ref())?.unwrap_or([0; 16]),
+            flags: gss_flags,
+            delegation: None,
+        };
+        let mutual = gss_flags & gf::MUTUAL != 0;
+        let (ap_req, time) = ap::build_ap_req(
+            &ApReqParams {
+                ticket: &ticket,
+                checksum: &checksum,
+                mutual,
+                subkey: &subkey,
+                seq_number,
+            },
+            env,
+        )?;
+        let token = gss::frame(gss::TOK_AP_REQ, &ap_req)?;
+        if mutual {
+            let next = AwaitingApRep {
+                session_key: ticket.session_key.clone(),
+                subkey,
+                seq_number,
+                time,
+                gss_flags,
+                client: ticket.client.clone(),
+                server: ticket.server.clone(),
+                end_time: ticket.end_time,
+            };
+            return Ok((
+                KerberosContext::AwaitingApRep(Box::new(next)),
+                Output { token, complete: false },
+            ));
+        }
+        let est = Established {
+            initiator: true,
+            key: subkey,
+            acceptor_subkey: false,
+            send_seq: u64::from(seq_number),
+            recv_seq: u64::from(seq_number),
+            gss_flags,
+            attributes: isc_ret_of(gss_flags),
+            client: ticket.client.clone(),
+            server: ticket.server.clone(),
+            end_time: ticket.end_time,
+            delegated: None,
+        };
+        Ok((KerberosContext::Established(Box::new(est)), Output { token, complete: true }))
+    }
+}
+
+/// An error token from the peer (TOK_ID 03 00): its KRB-ERROR as an [`Error`].
+fn peer_error(message: &[u8]) -> Error {
+    match super::kdc::parse_krb_error(message) {
+        Ok(Some(e)) => match e.code {
+            37 => Error::TimeSkew,
+            34 => Error::Replay,
+            32 => Error::ContextExpired,
+            41 | 31 => Error::MessageAltered,
+            code => Error::Kdc { code, message: "the Kerberos acceptor refused the AP-REQ".into() },
+        },
+        _ => Error::InvalidToken("malformed KRB-ERROR token from the Kerberos acceptor"),
+    }
+}
+
+impl AwaitingApRep {
+    fn read_ap_rep(self, token: &[u8]) -> Result<(KerberosContext, Output)> {
+        let (tok_id, message) = gss::unframe(token)?;
+        if tok_id == gss::TOK_ERROR {
+            return Err(peer_error(message));
+        }
+        if tok_id != gss::TOK_AP_REP {
+            return Err(Error::InvalidToken("expected a Kerberos AP-REP token"));
+        }
+        let (acceptor_subkey, acceptor_seq) =
+            ap::read_ap_rep(message, &self.session_key, self.time)?;
+        let (key, is_acceptor_subkey) = match acceptor_subkey {
+            Some(k) => (k, true),
+            None => (self.subkey, false),
+        };
+        let est = Established {
+            initiator: true,
+            key,
+            acceptor_subkey: is_acceptor_subkey,
+            send_seq: u64::from(self.seq_number),
+            recv_seq: u64::from(acceptor_seq.unwrap_or(self.seq_number)),
+            gss_flags: self.gss_flags,
+            attributes: isc_ret_of(self.gss_flags),
+            client: self.client,
+            server: self.server,
+            end_time: self.end_time,
+            delegated: None,
+        };
+        Ok((
+            KerberosContext::Established(Box::new(est)),
+            Output { token: Vec::new(), complete: true },
+        ))
+    }
+}
+
+impl AcceptorStart {
+    fn accept(self, token: &[u8]) -> Result<(KerberosContext, Output)> {
+        let config = self.config;
+        let (tok_id, message) = gss::unframe(token)?;
+        if tok_id != gss::TOK_AP_REQ {
+            return Err(Error::InvalidToken("expected a Kerberos AP-REQ token"));
+        }
+        let creds = &config.credentials;
+        let checks = AcceptChecks {
+            env: &config.env,
+            max_skew: config.max_skew,
+            bindings: bindings_md5(config.bindings.as_ref())?,
+        };
+        let req = ap::read_ap_req(
+            message,
+            &|sname, kvno, etype| creds.service_key(sname, kvno, etype),
+            &checks,
+        )?;
+        let (now, _) = super::kdc::now(&config.env);
+        creds.replay_cache().check_and_insert(
+            req.replay_tag,
+            req.time.ctime,
+            now,
+            config.max_skew,
+        )?;
+        let gss_flags = req.checksum.flags;
+        let peer_seq = req.seq_number.unwrap_or(0);
+        let mutual =
+            req.ap_options & ap::AP_OPTION_MUTUAL_REQUIRED != 0 || gss_flags & gf::MUTUAL != 0;
+        let initiator_key = req.subkey.clone().unwrap_or_else(|| req.session_key.clone());
+        let (token, key, acceptor_subkey, send_seq) = if mutual {
+            let subkey = ap::random_key(initiator_key.etype(), &config.env)?;
+            let seq = random_seq(&config.env)?;
+            let rep =
+                ap::build_ap_rep(&req.session_key, req.time, Some(&subkey), seq, &config.env)?;
+            (gss::frame(gss::TOK_AP_REP, &rep)?, subkey, true, seq)
+        } else {
+            // RFC 4121 section 4.1 / MIT: without an AP-REP the acceptor's sequence numbers
+            // start where the initiator's do.
+            (Vec::new(), initiator_key, false, peer_seq)
+        };
+        let est = Established {
+            initiator: false,
+            key,
+            acceptor_subkey,
+            send_seq: u64::from(send_seq),
+            recv_seq: u64::from(peer_seq),
+            gss_flags,
+            attributes: asc_ret_of(gss_flags),
+            client: req.client,
+            server: req.server,
+            end_time: req.end_time,
+            delegated: req.checksum.delegation,
+        };
+        Ok((KerberosContext::Established(Box::new(est)), Output { token, complete: true }))
+    }
+}

@@ -1,0 +1,144 @@
+//! Kerberos contexts against MIT krb5's GSS-API (Debian `python3-gssapi`, driven through
+//! `tests/peers/krb5_peer.py`) with a real MIT KDC, for every enctype: MIT's initiator (after
+//! `kinit`) to our acceptor, and our initiator to MIT's acceptor (keytab).
+
+use crate::gss_ntlmssp::{PYTHON, Peer};
+use crate::krb5_realm::{REALM, Realm, USER_PASSWORD};
+use sspi_emu::flags::IscReq;
+use sspi_emu::kerberos::config::Krb5Config;
+use sspi_emu::kerberos::credentials::{AcceptorCredentials, InitiatorCredentials};
+use sspi_emu::kerberos::kdc::RequestOptions;
+use sspi_emu::kerberos::keytab::Keytab;
+use sspi_emu::kerberos::transport::KdcClient;
+use sspi_emu::kerberos::{EncType, NameType, Principal};
+use sspi_emu::{AcceptorOptions, Credentials, InitiatorOptions, Password, SecurityContext};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/krb5_peer.py");
+const SERVICE: &str = "HTTP/web.example.test";
+const HOSTBASED: &str = "HTTP@web.example.test";
+
+/// Every enctype of part 1, with its MIT name.
+pub(crate) const ENCTYPES: [(EncType, &str); 5] = [
+    (EncType::AES128_CTS_HMAC_SHA1_96, "aes128-cts-hmac-sha1-96"),
+    (EncType::AES256_CTS_HMAC_SHA1_96, "aes256-cts-hmac-sha1-96"),
+    (EncType::AES128_CTS_HMAC_SHA256_128, "aes128-cts-hmac-sha256-128"),
+    (EncType::AES256_CTS_HMAC_SHA384_192, "aes256-cts-hmac-sha384-192"),
+    (EncType::RC4_HMAC, "arcfour-hmac"),
+];
+
+/// Whether python3-gssapi imports (the realm tools are checked by [`Realm::start`]).
+fn python_gssapi_ready(test: &str) -> bool {
+    static WHY: OnceLock<Option<String>> = OnceLock::new();
+    let why = WHY.get_or_init(|| {
+        match Command::new(PYTHON).args(["-c", "import gssapi.raw"]).stdin(Stdio::null()).output() {
+            Ok(out) if out.status.success() => None,
+            Ok(out) => Some(format!(
+                "`import gssapi` failed (Debian: python3-gssapi): {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )),
+            Err(e) => Some(format!("cannot run {PYTHON}: {e}")),
+        }
+    });
+    match why {
+        None => true,
+        Some(why) => {
+            crate::driver::missing_peer(test, why);
+            false
+        }
+    }
+}
+
+/// A realm whose only enctype is `name`, with `alice` (whose TGT is in the realm's default
+/// ccache, from `kinit`) and the service (its keys in the realm's default keytab).
+fn realm_for(test: &str, etype: EncType, name: &str) -> Option<(Realm, Keytab)> {
+    if !python_gssapi_ready(test) {
+        return None;
+    }
+    let supported = format!("{name}:normal");
+    // MIT 1.20 issues rc4 session keys only with `allow_rc4` (it calls rc4 DEPRECATED).
+    let extra = if etype == EncType::RC4_HMAC { "allow_rc4 = true" } else { "" };
+    let realm = Realm::start_with(test, &[&supported], extra)?;
+    realm.add_user("alice", USER_PASSWORD);
+    realm.add_service(SERVICE);
+    realm.export_keytab(SERVICE, &realm.keytab(), false);
+    realm.kinit_password("alice", USER_PASSWORD, &realm.ccache());
+    let keytab = Keytab::read(realm.keytab()).unwrap();
+    Some((realm, keytab))
+}
+
+fn our_acceptor(keytab: &Keytab) -> SecurityContext {
+    let service = Principal::parse(&format!("{SERVICE}@{REALM}"), None).unwrap();
+    let creds = Credentials::kerberos_acceptor(
+        AcceptorCredentials::new(keytab.clone(), Some(service)).unwrap(),
+    );
+    SecurityContext::acceptor(&creds, AcceptorOptions::new()).unwrap()
+}
+
+fn our_initiator(realm: &Realm, etype: EncType, flags: IscReq) -> SecurityContext {
+    let config = Krb5Config::load(realm.krb5_conf()).unwrap();
+    let options = RequestOptions { etypes: vec![etype], ..RequestOptions::default() };
+    let kdc = KdcClient::from_config(&config).timeout(Duration::from_secs(10)).options(options);
+    let creds = Credentials::kerberos(InitiatorCredentials::with_password(
+        Principal::new(NameType::PRINCIPAL, &["alice"], REALM),
+        Password::new(USER_PASSWORD),
+        kdc,
+    ));
+    SecurityContext::initiator(&creds, InitiatorOptions::new().target_name(SERVICE).flags(flags))
+        .unwrap()
+}
+
+/// MIT's initiator (mutual, replay, sequence, conf, integ) to our acceptor.
+fn mit_to_us(realm: &Realm, keytab: &Keytab) -> (Peer, SecurityContext) {
+    let mut peer = Peer::script("mit client", SCRIPT, &["client", HOSTBASED], &realm.env());
+    let mut server = our_acceptor(keytab);
+    let ap_req = peer.token();
+    let reply = server.step(Some(&ap_req)).unwrap_or_else(|e| {
+        panic!("our acceptor refused MIT's AP-REQ: {e}\n{}", peer.diagnostics(Duration::ZERO))
+    });
+    assert!(reply.complete);
+    assert!(!reply.token.is_empty(), "MIT asks for mutual authentication: an AP-REP");
+    peer.send_token(&reply.token);
+    let info = peer.established();
+    assert_eq!(info.str("target_name"), format!("{SERVICE}@{REALM}"));
+    assert!(info.has_flag("mutual_authentication"));
+    (peer, server)
+}
+
+/// Our initiator to MIT's acceptor.
+fn us_to_mit(realm: &Realm, etype: EncType) -> (Peer, SecurityContext) {
+    let mut peer = Peer::script("mit server", SCRIPT, &["server"], &realm.env());
+    let flags = IscReq::MUTUAL_AUTH
+        | IscReq::SEQUENCE_DETECT
+        | IscReq::REPLAY_DETECT
+        | IscReq::CONFIDENTIALITY
+        | IscReq::INTEGRITY;
+    let mut client = our_initiator(realm, etype, flags);
+    let ap_req = client.step(None).unwrap();
+    assert!(!ap_req.complete);
+    peer.send_token(&ap_req.token);
+    let ap_rep = peer.token();
+    let done = client.step(Some(&ap_rep)).unwrap_or_else(|e| {
+        panic!("our initiator refused MIT's AP-REP: {e}\n{}", peer.diagnostics(Duration::ZERO))
+    });
+    assert!(done.complete && done.token.is_empty());
+    let info = peer.established();
+    assert_eq!(info.str("initiator_name"), format!("alice@{REALM}"));
+    (peer, client)
+}
+
+#[test]
+fn mit_initiator_to_our_acceptor_and_ours_to_mit_for_every_enctype() {
+    for (etype, name) in ENCTYPES {
+        let test = "mit_gss_handshakes_every_enctype";
+        let Some((realm, keytab)) = realm_for(test, etype, name) else { return };
+        let (peer, server) = mit_to_us(&realm, &keytab);
+        assert_eq!(server.client_name().unwrap(), format!("alice@{REALM}"), "{name}");
+        peer.quit();
+        let (peer, client) = us_to_mit(&realm, etype);
+        assert!(client.is_established(), "{name}");
+        peer.quit();
+    }
+}
