@@ -11,10 +11,8 @@ use crate::error::{Error, Result};
 pub enum Package {
     /// NTLM (MS-NLMP): credentials and security contexts.
     Ntlm,
-    /// Kerberos (RFC 4120, MS-KILE). This build has its credentials (tickets from a KDC, keytabs,
-    /// credential caches) but not yet its security contexts: an initiator or acceptor context
-    /// of it is `SEC_E_UNSUPPORTED_FUNCTION`, and it is not listed by
-    /// [`Package::with_contexts`].
+    /// Kerberos (RFC 4120, RFC 4121, MS-KILE): credentials (tickets from a KDC, keytabs,
+    /// credential caches) and security contexts.
     Kerberos,
 }
 
@@ -44,7 +42,7 @@ impl Package {
     /// Whether security contexts of this package exist in this build (what
     /// `EnumerateSecurityPackages` lists).
     pub fn has_contexts(self) -> bool {
-        matches!(self, Package::Ntlm)
+        matches!(self, Package::Ntlm | Package::Kerberos)
     }
 
     /// The packages whose security contexts exist in this build.
@@ -139,7 +137,10 @@ mod tests {
         for p in Package::ALL {
             assert_eq!(p.info().name, p.name());
         }
-        assert_eq!(Package::with_contexts().collect::<Vec<_>>(), [Package::Ntlm]);
+        assert_eq!(
+            Package::with_contexts().collect::<Vec<_>>(),
+            [Package::Ntlm, Package::Kerberos]
+        );
     }
 
     #[test]

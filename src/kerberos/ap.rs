@@ -265,7 +265,9 @@ pub fn read_ap_req(
             AuthenticatorChecksum::decode(&c.0.checksum.0.0)?
         }
         _ => {
-            return Err(Error::InvalidToken("AP-REQ without the GSS-API checksum (RFC 4121 4.1.1)"));
+            return Err(Error::InvalidToken(
+                "AP-REQ without the GSS-API checksum (RFC 4121 4.1.1)",
+            ));
         }
     };
     check_bindings(checks.bindings, &checksum.bindings)?;

@@ -247,9 +247,8 @@ fn status_of(result: Result<SecurityStatus>) -> SecurityStatus {
 /// `QuerySecurityPackageInfo`, for the packages [`enumerate_security_packages`] lists.
 ///
 /// # Errors
-/// `SEC_E_SECPKG_NOT_FOUND` for an unknown package, and for Kerberos, whose contexts this
-/// build does not have yet (callers such as curl probe with this call whether a package can
-/// authenticate; its `SecPkgInfo` is [`PackageInfo::kerberos`]).
+/// `SEC_E_SECPKG_NOT_FOUND` for an unknown package (callers such as curl probe with this
+/// call whether a package can authenticate).
 pub fn query_security_package_info(package: &str) -> Result<PackageInfo> {
     let found = Package::from_name(package)?;
     if !found.has_contexts() {
@@ -274,16 +273,18 @@ pub fn enumerate_security_packages() -> Vec<PackageInfo> {
 ///
 /// - NTLM: inbound credentials without auth data are read from the file named by
 ///   [`NTLM_USER_FILE`]; outbound ones need auth data.
-/// - Kerberos, outbound only: auth data from [`Credentials::kerberos`] and its siblings
-///   (a password, a client keytab or a credential cache); without auth data, the user whose
-///   TGT is in the default credential cache (`KRB5CCNAME`), as a Windows user is signed in by
-///   logon. No KDC is contacted here. Inbound Kerberos credentials (a service keytab) come
-///   with the Kerberos contexts, not in this build.
+/// - Kerberos outbound: auth data from [`Credentials::kerberos`] and its siblings (a
+///   password, a client keytab or a credential cache); without auth data, the user whose TGT
+///   is in the default credential cache (`KRB5CCNAME`), as a Windows user is signed in by
+///   logon. No KDC is contacted here.
+/// - Kerberos inbound: auth data from [`Credentials::kerberos_acceptor`] (a service's keys,
+///   restricted to one service or not); without auth data, every service in the default
+///   keytab (`KRB5_KTNAME`, else `/etc/krb5.keytab`), as Windows accepts for every SPN of
+///   the machine account.
 ///
 /// Returns `SEC_E_SECPKG_NOT_FOUND` for an unknown package, `SEC_E_NO_CREDENTIALS` when none
 /// can be found, `SEC_E_UNKNOWN_CREDENTIALS` when they do not fit the use or are of another
-/// package, `SEC_E_UNSUPPORTED_FUNCTION` for `SECPKG_CRED_BOTH`, an unknown use, or inbound
-/// Kerberos.
+/// package, `SEC_E_UNSUPPORTED_FUNCTION` for `SECPKG_CRED_BOTH` or an unknown use.
 ///
 pub fn acquire_credentials_handle(
     principal: Option<&str>,
@@ -304,15 +305,17 @@ pub fn acquire_credentials_handle(
         }
         let credentials = match (package, credential_use, auth_data) {
             (Package::Ntlm, _, _) => ntlm_credentials(credential_use, auth_data)?,
-            (Package::Kerberos, SECPKG_CRED_OUTBOUND, Some(c)) => c.clone(),
+            (Package::Kerberos, SECPKG_CRED_OUTBOUND, Some(c)) if c.is_initiator() => c.clone(),
+            (Package::Kerberos, SECPKG_CRED_INBOUND, Some(c)) if !c.is_initiator() => c.clone(),
+            (Package::Kerberos, _, Some(_)) => {
+                return Err(Error::UnknownCredentials(
+                    "initiator credentials for inbound use, or acceptor credentials for outbound",
+                ));
+            }
             (Package::Kerberos, SECPKG_CRED_OUTBOUND, None) => {
                 Credentials::kerberos_from_default_ccache()?
             }
-            (Package::Kerberos, _, _) => {
-                return Err(Error::NotSupported(
-                    "inbound Kerberos credentials (they come with the Kerberos contexts)",
-                ));
-            }
+            (Package::Kerberos, _, None) => Credentials::kerberos_acceptor_from_keytab(None, None)?,
         };
         let handle = new_handle(KIND_CREDENTIALS);
         TABLE

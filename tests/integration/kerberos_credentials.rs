@@ -192,8 +192,9 @@ fn kerberos_handles_and_what_this_build_refuses() {
         "Kerberos credentials under another package's name"
     );
     assert_eq!(
-        acquire("Kerberos", win::SECPKG_CRED_INBOUND, None, &mut unused),
-        S::SEC_E_UNSUPPORTED_FUNCTION
+        acquire("Kerberos", win::SECPKG_CRED_INBOUND, Some(&creds), &mut unused),
+        S::SEC_E_UNKNOWN_CREDENTIALS,
+        "initiator credentials for inbound use"
     );
     assert_eq!(
         acquire("Kerberos", win::SECPKG_CRED_BOTH, Some(&creds), &mut unused),

@@ -328,16 +328,11 @@ fn packages_are_listed_and_described_per_package() {
     // Listed: the packages whose contexts exist (a caller picking from the list gets one it
     // can authenticate with).
     let listed: Vec<_> = enumerate_security_packages().into_iter().map(|p| p.name).collect();
-    assert_eq!(listed, ["NTLM"]);
+    assert_eq!(listed, ["NTLM", "Kerberos"]);
     let ntlm = query_security_package_info("ntlm").unwrap();
     assert_eq!((ntlm.name, ntlm.max_token, ntlm.rpc_id), ("NTLM", 2888, 10));
-    // Kerberos has its own SecPkgInfo, but is not found until its contexts exist (callers
-    // probe with this call whether a package can authenticate).
-    assert_eq!(
-        query_security_package_info("Kerberos").unwrap_err(),
-        sspi_emu::Error::PackageNotFound("Kerberos".into())
-    );
-    let kerberos = sspi_emu::Package::Kerberos.info();
+    let kerberos = query_security_package_info("kerberos").unwrap();
+    assert_eq!(kerberos, sspi_emu::Package::Kerberos.info());
     assert_eq!((kerberos.name, kerberos.max_token, kerberos.rpc_id), ("Kerberos", 48_000, 16));
     assert_ne!(kerberos.capabilities, ntlm.capabilities);
     assert_eq!(
