@@ -48,26 +48,23 @@ pub(crate) struct AcceptorConfig {
     pub(crate) env: Environment,
 }
 
-/// The initiator before its first token.
-pub(crate) struct InitiatorStart {
-    config: InitiatorConfig,
+/// The role, with what the context was made with: kept in every state (a context exported
+/// with `RESET_NEW` starts over from it).
+pub(crate) enum Config {
+    Initiator(InitiatorConfig),
+    Acceptor(AcceptorConfig),
 }
 
 /// The initiator sent its AP-REQ with mutual authentication; waiting for the AP-REP.
 pub(crate) struct AwaitingApRep {
-    session_key: Key,
-    subkey: Key,
-    seq_number: u32,
-    time: ApTime,
-    gss_flags: u32,
-    client: Principal,
-    server: Principal,
-    end_time: u32,
-}
-
-/// The acceptor before the AP-REQ.
-pub(crate) struct AcceptorStart {
-    config: AcceptorConfig,
+    pub(crate) session_key: Key,
+    pub(crate) subkey: Key,
+    pub(crate) seq_number: u32,
+    pub(crate) time: ApTime,
+    pub(crate) gss_flags: u32,
+    pub(crate) client: Principal,
+    pub(crate) server: Principal,
+    pub(crate) end_time: u32,
 }
 
 /// The handshake completed.
@@ -96,16 +93,21 @@ pub(crate) struct Established {
     pub(crate) delegated: Option<Vec<u8>>,
 }
 
-/// A Kerberos security context in one of its states.
-pub(crate) enum KerberosContext {
-    InitiatorStart(InitiatorStart),
+/// A Kerberos security context: its configuration and its state.
+pub(crate) struct KerberosContext {
+    pub(crate) config: Config,
+    pub(crate) state: State,
+}
+
+/// The states of a context (see the module documentation); which role's states apply is
+/// the [`Config`]'s.
+pub(crate) enum State {
+    /// Before the first token (either role).
+    Start,
     AwaitingApRep(Box<AwaitingApRep>),
-    AcceptorStart(AcceptorStart),
     Established(Box<Established>),
-    /// The handshake failed; `initiator` is the role it had.
-    Failed {
-        initiator: bool,
-    },
+    /// The handshake failed.
+    Failed,
 }
 
 /// One handshake leg's result.
@@ -189,7 +191,7 @@ impl KerberosContext {
         {
             return Err(Error::NotSupported("datagram and anonymous Kerberos contexts"));
         }
-        Ok(Self::InitiatorStart(InitiatorStart { config }))
+        Ok(Self { config: Config::Initiator(config), state: State::Start })
     }
 
     /// A new acceptor.
@@ -202,23 +204,18 @@ impl KerberosContext {
         {
             return Err(Error::NotSupported("datagram and anonymous Kerberos contexts"));
         }
-        Ok(Self::AcceptorStart(AcceptorStart { config }))
+        Ok(Self { config: Config::Acceptor(config), state: State::Start })
     }
 
     /// Whether this is the initiator.
     pub(crate) fn is_initiator(&self) -> bool {
-        match self {
-            Self::InitiatorStart(_) | Self::AwaitingApRep(_) => true,
-            Self::AcceptorStart(_) => false,
-            Self::Established(e) => e.initiator,
-            Self::Failed { initiator } => *initiator,
-        }
+        matches!(self.config, Config::Initiator(_))
     }
 
     /// The established state, if the handshake completed.
     pub(crate) fn established(&self) -> Option<&Established> {
-        match self {
-            Self::Established(e) => Some(e),
+        match &self.state {
+            State::Established(e) => Some(e),
             _ => None,
         }
     }
@@ -229,8 +226,8 @@ impl KerberosContext {
     /// [`Error::WrongState`] before the handshake completed.
     #[allow(dead_code)]
     pub(crate) fn established_mut(&mut self) -> Result<&mut Established> {
-        match self {
-            Self::Established(e) => Ok(e),
+        match &mut self.state {
+            State::Established(e) => Ok(e),
             _ => Err(Error::WrongState("the Kerberos handshake has not completed")),
         }
     }
@@ -240,102 +237,95 @@ impl KerberosContext {
     /// # Errors
     /// [`Error::WrongState`] once the handshake has gone past that leg.
     pub(crate) fn set_channel_bindings(&mut self, bindings: ChannelBindings) -> Result<()> {
-        match self {
-            Self::InitiatorStart(s) => s.config.bindings = Some(bindings),
-            Self::AcceptorStart(s) => s.config.bindings = Some(bindings),
-            _ => return Err(Error::WrongState("channel bindings after the AP exchange")),
+        if !matches!(self.state, State::Start) {
+            return Err(Error::WrongState("channel bindings after the AP exchange"));
+        }
+        match &mut self.config {
+            Config::Initiator(c) => c.bindings = Some(bindings),
+            Config::Acceptor(c) => c.bindings = Some(bindings),
         }
         Ok(())
     }
 
     /// One handshake leg. On error the context is `Failed`.
     pub(crate) fn step(&mut self, input: Option<&[u8]>) -> Result<Output> {
-        let initiator = self.is_initiator();
-        let state = core::mem::replace(self, Self::Failed { initiator });
-        let (next, out) = match (state, input) {
-            (Self::InitiatorStart(s), None) => s.send_ap_req()?,
-            (Self::AwaitingApRep(s), Some(token)) => s.read_ap_rep(token)?,
-            (Self::AcceptorStart(s), Some(token)) => s.accept(token)?,
-            (Self::InitiatorStart(_), Some(_)) => {
+        let state = core::mem::replace(&mut self.state, State::Failed);
+        let (next, out) = match (&self.config, state, input) {
+            (Config::Initiator(c), State::Start, None) => send_ap_req(c)?,
+            (Config::Initiator(_), State::AwaitingApRep(s), Some(token)) => s.read_ap_rep(token)?,
+            (Config::Acceptor(c), State::Start, Some(token)) => accept(c, token)?,
+            (Config::Initiator(_), State::Start, Some(_)) => {
                 return Err(Error::InvalidToken(
                     "the Kerberos initiator's first call takes no token",
                 ));
             }
-            (Self::AwaitingApRep(_) | Self::AcceptorStart(_), None) => {
+            (_, State::Start | State::AwaitingApRep(_), None) => {
                 return Err(Error::InvalidToken("a token is required"));
             }
-            (Self::Established(_), _) => {
+            (Config::Acceptor(_), State::AwaitingApRep(_), Some(_)) => {
+                return Err(Error::WrongState("an acceptor does not wait for an AP-REP"));
+            }
+            (_, State::Established(_), _) => {
                 return Err(Error::WrongState("the Kerberos handshake already completed"));
             }
-            (Self::Failed { .. }, _) => {
+            (_, State::Failed, _) => {
                 return Err(Error::WrongState("the Kerberos handshake failed earlier"));
             }
         };
-        *self = next;
+        self.state = next;
         Ok(out)
     }
 }
 
-impl InitiatorStart {
-    fn send_ap_req(self) -> Result<(KerberosContext, Output)> {
-        let config = self.config;
-        let target =
-            config.target.as_deref().filter(|t| !t.is_empty()).ok_or(Error::TargetUnknown(
-                "a Kerberos initiator needs a target name (SPN)".into(),
-            ))?;
-        let ticket = config.credentials.service_ticket(target)?;
-        let env = &config.env;
-        let subkey = ap::random_key(ticket.session_key.etype(), env)?;
-        let seq_number = random_seq(env)?;
-        let gss_flags = gss_flags_of(config.requested);
-        let checksum = AuthenticatorChecksum {
-            bindings: bindings_md5(config.bindings.as_ref())?.unwrap_or([0; 16]),
-            flags: gss_flags,
-            delegation: None,
-        };
-        let mutual = gss_flags & gf::MUTUAL != 0;
-        let (ap_req, time) = ap::build_ap_req(
-            &ApReqParams {
-                ticket: &ticket,
-                checksum: &checksum,
-                mutual,
-                subkey: &subkey,
-                seq_number,
-            },
-            env,
-        )?;
-        let token = gss::frame(gss::TOK_AP_REQ, &ap_req)?;
-        if mutual {
-            let next = AwaitingApRep {
-                session_key: ticket.session_key.clone(),
-                subkey,
-                seq_number,
-                time,
-                gss_flags,
-                client: ticket.client.clone(),
-                server: ticket.server.clone(),
-                end_time: ticket.end_time,
-            };
-            return Ok((
-                KerberosContext::AwaitingApRep(Box::new(next)),
-                Output { token, complete: false },
-            ));
-        }
-        let est = Established {
-            initiator: true,
-            key: subkey,
-            acceptor_subkey: false,
-            send_seq: u64::from(seq_number),
-            recv_seq: u64::from(seq_number),
+fn send_ap_req(config: &InitiatorConfig) -> Result<(State, Output)> {
+    let target = config
+        .target
+        .as_deref()
+        .filter(|t| !t.is_empty())
+        .ok_or(Error::TargetUnknown("a Kerberos initiator needs a target name (SPN)".into()))?;
+    let ticket = config.credentials.service_ticket(target)?;
+    let env = &config.env;
+    let subkey = ap::random_key(ticket.session_key.etype(), env)?;
+    let seq_number = random_seq(env)?;
+    let gss_flags = gss_flags_of(config.requested);
+    let checksum = AuthenticatorChecksum {
+        bindings: bindings_md5(config.bindings.as_ref())?.unwrap_or([0; 16]),
+        flags: gss_flags,
+        delegation: None,
+    };
+    let mutual = gss_flags & gf::MUTUAL != 0;
+    let (ap_req, time) = ap::build_ap_req(
+        &ApReqParams { ticket: &ticket, checksum: &checksum, mutual, subkey: &subkey, seq_number },
+        env,
+    )?;
+    let token = gss::frame(gss::TOK_AP_REQ, &ap_req)?;
+    if mutual {
+        let next = AwaitingApRep {
+            session_key: ticket.session_key.clone(),
+            subkey,
+            seq_number,
+            time,
             gss_flags,
-            attributes: isc_ret_of(gss_flags),
             client: ticket.client.clone(),
             server: ticket.server.clone(),
             end_time: ticket.end_time,
-            delegated: None,
         };
-        Ok((KerberosContext::Established(Box::new(est)), Output { token, complete: true }))
+        return Ok((State::AwaitingApRep(Box::new(next)), Output { token, complete: false }));
     }
+    let est = Established {
+        initiator: true,
+        key: subkey,
+        acceptor_subkey: false,
+        send_seq: u64::from(seq_number),
+        recv_seq: u64::from(seq_number),
+        gss_flags,
+        attributes: isc_ret_of(gss_flags),
+        client: ticket.client.clone(),
+        server: ticket.server.clone(),
+        end_time: ticket.end_time,
+        delegated: None,
+    };
+    Ok((State::Established(Box::new(est)), Output { token, complete: true }))
 }
 
 /// An error token from the peer (TOK_ID 03 00): its KRB-ERROR as an [`Error`].
@@ -353,7 +343,7 @@ fn peer_error(message: &[u8]) -> Error {
 }
 
 impl AwaitingApRep {
-    fn read_ap_rep(self, token: &[u8]) -> Result<(KerberosContext, Output)> {
+    fn read_ap_rep(self, token: &[u8]) -> Result<(State, Output)> {
         let (tok_id, message) = gss::unframe(token)?;
         if tok_id == gss::TOK_ERROR {
             return Err(peer_error(message));
@@ -380,67 +370,54 @@ impl AwaitingApRep {
             end_time: self.end_time,
             delegated: None,
         };
-        Ok((
-            KerberosContext::Established(Box::new(est)),
-            Output { token: Vec::new(), complete: true },
-        ))
+        Ok((State::Established(Box::new(est)), Output { token: Vec::new(), complete: true }))
     }
 }
 
-impl AcceptorStart {
-    fn accept(self, token: &[u8]) -> Result<(KerberosContext, Output)> {
-        let config = self.config;
-        let (tok_id, message) = gss::unframe(token)?;
-        if tok_id != gss::TOK_AP_REQ {
-            return Err(Error::InvalidToken("expected a Kerberos AP-REQ token"));
-        }
-        let creds = &config.credentials;
-        let checks = AcceptChecks {
-            env: &config.env,
-            max_skew: config.max_skew,
-            bindings: bindings_md5(config.bindings.as_ref())?,
-        };
-        let req = ap::read_ap_req(
-            message,
-            &|sname, kvno, etype| creds.service_key(sname, kvno, etype),
-            &checks,
-        )?;
-        let (now, _) = super::kdc::now(&config.env);
-        creds.replay_cache().check_and_insert(
-            req.replay_tag,
-            req.time.ctime,
-            now,
-            config.max_skew,
-        )?;
-        let gss_flags = req.checksum.flags;
-        let peer_seq = req.seq_number.unwrap_or(0);
-        let mutual =
-            req.ap_options & ap::AP_OPTION_MUTUAL_REQUIRED != 0 || gss_flags & gf::MUTUAL != 0;
-        let initiator_key = req.subkey.clone().unwrap_or_else(|| req.session_key.clone());
-        let (token, key, acceptor_subkey, send_seq) = if mutual {
-            let subkey = ap::random_key(initiator_key.etype(), &config.env)?;
-            let seq = random_seq(&config.env)?;
-            let rep =
-                ap::build_ap_rep(&req.session_key, req.time, Some(&subkey), seq, &config.env)?;
-            (gss::frame(gss::TOK_AP_REP, &rep)?, subkey, true, seq)
-        } else {
-            // RFC 4121 section 4.1 / MIT: without an AP-REP the acceptor's sequence numbers
-            // start where the initiator's do.
-            (Vec::new(), initiator_key, false, peer_seq)
-        };
-        let est = Established {
-            initiator: false,
-            key,
-            acceptor_subkey,
-            send_seq: u64::from(send_seq),
-            recv_seq: u64::from(peer_seq),
-            gss_flags,
-            attributes: asc_ret_of(gss_flags),
-            client: req.client,
-            server: req.server,
-            end_time: req.end_time,
-            delegated: req.checksum.delegation,
-        };
-        Ok((KerberosContext::Established(Box::new(est)), Output { token, complete: true }))
+fn accept(config: &AcceptorConfig, token: &[u8]) -> Result<(State, Output)> {
+    let (tok_id, message) = gss::unframe(token)?;
+    if tok_id != gss::TOK_AP_REQ {
+        return Err(Error::InvalidToken("expected a Kerberos AP-REQ token"));
     }
+    let creds = &config.credentials;
+    let checks = AcceptChecks {
+        env: &config.env,
+        max_skew: config.max_skew,
+        bindings: bindings_md5(config.bindings.as_ref())?,
+    };
+    let req = ap::read_ap_req(
+        message,
+        &|sname, kvno, etype| creds.service_key(sname, kvno, etype),
+        &checks,
+    )?;
+    let (now, _) = super::kdc::now(&config.env);
+    creds.replay_cache().check_and_insert(req.replay_tag, req.time.ctime, now, config.max_skew)?;
+    let gss_flags = req.checksum.flags;
+    let peer_seq = req.seq_number.unwrap_or(0);
+    let mutual = req.ap_options & ap::AP_OPTION_MUTUAL_REQUIRED != 0 || gss_flags & gf::MUTUAL != 0;
+    let initiator_key = req.subkey.clone().unwrap_or_else(|| req.session_key.clone());
+    let (token, key, acceptor_subkey, send_seq) = if mutual {
+        let subkey = ap::random_key(initiator_key.etype(), &config.env)?;
+        let seq = random_seq(&config.env)?;
+        let rep = ap::build_ap_rep(&req.session_key, req.time, Some(&subkey), seq, &config.env)?;
+        (gss::frame(gss::TOK_AP_REP, &rep)?, subkey, true, seq)
+    } else {
+        // RFC 4121 section 4.1 / MIT: without an AP-REP the acceptor's sequence numbers
+        // start where the initiator's do.
+        (Vec::new(), initiator_key, false, peer_seq)
+    };
+    let est = Established {
+        initiator: false,
+        key,
+        acceptor_subkey,
+        send_seq: u64::from(send_seq),
+        recv_seq: u64::from(peer_seq),
+        gss_flags,
+        attributes: asc_ret_of(gss_flags),
+        client: req.client,
+        server: req.server,
+        end_time: req.end_time,
+        delegated: req.checksum.delegation,
+    };
+    Ok((State::Established(Box::new(est)), Output { token, complete: true }))
 }
