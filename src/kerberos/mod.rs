@@ -24,6 +24,7 @@ pub mod credentials;
 pub mod crypto;
 pub mod kdc;
 pub mod keytab;
+pub mod message;
 pub mod transport;
 mod types;
 
