@@ -390,9 +390,7 @@ impl MessageKeys {
     /// Checks the decrypted header copy against the token's header: every field but RRC (the
     /// copy has RRC 0; MIT compares the same fields).
     fn check_header_copy(h: &WrapHeader, copy: &[u8]) -> Result<()> {
-        let same = copy.len() == HEADER_LEN
-            && copy[..6] == h.raw[..6]
-            && copy[8..] == h.raw[8..];
+        let same = copy.len() == HEADER_LEN && copy[..6] == h.raw[..6] && copy[8..] == h.raw[8..];
         if same { Ok(()) } else { Err(Error::MessageAltered) }
     }
 
