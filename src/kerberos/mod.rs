@@ -14,6 +14,7 @@
 //! - [`gss`]: the GSS-API framing of the handshake tokens and the authenticator checksum
 //!   (RFC 2743, RFC 4121 section 4.1).
 //! - [`ap`]: the AP exchange (AP-REQ, AP-REP) and its checks, sans-IO.
+//! - [`message`]: the RFC 4121 MIC and Wrap tokens of established contexts.
 //! - [`replay`]: the acceptor's replay cache.
 //! - `context`: the initiator and acceptor security contexts (used through
 //!   [`crate::SecurityContext`]).
@@ -30,6 +31,7 @@ pub mod crypto;
 pub mod gss;
 pub mod kdc;
 pub mod keytab;
+pub mod message;
 pub mod replay;
 pub mod transport;
 mod types;

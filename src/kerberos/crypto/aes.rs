@@ -63,6 +63,35 @@ impl AesKey {
         }
     }
 
+    /// Plain CBC encryption in place over whole blocks (`buf.len()` a multiple of 16; a
+    /// partial last block is left alone), chained from `chain`, which becomes the last
+    /// ciphertext block: the pieces of a message spread over several buffers.
+    pub(super) fn cbc_encrypt(&self, chain: &mut [u8; BLOCK], buf: &mut [u8]) {
+        let closure = CbcEncrypt { buf, chain };
+        match self {
+            Self::Aes128(c) => c.encrypt_with_backend(closure),
+            Self::Aes256(c) => c.encrypt_with_backend(closure),
+        }
+    }
+
+    /// Plain CBC decryption in place over whole blocks, chained from `prev` (the ciphertext
+    /// block before `buf`), which becomes the last ciphertext block of `buf`.
+    pub(super) fn cbc_decrypt(&self, prev: &mut [u8; BLOCK], buf: &mut [u8]) {
+        let closure = CbcDecrypt { buf, prev };
+        match self {
+            Self::Aes128(c) => c.decrypt_with_backend(closure),
+            Self::Aes256(c) => c.decrypt_with_backend(closure),
+        }
+    }
+
+    /// Decrypts one block in place (ECB).
+    pub(super) fn decrypt_block(&self, block: &mut Block) {
+        match self {
+            Self::Aes128(c) => c.decrypt_block(block),
+            Self::Aes256(c) => c.decrypt_block(block),
+        }
+    }
+
     /// CBC-CTS decryption in place with a zero IV (RFC 3962 section 5). `buf` must be at
     /// least one block long.
     pub(super) fn cts_decrypt(&self, buf: &mut [u8]) {
@@ -146,6 +175,48 @@ fn cts_encrypt(encrypt_block: impl Fn(&mut Block), buf: &mut [u8]) {
     }
 }
 
+/// Plain CBC encryption over the whole blocks of `buf`, run inside the backend.
+struct CbcEncrypt<'a> {
+    buf: &'a mut [u8],
+    chain: &'a mut [u8; BLOCK],
+}
+
+impl BlockSizeUser for CbcEncrypt<'_> {
+    type BlockSize = U16;
+}
+
+impl BlockCipherEncClosure for CbcEncrypt<'_> {
+    #[inline(always)]
+    fn call<B: BlockCipherEncBackend<BlockSize = U16>>(self, backend: &B) {
+        let mut chain = Block::from(*self.chain);
+        for block in Block::slice_as_chunks_mut(self.buf).0 {
+            xor_block(&mut chain, block);
+            backend.encrypt_block_inplace(&mut chain);
+            *block = chain;
+        }
+        *self.chain = chain.0;
+    }
+}
+
+/// Plain CBC decryption over the whole blocks of `buf`, run inside the backend.
+struct CbcDecrypt<'a> {
+    buf: &'a mut [u8],
+    prev: &'a mut [u8; BLOCK],
+}
+
+impl BlockSizeUser for CbcDecrypt<'_> {
+    type BlockSize = U16;
+}
+
+impl BlockCipherDecClosure for CbcDecrypt<'_> {
+    #[inline(always)]
+    fn call<B: BlockCipherDecBackend<BlockSize = U16>>(self, backend: &B) {
+        let mut iv = Block::from(*self.prev);
+        cbc_decrypt(backend, self.buf, &mut iv);
+        *self.prev = iv.0;
+    }
+}
+
 /// [`cts_decrypt`] run inside the cipher's backend (one dispatch per message, as
 /// [`CtsEncrypt`]).
 struct CtsDecrypt<'a>(&'a mut [u8]);
@@ -190,7 +261,7 @@ fn cts_decrypt<B: BlockCipherDecBackend<BlockSize = U16>>(backend: &B, buf: &mut
         Some(Ok(last)) => u128::from_ne_bytes(last),
         _ => 0,
     };
-    cbc_decrypt(backend, cbc);
+    cbc_decrypt(backend, cbc, &mut Block::default());
     // `swapped` holds C(n) = E(C(n-1) ^ (P(n) || 0...)); `tail` holds C(n-1)[..r].
     let mut d = Block::default();
     d.copy_from_slice(swapped);
@@ -207,7 +278,8 @@ fn cts_decrypt<B: BlockCipherDecBackend<BlockSize = U16>>(backend: &B, buf: &mut
     p_pen.as_mut_slice().zeroize();
 }
 
-/// Plain CBC decryption in place with a zero IV over whole blocks, as many blocks at a time
+/// Plain CBC decryption in place over whole blocks, chained from `iv` (which becomes the
+/// last ciphertext block, to continue the chain in another buffer), as many blocks at a time
 /// as the backend pipelines (CBC decryption has no chain between blocks), then the rest one
 /// block at a time (as the backend's own tail path does).
 ///
@@ -216,10 +288,14 @@ fn cts_decrypt<B: BlockCipherDecBackend<BlockSize = U16>>(backend: &B, buf: &mut
 /// blocks, and zeroing a 1 KiB buffer on every call cost ~20 ns of a 64-byte message (whose
 /// three blocks never fill a group). The rest needs only the previous ciphertext block.
 #[inline(always)]
-fn cbc_decrypt<B: BlockCipherDecBackend<BlockSize = U16>>(backend: &B, buf: &mut [u8]) {
+fn cbc_decrypt<B: BlockCipherDecBackend<BlockSize = U16>>(
+    backend: &B,
+    buf: &mut [u8],
+    iv: &mut Block,
+) {
     let (blocks, _) = Block::slice_as_chunks_mut(buf);
     let (groups, rest) = ParBlocks::<B>::slice_as_chunks_mut(blocks);
-    let mut prev = Block::default();
+    let mut prev = *iv;
     if !groups.is_empty() {
         // A plain array (one memset, one memcpy a group): `ParBlocks`' `Default` and `Clone`
         // go element by element through `from_fn`, which is not always inlined (2% of a
@@ -248,6 +324,7 @@ fn cbc_decrypt<B: BlockCipherDecBackend<BlockSize = U16>>(backend: &B, buf: &mut
         *block = Block::from((u128::from_ne_bytes(block.0) ^ prev).to_ne_bytes());
         prev = saved;
     }
+    *iv = Block::from(prev.to_ne_bytes());
 }
 
 /// The most blocks an `aes` backend decrypts at once (VAES-512: 64).
@@ -403,6 +480,43 @@ impl Mac {
             Self::Sha256(m) => verify(m, parts, expected),
             Self::Sha384(m) => verify(m, parts, expected),
         }
+    }
+}
+
+/// A keyed HMAC being fed a message in pieces (a message spread over several buffers).
+/// Wiped on drop, as [`Mac`].
+#[derive(Clone)]
+pub(super) struct MacStream(Mac);
+
+impl Mac {
+    /// A copy of the keyed state, to be fed piece by piece.
+    pub(super) fn stream(&self) -> MacStream {
+        MacStream(self.clone())
+    }
+}
+
+impl MacStream {
+    /// Feeds `data`.
+    pub(super) fn update(&mut self, data: &[u8]) {
+        match &mut self.0 {
+            Mac::Sha1(m) => m.update(data),
+            Mac::Sha256(m) => m.update(data),
+            Mac::Sha384(m) => m.update(data),
+        }
+    }
+
+    /// The tag, truncated to `out.len()` bytes.
+    pub(super) fn finish_into(self, out: &mut [u8]) {
+        match &self.0 {
+            Mac::Sha1(m) => tag_into(m, &[], out),
+            Mac::Sha256(m) => tag_into(m, &[], out),
+            Mac::Sha384(m) => tag_into(m, &[], out),
+        }
+    }
+
+    /// Whether the tag, truncated to `expected.len()`, is `expected` (constant time).
+    pub(super) fn verify(self, expected: &[u8]) -> bool {
+        self.0.verify(&[], expected)
     }
 }
 

@@ -46,6 +46,7 @@ mod aes;
 #[cfg(test)]
 mod proptests;
 mod rc4;
+pub(crate) mod segmented;
 #[cfg(test)]
 mod tests;
 
