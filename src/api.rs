@@ -41,6 +41,7 @@ use crate::kerberos::context::{
     AcceptorConfig as KerberosAcceptorConfig, InitiatorConfig as KerberosInitiatorConfig,
     KerberosContext,
 };
+use crate::kerberos::export::ImportCredentials as KerberosImportCredentials;
 use crate::kerberos::{self, Principal, transport::KdcClient};
 use crate::ntlm::client::{Client, ClientConfig, ClientSecret};
 use crate::ntlm::flags::NegotiateFlags;
@@ -445,6 +446,89 @@ pub struct Step {
     pub complete: bool,
 }
 
+/// A signature (`MakeSignature`) or security trailer (`EncryptMessage`), held inline: no
+/// allocation. 16 bytes for NTLM; an RFC 4121 MIC token or the header part of a Wrap token
+/// for Kerberos. Dereferences to its bytes.
+#[derive(Clone, Copy)]
+pub struct Signature {
+    bytes: [u8; kerberos::context::MAX_SIGNATURE],
+    len: usize,
+}
+
+impl Signature {
+    fn empty() -> Self {
+        Self { bytes: [0; kerberos::context::MAX_SIGNATURE], len: 0 }
+    }
+
+    /// A copy of `bytes` (a received signature or token buffer).
+    ///
+    /// # Errors
+    /// [`Error::InvalidToken`] if it is longer than any signature.
+    pub(crate) fn copy_of(bytes: &[u8]) -> Result<Self> {
+        let mut s = Self::empty();
+        s.bytes
+            .get_mut(..bytes.len())
+            .ok_or(Error::InvalidToken("signature buffer longer than any signature"))?
+            .copy_from_slice(bytes);
+        s.len = bytes.len();
+        Ok(s)
+    }
+
+    fn set_len(&mut self, len: usize) -> Result<()> {
+        if len > self.bytes.len() {
+            return Err(Error::InvalidParameter("signature longer than its buffer"));
+        }
+        self.len = len;
+        Ok(())
+    }
+}
+
+impl From<[u8; SIGNATURE_SIZE]> for Signature {
+    fn from(sig: [u8; SIGNATURE_SIZE]) -> Self {
+        let mut s = Self::empty();
+        s.bytes[..SIGNATURE_SIZE].copy_from_slice(&sig);
+        s.len = SIGNATURE_SIZE;
+        s
+    }
+}
+
+impl core::ops::Deref for Signature {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or_default()
+    }
+}
+
+impl AsRef<[u8]> for Signature {
+    fn as_ref(&self) -> &[u8] {
+        self
+    }
+}
+
+impl PartialEq for Signature {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Signature {}
+
+impl<const N: usize> PartialEq<[u8; N]> for Signature {
+    fn eq(&self, other: &[u8; N]) -> bool {
+        **self == other[..]
+    }
+}
+
+impl core::fmt::Debug for Signature {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Signature(")?;
+        for b in self.iter() {
+            write!(f, "{b:02x}")?;
+        }
+        write!(f, ")")
+    }
+}
+
 /// `cbMaxToken` of the NTLM package (see [`PackageInfo::max_token`] for every package).
 pub const MAX_TOKEN_SIZE: usize = ntlm::MAX_TOKEN_SIZE;
 
@@ -556,7 +640,7 @@ impl SecurityContext {
             }
             CredentialKind::KerberosInitiator(credentials) => {
                 let config = KerberosInitiatorConfig {
-                    credentials: Arc::clone(credentials),
+                    credentials: Some(Arc::clone(credentials)),
                     target: options.target_name,
                     requested: options.flags,
                     bindings: options.channel_bindings,
@@ -597,7 +681,7 @@ impl SecurityContext {
             }
             CredentialKind::KerberosAcceptor(credentials) => {
                 let config = KerberosAcceptorConfig {
-                    credentials: Arc::clone(credentials),
+                    credentials: Some(Arc::clone(credentials)),
                     requested: options.flags,
                     bindings: options.channel_bindings,
                     max_skew: u32::try_from(options.max_clock_skew.as_secs()).unwrap_or(u32::MAX),
@@ -707,8 +791,8 @@ impl SecurityContext {
     pub fn export(&mut self, flags: u32, options: &ExportOptions) -> Result<Exported> {
         export::check_flags(flags)?;
         let reset = flags & export::SECPKG_CONTEXT_EXPORT_RESET_NEW != 0;
-        let (packed, identity) = dispatch!(&self.inner, c => c.pack(reset, options),
-            _k => Err(Error::NotSupported("exporting Kerberos contexts is not in this build yet")))?;
+        let (packed, identity) =
+            dispatch!(&self.inner, c => c.pack(reset, options), k => k.pack(reset, options))?;
         if flags & export::SECPKG_CONTEXT_EXPORT_DELETE_OLD != 0 {
             self.inner = Inner::Deleted(self.package());
         }
@@ -731,6 +815,28 @@ impl SecurityContext {
     pub fn import(packed: &[u8], options: &ImportOptions) -> Result<Self> {
         let (package, version, body) = export::unpack(packed, &options.protection)?;
         let inner = match package {
+            PackageId::Kerberos => {
+                let credentials = match options.credentials.as_ref().map(|c| &c.kind) {
+                    None => None,
+                    Some(CredentialKind::KerberosInitiator(k)) => {
+                        Some(KerberosImportCredentials::Initiator(Arc::clone(k)))
+                    }
+                    Some(CredentialKind::KerberosAcceptor(k)) => {
+                        Some(KerberosImportCredentials::Acceptor(Arc::clone(k)))
+                    }
+                    Some(_) => {
+                        return Err(Error::UnknownCredentials(
+                            "credentials of another package for a Kerberos context",
+                        ));
+                    }
+                };
+                Inner::Kerberos(KerberosContext::unpack(
+                    version,
+                    &body,
+                    options.env.clone(),
+                    credentials,
+                )?)
+            }
             PackageId::Ntlm => {
                 let users = options.credentials.as_ref().map(|c| {
                     c.user_store()
@@ -758,19 +864,22 @@ impl SecurityContext {
     pub fn package_of(packed: &[u8]) -> Result<Package> {
         Ok(match export::peek_package(packed)? {
             PackageId::Ntlm => Package::Ntlm,
+            PackageId::Kerberos => Package::Kerberos,
         })
     }
 
     fn client_identity(&self) -> Option<ClientIdentity> {
         match &self.inner {
             Inner::Ntlm(c) => c.client_identity(),
-            Inner::Kerberos(_) | Inner::Deleted(_) => None,
+            Inner::Kerberos(k) => k.client_identity(),
+            Inner::Deleted(_) => None,
         }
     }
 
-    /// Signs `message`; returns the 16-byte signature (`MakeSignature`).
+    /// Signs `message`; returns the signature (`MakeSignature`): 16 bytes for NTLM, an RFC
+    /// 4121 MIC token for Kerberos ([`Sizes::max_signature`] bytes at most).
     ///
-    /// A context that negotiated neither integrity nor confidentiality (authentication
+    /// An NTLM context that negotiated neither integrity nor confidentiality (authentication
     /// only, as with curl) returns the dummy signature of MS-NLMP 3.4.4.3 (version 1, then
     /// zeros), as Windows does: it protects nothing. Check for `ISC_RET_INTEGRITY` /
     /// `ASC_RET_INTEGRITY` in [`SecurityContext::attributes`] before relying on signatures.
@@ -778,7 +887,7 @@ impl SecurityContext {
     /// # Errors
     /// `SEC_E_OUT_OF_SEQUENCE` before the handshake completed; `SEC_E_UNSUPPORTED_FUNCTION`
     /// on a context that negotiated neither integrity nor `ALWAYS_SIGN`.
-    pub fn sign(&mut self, message: &[u8]) -> Result<[u8; SIGNATURE_SIZE]> {
+    pub fn sign(&mut self, message: &[u8]) -> Result<Signature> {
         self.sign_parts(&[message][..])
     }
 
@@ -787,11 +896,14 @@ impl SecurityContext {
     /// # Errors
     /// As [`SecurityContext::sign`].
     #[inline]
-    pub fn sign_parts<P: MessageParts + ?Sized>(
-        &mut self,
-        parts: &P,
-    ) -> Result<[u8; SIGNATURE_SIZE]> {
-        dispatch!(&mut self.inner, c => c.sign_parts(parts))
+    pub fn sign_parts<P: MessageParts + ?Sized>(&mut self, parts: &P) -> Result<Signature> {
+        dispatch!(&mut self.inner, c => c.sign_parts(parts).map(Signature::from),
+        k => {
+            let mut sig = Signature::empty();
+            let n = k.established_mut()?.sign_parts(parts, &mut sig.bytes)?;
+            sig.set_len(n)?;
+            Ok(sig)
+        })
     }
 
     /// Verifies a signature (`VerifySignature`). A failure leaves the context ready for the
@@ -815,7 +927,8 @@ impl SecurityContext {
         parts: &P,
         signature: &[u8],
     ) -> Result<()> {
-        dispatch!(&mut self.inner, c => c.verify_parts(parts, signature))
+        dispatch!(&mut self.inner, c => c.verify_parts(parts, signature),
+            k => k.established_mut()?.verify_parts(parts, signature))
     }
 
     /// Encrypts `data` in place and returns the detached signature (`EncryptMessage`).
@@ -823,7 +936,7 @@ impl SecurityContext {
     /// # Errors
     /// `SEC_E_OUT_OF_SEQUENCE` before the handshake completed; `SEC_E_UNSUPPORTED_FUNCTION`
     /// if confidentiality was not negotiated.
-    pub fn seal(&mut self, data: &mut [u8]) -> Result<[u8; SIGNATURE_SIZE]> {
+    pub fn seal(&mut self, data: &mut [u8]) -> Result<Signature> {
         self.seal_parts(&mut [Part::Seal(data)][..])
     }
 
@@ -841,11 +954,14 @@ impl SecurityContext {
     /// # Errors
     /// As [`SecurityContext::seal`].
     #[inline]
-    pub fn seal_parts<P: MessageParts + ?Sized>(
-        &mut self,
-        parts: &mut P,
-    ) -> Result<[u8; SIGNATURE_SIZE]> {
-        dispatch!(&mut self.inner, c => c.seal_parts(parts))
+    pub fn seal_parts<P: MessageParts + ?Sized>(&mut self, parts: &mut P) -> Result<Signature> {
+        dispatch!(&mut self.inner, c => c.seal_parts(parts).map(Signature::from),
+        k => {
+            let mut sig = Signature::empty();
+            let n = k.seal_parts(parts, &mut sig.bytes)?;
+            sig.set_len(n)?;
+            Ok(sig)
+        })
     }
 
     /// Unseals a message of several parts.
@@ -858,7 +974,8 @@ impl SecurityContext {
         parts: &mut P,
         signature: &[u8],
     ) -> Result<()> {
-        dispatch!(&mut self.inner, c => c.unseal_parts(parts, signature))
+        dispatch!(&mut self.inner, c => c.unseal_parts(parts, signature),
+            k => k.established_mut()?.unseal_parts(parts, signature))
     }
 
     /// GSS-style wrap in place: `token[..16]` receives the signature, `token[16..]` holds the
@@ -869,10 +986,16 @@ impl SecurityContext {
     /// `SEC_E_BUFFER_TOO_SMALL` if `token` is shorter than 16 bytes; as
     /// [`SecurityContext::seal`].
     pub fn wrap_in_place(&mut self, token: &mut [u8]) -> Result<()> {
+        if let Inner::Kerberos(_) = self.inner {
+            return Err(Error::NotSupported(
+                "wrap_in_place on a Kerberos context (its token layout differs: use wrap)",
+            ));
+        }
         let (sig, data) = token
             .split_first_chunk_mut::<SIGNATURE_SIZE>()
             .ok_or(Error::BufferTooSmall { needed: SIGNATURE_SIZE })?;
-        *sig = self.seal(data)?;
+        let made = self.seal(data)?;
+        sig.copy_from_slice(&made);
         Ok(())
     }
 
@@ -882,10 +1005,35 @@ impl SecurityContext {
     /// `SEC_E_MESSAGE_ALTERED` for a token shorter than a signature; as
     /// [`SecurityContext::unseal`].
     pub fn unwrap_in_place<'t>(&mut self, token: &'t mut [u8]) -> Result<&'t mut [u8]> {
+        if let Inner::Kerberos(k) = &mut self.inner {
+            let range = k.established_mut()?.unwrap_in_place(token)?;
+            return token.get_mut(range).ok_or(Error::MessageAltered);
+        }
         let (sig, data) =
             token.split_first_chunk_mut::<SIGNATURE_SIZE>().ok_or(Error::MessageAltered)?;
         self.unseal(data, &sig[..])?;
         Ok(data)
+    }
+
+    /// How many bytes [`SecurityContext::seal`] writes: 16 for NTLM; the split Wrap token
+    /// header for Kerberos (60 for aes-sha1).
+    pub fn seal_signature_len(&self) -> usize {
+        match &self.inner {
+            Inner::Kerberos(k) => k.seal_signature_len(),
+            Inner::Ntlm(_) | Inner::Deleted(_) => SIGNATURE_SIZE,
+        }
+    }
+
+    /// Unwraps `token` in place (as [`SecurityContext::unwrap_in_place`]); returns where the
+    /// plaintext is.
+    pub(crate) fn unwrap_range(&mut self, token: &mut [u8]) -> Result<core::ops::Range<usize>> {
+        match &mut self.inner {
+            Inner::Kerberos(k) => k.established_mut()?.unwrap_in_place(token),
+            _ => {
+                let len = self.unwrap_in_place(token)?.len();
+                Ok(token.len() - len..token.len())
+            }
+        }
     }
 
     /// GSS-style wrap: returns signature || sealed `message`.
@@ -893,6 +1041,9 @@ impl SecurityContext {
     /// # Errors
     /// As [`SecurityContext::seal`].
     pub fn wrap(&mut self, message: &[u8]) -> Result<Vec<u8>> {
+        if let Inner::Kerberos(k) = &mut self.inner {
+            return k.wrap(message);
+        }
         let mut token = Vec::with_capacity(SIGNATURE_SIZE + message.len());
         token.extend_from_slice(&[0; SIGNATURE_SIZE]);
         token.extend_from_slice(message);
@@ -906,22 +1057,18 @@ impl SecurityContext {
     /// As [`SecurityContext::unwrap_in_place`].
     pub fn unwrap(&mut self, token: &[u8]) -> Result<Vec<u8>> {
         let mut copy = token.to_vec();
-        let len = self.unwrap_in_place(&mut copy)?.len();
-        copy.drain(..copy.len() - len);
+        let range = self.unwrap_range(&mut copy)?;
+        copy.truncate(range.end);
+        copy.drain(..range.start);
         Ok(copy)
     }
 
     /// `SECPKG_ATTR_SIZES` of the context's package.
     pub fn sizes(&self) -> Sizes {
-        match self.package() {
-            Package::Ntlm => NtlmContext::sizes(),
-            // Unreachable: no Kerberos context exists in this build.
-            Package::Kerberos => Sizes {
-                max_token: PackageInfo::kerberos().max_token,
-                max_signature: 0,
-                block_size: 0,
-                security_trailer: 0,
-            },
+        match &self.inner {
+            Inner::Kerberos(k) => k.sizes(),
+            Inner::Deleted(Package::Kerberos) => kerberos::context::default_sizes(),
+            Inner::Ntlm(_) | Inner::Deleted(_) => NtlmContext::sizes(),
         }
     }
 
@@ -982,10 +1129,11 @@ impl SecurityContext {
     }
 
     /// When the context expires: NTLM contexts do not, so [`FileTime::NEVER`] (what
-    /// Windows reports).
+    /// Windows reports); a Kerberos context when its ticket does.
     pub fn expiry(&self) -> FileTime {
-        match self.package() {
-            Package::Ntlm | Package::Kerberos => FileTime::NEVER,
+        match &self.inner {
+            Inner::Kerberos(k) => k.expiry(),
+            Inner::Ntlm(_) | Inner::Deleted(_) => FileTime::NEVER,
         }
     }
 
@@ -994,6 +1142,10 @@ impl SecurityContext {
     /// # Errors
     /// As [`SecurityContext::client_name`].
     pub fn sequence_numbers(&self) -> Result<(u32, u32)> {
-        dispatch!(&self.inner, c => c.sequence_numbers())
+        dispatch!(&self.inner, c => c.sequence_numbers(),
+            k => k.established().map(|e| {
+                let low = |n: u64| u32::try_from(n & u64::from(u32::MAX)).unwrap_or(0);
+                (low(e.send_seq), low(e.window.expected()))
+            }).ok_or(KERBEROS_NOT_ESTABLISHED))
     }
 }

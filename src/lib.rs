@@ -58,7 +58,7 @@ pub mod primitives {
 }
 
 pub use api::{
-    AcceptorOptions, Credentials, ImportOptions, InitiatorOptions, SecurityContext, Step,
+    AcceptorOptions, Credentials, ImportOptions, InitiatorOptions, SecurityContext, Signature, Step,
 };
 pub use bindings::ChannelBindings;
 pub use crypto::{NtHash, Password};

@@ -14,7 +14,7 @@
 //! |---|---|---|
 //! | 0 | 8 | magic `SSPI-EMU` |
 //! | 8 | 2 | format version: the oldest that holds the context (1, or 2 for options version 1 has no room for; this build reads up to [`FORMAT_VERSION`]) |
-//! | 10 | 1 | package: 1 = NTLM (2 and 3 are reserved for Kerberos and Negotiate) |
+//! | 10 | 1 | package: 1 = NTLM, 2 = Kerberos (from version 2; [`krb`]), 3 reserved for Negotiate |
 //! | 11 | 1 | protection: 1 = XChaCha20-Poly1305, 0 = none (dangerous) |
 //! | 12 | 8 | key id: the first 8 bytes of SHA-256(`"sspi-emu export key id\0"` ‖ key); zero when unprotected |
 //! | 20 | 24 | nonce (random; zero when unprotected) |
@@ -45,6 +45,7 @@
 //! file from forging a context. A key can also be given directly ([`Protection::Key`]).
 //! An unprotected blob needs [`Protection::DangerousUnprotected`] on both sides.
 
+pub(crate) mod krb;
 pub mod v1;
 pub mod v2;
 
@@ -81,13 +82,15 @@ const PROTECTION_XCHACHA: u8 = 1;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PackageId {
     Ntlm = 1,
+    Kerberos = 2,
 }
 
 impl PackageId {
     fn from_byte(b: u8) -> Result<Self> {
         match b {
             1 => Ok(Self::Ntlm),
-            2 | 3 => Err(Error::NotSupported("Kerberos and Negotiate contexts in this build")),
+            2 => Ok(Self::Kerberos),
+            3 => Err(Error::NotSupported("Negotiate contexts in this build")),
             _ => Err(Error::CorruptContext("unknown package")),
         }
     }
@@ -509,6 +512,33 @@ impl postcard::ser_flavors::Flavor for BlobWriter {
     fn finalize(self) -> postcard::Result<SecretBytes> {
         Ok(self.0)
     }
+}
+
+/// Encodes a Kerberos context's `state` ([`krb`]) and seals it into a blob of format
+/// version 2 (the first that has the Kerberos package).
+pub(crate) fn pack_kerberos(
+    state: &krb::Context<'_>,
+    options: &ExportOptions,
+) -> Result<PackedContext> {
+    let mut buf = SecretBytes(Vec::with_capacity(HEADER_LEN + 512 + TAG_LEN));
+    buf.resize(HEADER_LEN, 0);
+    let buf = postcard::serialize_with_flavor(state, BlobWriter(buf))
+        .map_err(|_| Error::InvalidParameter("context cannot be encoded"))?;
+    seal(PackageId::Kerberos, 2, buf, options)
+}
+
+/// Decodes the state of a Kerberos blob of format `version` (from [`unpack`]). Trailing
+/// bytes are an error; so is version 1, which had no Kerberos package.
+pub(crate) fn decode_kerberos(version: u16, body: &[u8]) -> Result<krb::Context<'_>> {
+    if version < 2 {
+        return Err(Error::CorruptContext("a Kerberos context in format version 1"));
+    }
+    let (state, rest) = postcard::take_from_bytes::<krb::Context<'_>>(body)
+        .map_err(|_| Error::CorruptContext("undecodable state"))?;
+    if !rest.is_empty() {
+        return Err(Error::CorruptContext("trailing bytes after the state"));
+    }
+    Ok(state)
 }
 
 /// Seals already-encoded state bytes of format `version` into a blob (used by the fuzz

@@ -22,9 +22,12 @@ use super::credentials::{AcceptorCredentials, InitiatorCredentials};
 use super::gss::{self, AuthenticatorChecksum, flags as gf};
 use super::{Key, Principal};
 use crate::bindings::ChannelBindings;
-use crate::env::Environment;
+use crate::env::{Environment, FileTime};
 use crate::error::{Error, Result};
 use crate::flags::{AscReq, AscRet, IscReq, IscRet};
+use crate::kerberos::message::{MessageKeys, ReceiveWindow};
+use crate::ntlm::MessageParts;
+use crate::package::{PackageInfo, Sizes};
 use std::sync::Arc;
 
 /// `ISC_REQ_USE_DCE_STYLE`: the three-leg DCE variant, refused (see `manual`).
@@ -32,7 +35,8 @@ const ISC_REQ_USE_DCE_STYLE: u32 = 0x200;
 
 /// What an initiator context is made with.
 pub(crate) struct InitiatorConfig {
-    pub(crate) credentials: Arc<InitiatorCredentials>,
+    /// `None` for a context imported past its first token without them (it needs none).
+    pub(crate) credentials: Option<Arc<InitiatorCredentials>>,
     pub(crate) target: Option<String>,
     pub(crate) requested: IscReq,
     pub(crate) bindings: Option<ChannelBindings>,
@@ -41,7 +45,8 @@ pub(crate) struct InitiatorConfig {
 
 /// What an acceptor context is made with.
 pub(crate) struct AcceptorConfig {
-    pub(crate) credentials: Arc<AcceptorCredentials>,
+    /// `None` for a context imported established without them (it needs none).
+    pub(crate) credentials: Option<Arc<AcceptorCredentials>>,
     pub(crate) requested: AscReq,
     pub(crate) bindings: Option<ChannelBindings>,
     pub(crate) max_skew: u32,
@@ -68,17 +73,18 @@ pub(crate) struct AwaitingApRep {
 }
 
 /// The handshake completed.
-// The message calls (RFC 4121 tokens) that read the keys and sequence numbers land next.
-#[allow(dead_code)]
 pub(crate) struct Established {
-    pub(crate) initiator: bool,
     /// The context key (see the module documentation).
     pub(crate) key: Key,
     /// Whether `key` is the acceptor's subkey (the AcceptorSubkey flag of RFC 4121 tokens).
     pub(crate) acceptor_subkey: bool,
-    /// Our next sequence number, and the peer's first.
+    /// The keys of the message tokens, derived once from `key`; `None` for rc4-hmac, whose
+    /// RFC 4757 tokens are not implemented (message calls say so).
+    pub(crate) messages: Option<MessageKeys>,
+    /// Our next sequence number.
     pub(crate) send_seq: u64,
-    pub(crate) recv_seq: u64,
+    /// The peer's sequence numbers seen.
+    pub(crate) window: ReceiveWindow,
     /// The GSS flags the initiator sent (what both sides agreed on).
     pub(crate) gss_flags: u32,
     /// `ISC_RET_*` or `ASC_RET_*`.
@@ -91,6 +97,175 @@ pub(crate) struct Established {
     pub(crate) end_time: u32,
     /// The delegated credentials (a KRB-CRED) the initiator sent, on the acceptor.
     pub(crate) delegated: Option<Vec<u8>>,
+    /// When the handshake completed.
+    pub(crate) logon_time: FileTime,
+}
+
+/// What an established context is made of, before its keys are derived.
+pub(crate) struct EstablishedParts {
+    pub(crate) initiator: bool,
+    pub(crate) key: Key,
+    pub(crate) acceptor_subkey: bool,
+    pub(crate) send_seq: u64,
+    /// The peer's first sequence number, or the window's position `(base, next, seen)`.
+    pub(crate) recv: Result<u64, (u64, u64, u64)>,
+    pub(crate) gss_flags: u32,
+    pub(crate) attributes: u32,
+    pub(crate) client: Principal,
+    pub(crate) server: Principal,
+    pub(crate) end_time: u32,
+    pub(crate) delegated: Option<Vec<u8>>,
+    pub(crate) logon_time: FileTime,
+}
+
+impl Established {
+    /// Derives the message keys and sets up the receive window.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a key of the wrong length.
+    pub(crate) fn new(p: EstablishedParts) -> Result<Self> {
+        let messages = match MessageKeys::new(&p.key, p.initiator, p.acceptor_subkey) {
+            Ok(keys) => Some(keys),
+            Err(Error::NotSupported(_)) => None,
+            Err(e) => return Err(e),
+        };
+        let replay = p.gss_flags & gf::REPLAY != 0;
+        let sequence = p.gss_flags & gf::SEQUENCE != 0;
+        let wide = messages.is_some();
+        let window = match p.recv {
+            Ok(first) => ReceiveWindow::new(first, replay, sequence, wide),
+            Err(parts) => ReceiveWindow::from_parts(parts, replay, sequence, wide),
+        };
+        Ok(Self {
+            key: p.key,
+            acceptor_subkey: p.acceptor_subkey,
+            messages,
+            send_seq: p.send_seq,
+            window,
+            gss_flags: p.gss_flags,
+            attributes: p.attributes,
+            client: p.client,
+            server: p.server,
+            end_time: p.end_time,
+            delegated: p.delegated,
+            logon_time: p.logon_time,
+        })
+    }
+
+    fn keys(&self) -> Result<&MessageKeys> {
+        self.messages.as_ref().ok_or(Error::NotSupported(
+            "rc4-hmac per-message tokens (RFC 4757 section 7) are not implemented yet",
+        ))
+    }
+
+    fn next_seq(&mut self) -> u64 {
+        let seq = self.send_seq;
+        self.send_seq = seq.wrapping_add(1);
+        seq
+    }
+
+    /// `MakeSignature`: a MIC token (RFC 4121 section 4.2.6.1) over the parts.
+    pub(crate) fn sign_parts<P: MessageParts + ?Sized>(
+        &mut self,
+        parts: &P,
+        out: &mut [u8],
+    ) -> Result<usize> {
+        let seq = self.send_seq;
+        let n = self.keys()?.make_mic(seq, parts, out)?;
+        self.send_seq = seq.wrapping_add(1);
+        Ok(n)
+    }
+
+    /// `VerifySignature`: the peer's MIC token, then its sequence number.
+    pub(crate) fn verify_parts<P: MessageParts + ?Sized>(
+        &mut self,
+        parts: &P,
+        token: &[u8],
+    ) -> Result<()> {
+        let seq = self.keys()?.verify_mic(parts, token)?;
+        self.window.accept(seq)
+    }
+
+    /// `EncryptMessage`: the split-form Wrap token into `out`, the parts encrypted in place.
+    pub(crate) fn seal_parts<P: MessageParts + ?Sized>(
+        &mut self,
+        parts: &mut P,
+        out: &mut [u8],
+        env: &Environment,
+    ) -> Result<usize> {
+        let confounder: [u8; 16] = env.random()?;
+        let seq = self.send_seq;
+        let n = self.keys()?.seal_parts(seq, true, &confounder, parts, out)?;
+        self.next_seq();
+        Ok(n)
+    }
+
+    /// `DecryptMessage`: the split-form Wrap token `token` (copied: it is rotated in place)
+    /// over the parts, then its sequence number.
+    pub(crate) fn unseal_parts<P: MessageParts + ?Sized>(
+        &mut self,
+        parts: &mut P,
+        token: &[u8],
+    ) -> Result<()> {
+        let mut copy = [0u8; MAX_SIGNATURE];
+        let copy = copy.get_mut(..token.len()).ok_or(Error::InvalidToken(
+            "Kerberos token buffer longer than any Wrap token header",
+        ))?;
+        copy.copy_from_slice(token);
+        let unsealed = self.keys()?.unseal_parts(copy, parts)?;
+        self.window.accept(unsealed.seq)
+    }
+
+    /// GSS-API wrap (confidential, contiguous RFC 4121 token).
+    pub(crate) fn wrap(&mut self, message: &[u8], env: &Environment) -> Result<Vec<u8>> {
+        let keys = self.keys()?;
+        let mut token = vec![0u8; keys.wrap_len(true, message.len())];
+        let at = keys.wrap_data_offset(true);
+        token
+            .get_mut(at..at + message.len())
+            .ok_or(Error::InvalidParameter("wrap buffer"))?
+            .copy_from_slice(message);
+        let confounder: [u8; 16] = env.random()?;
+        keys.wrap_in_place(self.send_seq, true, &confounder, &mut token)?;
+        self.next_seq();
+        Ok(token)
+    }
+
+    /// GSS-API unwrap of any RFC 4121 Wrap token (any EC, RRC, with or without
+    /// confidentiality) in place; returns where the plaintext is.
+    pub(crate) fn unwrap_in_place(&mut self, token: &mut [u8]) -> Result<core::ops::Range<usize>> {
+        let u = self.keys()?.unwrap_in_place(token)?;
+        self.window.accept(u.seq)?;
+        Ok(u.data)
+    }
+
+    /// `SecPkgContext_Sizes` of this context.
+    pub(crate) fn sizes(&self) -> Sizes {
+        match &self.messages {
+            Some(k) => Sizes {
+                max_token: PackageInfo::kerberos().max_token,
+                max_signature: u32::try_from(k.max_signature_len()).unwrap_or(u32::MAX),
+                block_size: 1,
+                security_trailer: u32::try_from(k.security_trailer_len()).unwrap_or(u32::MAX),
+            },
+            None => default_sizes(),
+        }
+    }
+}
+
+/// The largest signature or token buffer a message call reads or writes (a MIC or split Wrap
+/// token header of aes256-sha384 with a DCE-style EC is 104 bytes).
+pub(crate) const MAX_SIGNATURE: usize = 128;
+
+/// `SecPkgContext_Sizes` before the context is established (or for rc4-hmac): those of
+/// aes-sha1, Windows' usual enctype (cbMaxSignature 28, cbSecurityTrailer 76).
+pub(crate) fn default_sizes() -> Sizes {
+    Sizes {
+        max_token: PackageInfo::kerberos().max_token,
+        max_signature: 28,
+        block_size: 1,
+        security_trailer: 76,
+    }
 }
 
 /// A Kerberos security context: its configuration and its state.
@@ -224,12 +399,57 @@ impl KerberosContext {
     ///
     /// # Errors
     /// [`Error::WrongState`] before the handshake completed.
-    #[allow(dead_code)]
     pub(crate) fn established_mut(&mut self) -> Result<&mut Established> {
         match &mut self.state {
             State::Established(e) => Ok(e),
             _ => Err(Error::WrongState("the Kerberos handshake has not completed")),
         }
+    }
+
+    /// The established state and the environment.
+    fn parts_mut(&mut self) -> Result<(&mut Established, &Environment)> {
+        let env = match &self.config {
+            Config::Initiator(c) => &c.env,
+            Config::Acceptor(c) => &c.env,
+        };
+        match &mut self.state {
+            State::Established(e) => Ok((e, env)),
+            _ => Err(Error::WrongState("the Kerberos handshake has not completed")),
+        }
+    }
+
+    /// See [`Established::seal_parts`].
+    pub(crate) fn seal_parts<P: MessageParts + ?Sized>(
+        &mut self,
+        parts: &mut P,
+        out: &mut [u8],
+    ) -> Result<usize> {
+        let (e, env) = self.parts_mut()?;
+        e.seal_parts(parts, out, env)
+    }
+
+    /// See [`Established::wrap`].
+    pub(crate) fn wrap(&mut self, message: &[u8]) -> Result<Vec<u8>> {
+        let (e, env) = self.parts_mut()?;
+        e.wrap(message, env)
+    }
+
+    /// How many bytes `EncryptMessage` writes into the token buffer (60 for aes-sha1).
+    pub(crate) fn seal_signature_len(&self) -> usize {
+        self.established().and_then(|e| e.messages.as_ref()).map_or(60, |k| k.seal_token_len(true))
+    }
+
+    /// `SecPkgContext_Sizes`.
+    pub(crate) fn sizes(&self) -> Sizes {
+        self.established().map_or_else(default_sizes, Established::sizes)
+    }
+
+    /// When the context expires (the ticket's end time); [`FileTime::NEVER`] before the
+    /// handshake completed.
+    pub(crate) fn expiry(&self) -> FileTime {
+        self.established().map_or(FileTime::NEVER, |e| {
+            FileTime((u64::from(e.end_time) + 11_644_473_600) * 10_000_000)
+        })
     }
 
     /// Sets the channel bindings before the leg that uses them.
@@ -252,7 +472,9 @@ impl KerberosContext {
         let state = core::mem::replace(&mut self.state, State::Failed);
         let (next, out) = match (&self.config, state, input) {
             (Config::Initiator(c), State::Start, None) => send_ap_req(c)?,
-            (Config::Initiator(_), State::AwaitingApRep(s), Some(token)) => s.read_ap_rep(token)?,
+            (Config::Initiator(c), State::AwaitingApRep(s), Some(token)) => {
+                s.read_ap_rep(c, token)?
+            }
             (Config::Acceptor(c), State::Start, Some(token)) => accept(c, token)?,
             (Config::Initiator(_), State::Start, Some(_)) => {
                 return Err(Error::InvalidToken(
@@ -283,7 +505,10 @@ fn send_ap_req(config: &InitiatorConfig) -> Result<(State, Output)> {
         .as_deref()
         .filter(|t| !t.is_empty())
         .ok_or(Error::TargetUnknown("a Kerberos initiator needs a target name (SPN)".into()))?;
-    let ticket = config.credentials.service_ticket(target)?;
+    let credentials = config.credentials.as_ref().ok_or(Error::UnknownCredentials(
+        "this initiator was imported without its Kerberos credentials",
+    ))?;
+    let ticket = credentials.service_ticket(target)?;
     let env = &config.env;
     let subkey = ap::random_key(ticket.session_key.etype(), env)?;
     let seq_number = random_seq(env)?;
@@ -312,19 +537,20 @@ fn send_ap_req(config: &InitiatorConfig) -> Result<(State, Output)> {
         };
         return Ok((State::AwaitingApRep(Box::new(next)), Output { token, complete: false }));
     }
-    let est = Established {
+    let est = Established::new(EstablishedParts {
         initiator: true,
         key: subkey,
         acceptor_subkey: false,
         send_seq: u64::from(seq_number),
-        recv_seq: u64::from(seq_number),
+        recv: Ok(u64::from(seq_number)),
         gss_flags,
         attributes: isc_ret_of(gss_flags),
         client: ticket.client.clone(),
         server: ticket.server.clone(),
         end_time: ticket.end_time,
         delegated: None,
-    };
+        logon_time: env.now(),
+    })?;
     Ok((State::Established(Box::new(est)), Output { token, complete: true }))
 }
 
@@ -343,7 +569,7 @@ fn peer_error(message: &[u8]) -> Error {
 }
 
 impl AwaitingApRep {
-    fn read_ap_rep(self, token: &[u8]) -> Result<(State, Output)> {
+    fn read_ap_rep(self, config: &InitiatorConfig, token: &[u8]) -> Result<(State, Output)> {
         let (tok_id, message) = gss::unframe(token)?;
         if tok_id == gss::TOK_ERROR {
             return Err(peer_error(message));
@@ -357,19 +583,20 @@ impl AwaitingApRep {
             Some(k) => (k, true),
             None => (self.subkey, false),
         };
-        let est = Established {
+        let est = Established::new(EstablishedParts {
             initiator: true,
             key,
             acceptor_subkey: is_acceptor_subkey,
             send_seq: u64::from(self.seq_number),
-            recv_seq: u64::from(acceptor_seq.unwrap_or(self.seq_number)),
+            recv: Ok(u64::from(acceptor_seq.unwrap_or(self.seq_number))),
             gss_flags: self.gss_flags,
             attributes: isc_ret_of(self.gss_flags),
             client: self.client,
             server: self.server,
             end_time: self.end_time,
             delegated: None,
-        };
+            logon_time: config.env.now(),
+        })?;
         Ok((State::Established(Box::new(est)), Output { token: Vec::new(), complete: true }))
     }
 }
@@ -379,7 +606,9 @@ fn accept(config: &AcceptorConfig, token: &[u8]) -> Result<(State, Output)> {
     if tok_id != gss::TOK_AP_REQ {
         return Err(Error::InvalidToken("expected a Kerberos AP-REQ token"));
     }
-    let creds = &config.credentials;
+    let creds = config.credentials.as_ref().ok_or(Error::UnknownCredentials(
+        "this acceptor was imported without its Kerberos credentials",
+    ))?;
     let checks = AcceptChecks {
         env: &config.env,
         max_skew: config.max_skew,
@@ -406,18 +635,19 @@ fn accept(config: &AcceptorConfig, token: &[u8]) -> Result<(State, Output)> {
         // start where the initiator's do.
         (Vec::new(), initiator_key, false, peer_seq)
     };
-    let est = Established {
+    let est = Established::new(EstablishedParts {
         initiator: false,
         key,
         acceptor_subkey,
         send_seq: u64::from(send_seq),
-        recv_seq: u64::from(peer_seq),
+        recv: Ok(u64::from(peer_seq)),
         gss_flags,
         attributes: asc_ret_of(gss_flags),
         client: req.client,
         server: req.server,
         end_time: req.end_time,
         delegated: req.checksum.delegation,
-    };
+        logon_time: config.env.now(),
+    })?;
     Ok((State::Established(Box::new(est)), Output { token, complete: true }))
 }

@@ -706,3 +706,17 @@ impl ReceiveWindow {
 fn low32(n: u64) -> u32 {
     u32::try_from(n & u64::from(u32::MAX)).unwrap_or(u32::MAX)
 }
+
+impl ReceiveWindow {
+    /// The window's position `(base, next, seen)`, for export.
+    pub fn parts(&self) -> (u64, u64, u64) {
+        (self.base, self.next, self.seen)
+    }
+
+    /// A window at a position from [`ReceiveWindow::parts`], with the context's flags (as
+    /// [`ReceiveWindow::new`]).
+    pub fn from_parts(parts: (u64, u64, u64), replay: bool, sequence: bool, wide: bool) -> Self {
+        let (base, next, seen) = parts;
+        Self { base, next, seen, replay, sequence, wide }
+    }
+}

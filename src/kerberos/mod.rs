@@ -28,6 +28,7 @@ pub mod config;
 pub(crate) mod context;
 pub mod credentials;
 pub mod crypto;
+pub(crate) mod export;
 pub mod gss;
 pub mod kdc;
 pub mod keytab;

@@ -77,7 +77,7 @@ pub use buffers::*;
 use crate::api::MAX_TOKEN_SIZE;
 use crate::api::{
     AcceptorOptions, Credentials, ImportOptions, InitiatorOptions, Package, PackageInfo,
-    SecurityContext, Sizes,
+    SecurityContext, Signature, Sizes,
 };
 use crate::bindings::ChannelBindings;
 use crate::crypto::Key16;
@@ -85,8 +85,8 @@ use crate::env::{Environment, FileTime};
 use crate::error::{Error, Result};
 use crate::export::{ClientIdentity, ExportOptions};
 use crate::flags::{AscReq, IscReq};
+use crate::ntlm::SIGNATURE_SIZE;
 use crate::ntlm::users::MemoryUserStore;
-use crate::ntlm::{Part, SIGNATURE_SIZE};
 use crate::status::SecurityStatus;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -711,15 +711,18 @@ fn signature_index(message: &[SecBuffer<'_>]) -> Result<usize> {
 }
 
 /// Runs `make` (which produces a signature over the data buffers) and writes the signature
-/// into the token buffer, narrowed to 16 bytes. Nothing is allocated.
+/// into the token buffer, narrowed to its length. The token buffer must hold `needed` bytes
+/// (the package's largest signature or trailer) before anything is done. Nothing is
+/// allocated.
 fn produce_signature(
     message: &mut [SecBuffer<'_>],
-    make: impl FnOnce(&mut DataBuffers<'_, '_>) -> Result<[u8; SIGNATURE_SIZE]>,
+    needed: usize,
+    make: impl FnOnce(&mut DataBuffers<'_, '_>) -> Result<Signature>,
 ) -> Result<()> {
     let at = signature_index(message)?;
     let sig_buf = message.get_mut(at).ok_or(Error::InvalidHandle)?;
-    if sig_buf.len() < SIGNATURE_SIZE || sig_buf.is_read_only() {
-        return Err(Error::BufferTooSmall { needed: SIGNATURE_SIZE });
+    if sig_buf.len() < needed || sig_buf.is_read_only() {
+        return Err(Error::BufferTooSmall { needed });
     }
     let sig_memory = sig_buf.take_mut()?;
     let mut data = DataBuffers(message);
@@ -730,11 +733,18 @@ fn produce_signature(
 }
 
 /// Reads the signature (the first `SECBUFFER_TOKEN`) of a received message.
-fn received_signature(message: &[SecBuffer<'_>]) -> Result<[u8; SIGNATURE_SIZE]> {
+fn received_signature(ctx: &SecurityContext, message: &[SecBuffer<'_>]) -> Result<Signature> {
     let at = signature_index(message)?;
     let sig = message.get(at).map(SecBuffer::as_slice).unwrap_or_default();
-    // A token buffer longer than a signature is accepted; its first 16 bytes are the signature.
-    sig.first_chunk::<SIGNATURE_SIZE>().copied().ok_or(Error::MessageAltered)
+    match ctx.package() {
+        // A token buffer longer than a signature is accepted; its first 16 bytes are the
+        // signature.
+        Package::Ntlm => {
+            Signature::copy_of(sig.get(..SIGNATURE_SIZE).ok_or(Error::MessageAltered)?)
+        }
+        // A Kerberos token's length is part of it (the split Wrap form tells EC by it).
+        Package::Kerberos => Signature::copy_of(sig),
+    }
 }
 
 fn check_qop(qop: u32) -> Result<()> {
@@ -756,7 +766,8 @@ pub fn make_signature(
     let _ = seq_no;
     status_of(with_context(context, |ctx| {
         check_qop(qop)?;
-        produce_signature(message, |data| ctx.sign_parts(data))?;
+        let needed = usize::try_from(ctx.sizes().max_signature).unwrap_or(usize::MAX);
+        produce_signature(message, needed, |data| ctx.sign_parts(data))?;
         Ok(SecurityStatus::SEC_E_OK)
     }))
 }
@@ -770,7 +781,7 @@ pub fn verify_signature(
 ) -> SecurityStatus {
     let _ = seq_no;
     status_of(with_context(context, |ctx| {
-        let sig = received_signature(message)?;
+        let sig = received_signature(ctx, message)?;
         let data = DataBuffers(message);
         data.check()?;
         ctx.verify_parts(&data, &sig)?;
@@ -791,7 +802,8 @@ pub fn encrypt_message(
     let _ = seq_no;
     status_of(with_context(context, |ctx| {
         check_qop(qop)?;
-        produce_signature(message, |data| ctx.seal_parts(data))?;
+        let needed = ctx.seal_signature_len();
+        produce_signature(message, needed, |data| ctx.seal_parts(data))?;
         Ok(SecurityStatus::SEC_E_OK)
     }))
 }
@@ -815,19 +827,23 @@ pub fn decrypt_message(
                 .ok_or(Error::InvalidParameter("SECBUFFER_STREAM needs a SECBUFFER_DATA buffer"))?;
             let stream = message.get_mut(stream_at).ok_or(Error::InvalidHandle)?;
             let whole = stream.take_mut()?;
-            if whole.len() < SIGNATURE_SIZE {
-                stream.data = SecBufferData::Borrowed(whole);
-                return Err(Error::MessageAltered);
-            }
-            let (sig, data) = whole.split_at_mut(SIGNATURE_SIZE);
-            let result = ctx.unseal_parts(&mut [Part::Seal(data)][..], sig);
-            stream.data = SecBufferData::Borrowed(sig);
+            // The stream is one whole token (NTLM: signature then ciphertext; Kerberos: a
+            // Wrap token of any rotation); the data buffer is pointed at its plaintext.
+            let range = match ctx.unwrap_range(whole) {
+                Ok(range) => range,
+                Err(e) => {
+                    stream.data = SecBufferData::Borrowed(whole);
+                    return Err(e);
+                }
+            };
+            let (head, rest) = whole.split_at_mut(range.start);
+            let (data, _) = rest.split_at_mut(range.end - range.start);
+            stream.data = SecBufferData::Borrowed(head);
             if let Some(d) = message.get_mut(data_at) {
                 d.data = SecBufferData::Borrowed(data);
             }
-            result?;
         } else {
-            let sig = received_signature(message)?;
+            let sig = received_signature(ctx, message)?;
             let mut data = DataBuffers(message);
             data.check()?;
             ctx.unseal_parts(&mut data, &sig)?;

@@ -283,10 +283,14 @@ fn import_errors_are_clear_and_create_nothing() {
     let err = import(&newer, test_key()).unwrap_err();
     assert_eq!(err, Error::UnsupportedVersion { found: 3, newest: 2 });
     assert!(err.to_string().contains("version 3") && err.to_string().contains("newest 2"));
-    // Another package's blob (Kerberos is reserved as package 2).
+    // The package byte is authenticated: an NTLM blob relabelled Kerberos is damage.
     let mut kerberos = blob.to_vec();
     kerberos[10] = 2;
-    assert!(matches!(import(&kerberos, test_key()), Err(Error::NotSupported(_))));
+    assert_eq!(import(&kerberos, test_key()), Err(Error::CorruptContext("authentication failed")));
+    // A package this build does not have (Negotiate is reserved as package 3).
+    let mut negotiate = blob.to_vec();
+    negotiate[10] = 3;
+    assert!(matches!(import(&negotiate, test_key()), Err(Error::NotSupported(_))));
     // Too large: refused before anything is read.
     let huge = vec![0u8; MAX_PACKED_SIZE + 1];
     assert_eq!(

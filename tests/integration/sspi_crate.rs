@@ -122,8 +122,8 @@ fn sspi_seal(ctx: &mut Ntlm, data: &mut [u8]) -> [u8; 16] {
 }
 
 /// `DecryptMessage` in place.
-fn sspi_unseal(ctx: &mut Ntlm, data: &mut [u8], sig: &[u8; 16]) -> sspi::Result<()> {
-    let mut sig = *sig;
+fn sspi_unseal(ctx: &mut Ntlm, data: &mut [u8], sig: &[u8]) -> sspi::Result<()> {
+    let mut sig: [u8; 16] = sig.try_into().expect("a 16-byte NTLM signature");
     let mut bufs = [SecurityBufferRef::token_buf(&mut sig), SecurityBufferRef::data_buf(data)];
     ctx.decrypt_message(&mut bufs).map(|_| ())
 }
@@ -136,8 +136,8 @@ fn sspi_sign(ctx: &mut Ntlm, msg: &[u8], seq: u32) -> [u8; 16] {
     sig
 }
 
-fn sspi_verify(ctx: &mut Ntlm, msg: &[u8], sig: &[u8; 16], seq: u32) -> sspi::Result<u32> {
-    let mut sig = *sig;
+fn sspi_verify(ctx: &mut Ntlm, msg: &[u8], sig: &[u8], seq: u32) -> sspi::Result<u32> {
+    let mut sig: [u8; 16] = sig.try_into().expect("a 16-byte NTLM signature");
     let mut data = msg.to_vec();
     let mut bufs = [SecurityBufferRef::token_buf(&mut sig), SecurityBufferRef::data_buf(&mut data)];
     ctx.verify_signature(&mut bufs, seq)

@@ -14,7 +14,8 @@ Same line protocol as ntlm_peer.py (stdin/stdout, one ASCII line each):
               `ESTABLISHED <json>`; on GSS error `ERR <msg>` and exit 1.
   commands  : WRAP <hex>             -> OK <hex>   (gss_wrap, conf=True)
               WRAPI <hex>            -> OK <hex>   (gss_wrap, conf=False)
-              UNWRAP <hex>           -> OK <conf 0|1> <plaintext hex> | ERR <msg>
+              UNWRAP <hex>           -> OK <plaintext hex> | ERR <msg>
+              SEALED <hex>           -> OK 01 | OK 00 (was the token encrypted) | ERR
               MIC <hex>              -> OK <hex>   (gss_get_mic)
               VERIFY <mic> <msg>     -> OK | ERR <msg>
               QUIT                   -> exit 0
@@ -135,9 +136,12 @@ def command_loop(ctx):
             elif cmd in ("WRAP", "WRAPI"):
                 w = gr.wrap(ctx, bytes.fromhex(arg.strip()), confidential=(cmd == "WRAP"))
                 out("OK " + w.message.hex())
-            elif cmd == "UNWRAP":
+            elif cmd in ("UNWRAP", "SEALED"):
                 u = gr.unwrap(ctx, bytes.fromhex(arg.strip()))
-                out("OK %d %s" % (int(bool(u.encrypted)), u.message.hex()))
+                if cmd == "UNWRAP":
+                    out("OK " + u.message.hex())
+                else:
+                    out("OK " + ("01" if u.encrypted else "00"))
             elif cmd == "MIC":
                 out("OK " + gr.get_mic(ctx, bytes.fromhex(arg.strip())).hex())
             elif cmd == "VERIFY":
