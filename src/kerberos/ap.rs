@@ -195,16 +195,28 @@ pub fn read_ap_req(
     if ap_req.len() > MAX_AP_REQ_LEN {
         return Err(Error::InvalidToken("AP-REQ too long"));
     }
-    let outer = super::kdc::der::read_only(ap_req)?;
-    if outer.tag != 0x6e {
-        return Err(Error::InvalidToken("expected an AP-REQ"));
-    }
+    application_sequence(ap_req, 14, "expected an AP-REQ")?;
     let req: ApReq = decode(ap_req, "AP-REQ")?;
+    canonical(&req, ap_req)?;
     let req = req.0;
     if int32(&req.pvno.0)? != 5 || int32(&req.msg_type.0)? != 14 {
         return Err(Error::InvalidToken("AP-REQ: wrong pvno or msg-type"));
     }
-    let ap_options = flags_value(&req.ap_options.0);
+    let options = &req.ap_options.0;
+    // RFC 4120 5.2.8: KerberosFlags are at least 32 bits; every peer sends exactly 32, with
+    // no unused bits (an unused-bit count is another encoding of the same, unauthenticated,
+    // options: refused rather than ignored).
+    if options.0.get_num_unused_bits() != 0 || options.0.payload_view().len() < 4 {
+        return Err(Error::InvalidToken("AP-REQ: ap-options are not 32 whole bits"));
+    }
+    let ap_options = flags_value(options);
+    // Only use-session-key and mutual-required are defined (RFC 4120 5.5.1); MIT, Heimdal
+    // and Windows send nothing else. An unknown bit, which nothing authenticates, is refused.
+    if ap_options & !(AP_OPTION_USE_SESSION_KEY | AP_OPTION_MUTUAL_REQUIRED) != 0
+        || options.0.payload_view().iter().skip(4).any(|b| *b != 0)
+    {
+        return Err(Error::InvalidToken("AP-REQ: unknown ap-options"));
+    }
     if ap_options & AP_OPTION_USE_SESSION_KEY != 0 {
         return Err(Error::NotSupported("user-to-user AP-REQ (use-session-key)"));
     }
@@ -218,7 +230,7 @@ pub fn read_ap_req(
     let key = service_key(&server, kvno, EncType(int32(&tenc.etype.0)?))?;
     let ticket_plain =
         Zeroizing::new(crypto::decrypt(&key, KeyUsage::KDC_REP_TICKET, &tenc.cipher.0.0)?);
-    super::kdc::der::read_only(&ticket_plain)?;
+    application_sequence(&ticket_plain, 3, "not an EncTicketPart")?;
     let part: EncTicketPart = decode(&ticket_plain, "EncTicketPart")?;
     let part = part.0;
     let session_key = key_of(&part.key.0)?;
@@ -249,7 +261,7 @@ pub fn read_ap_req(
     let replay_tag: [u8; 32] = sha2::Sha256::digest(cipher).into();
     let auth_plain =
         Zeroizing::new(crypto::decrypt(&session_key, KeyUsage::AP_REQ_AUTHENTICATOR, cipher)?);
-    super::kdc::der::read_only(&auth_plain)?;
+    application_sequence(&auth_plain, 2, "not an Authenticator")?;
     let auth: Authenticator = decode(&auth_plain, "Authenticator")?;
     let auth = auth.0;
     if int32(&auth.authenticator_vno.0)? != 5 {
@@ -271,6 +283,7 @@ pub fn read_ap_req(
         }
     };
     check_bindings(checks.bindings, &checksum.bindings)?;
+    check_mutual_consistent(ap_options, checksum.flags)?;
     let subkey = auth.subkey.0.as_ref().map(|k| key_of(&k.0)).transpose()?;
     let seq_number = auth.seq_number.0.as_ref().map(|s| uint32(&s.0)).transpose()?;
     Ok(ReceivedApReq {
@@ -289,6 +302,33 @@ pub fn read_ap_req(
         auth_data,
         replay_tag,
     })
+}
+
+/// Checks the framing picky-krb's reader is lax about: every length of the tree consistent
+/// ([`super::kdc::der::check_tree`]), and `[APPLICATION n]` holding exactly one SEQUENCE
+/// (picky takes a SET, tag 0x31, for it). Found by flipping every bit of an AP-REQ.
+fn application_sequence(bytes: &[u8], application: u8, what: &'static str) -> Result<()> {
+    super::kdc::der::check_tree(bytes)?;
+    let outer = super::kdc::der::read_only(bytes)?;
+    if outer.tag != 0x60 | application {
+        return Err(Error::InvalidToken(what));
+    }
+    if super::kdc::der::read_only(outer.content)?.tag != 0x30 {
+        return Err(Error::InvalidToken("DER: expected a SEQUENCE"));
+    }
+    Ok(())
+}
+
+/// The unauthenticated parts of an AP-REQ or AP-REP (options, the ticket's names, key
+/// versions, types) must be exactly what was decoded: the message must be the DER encoding of
+/// its decoded value. picky-krb's reader takes an INTEGER under a BIT STRING tag and
+/// similar; re-encoding and comparing refuses every such variant at once (MIT, Heimdal and
+/// Windows all send DER). Found by flipping every bit of an AP-REQ.
+fn canonical<T: serde::Serialize>(decoded: &T, wire: &[u8]) -> Result<()> {
+    if der(decoded)? != wire {
+        return Err(Error::InvalidToken("Kerberos message not in DER"));
+    }
+    Ok(())
 }
 
 /// The authenticator must name the ticket's client (RFC 4120 section 3.2.3).
@@ -328,6 +368,23 @@ pub fn check_ticket_valid(start: u32, end: u32, now: i64, max_skew: u32) -> Resu
     }
     if i64::from(end) + skew < now {
         return Err(Error::ContextExpired);
+    }
+    Ok(())
+}
+
+/// The unauthenticated mutual-required AP option must say what the authenticated GSS flags
+/// say (RFC 4121 section 4.1.1.1: the initiator sets both from GSS_C_MUTUAL_FLAG, as MIT,
+/// Heimdal and Windows do); a mismatch is a token altered in flight.
+///
+/// # Errors
+/// [`Error::InvalidToken`] otherwise.
+pub fn check_mutual_consistent(ap_options: u32, gss_flags: u32) -> Result<()> {
+    let option = ap_options & AP_OPTION_MUTUAL_REQUIRED != 0;
+    let flag = gss_flags & super::gss::flags::MUTUAL != 0;
+    if option != flag {
+        return Err(Error::InvalidToken(
+            "AP-REQ: mutual-required option and GSS mutual flag disagree",
+        ));
     }
     Ok(())
 }
@@ -386,21 +443,24 @@ pub fn read_ap_rep(
     session_key: &Key,
     sent: ApTime,
 ) -> Result<(Option<Key>, Option<u32>)> {
-    let outer = super::kdc::der::read_only(ap_rep)?;
-    if outer.tag != 0x6f {
-        return Err(Error::InvalidToken("expected an AP-REP"));
-    }
+    application_sequence(ap_rep, 15, "expected an AP-REP")?;
     let rep: ApRep = decode(ap_rep, "AP-REP")?;
+    canonical(&rep, ap_rep)?;
     let rep = rep.0;
     if int32(&rep.pvno.0)? != 5 || int32(&rep.msg_type.0)? != 15 {
         return Err(Error::InvalidToken("AP-REP: wrong pvno or msg-type"));
+    }
+    if EncType(int32(&rep.enc_part.0.etype.0)?) != session_key.etype()
+        || rep.enc_part.0.kvno.0.is_some()
+    {
+        return Err(Error::InvalidToken("AP-REP: not encrypted in the ticket's session key"));
     }
     let plain = Zeroizing::new(crypto::decrypt(
         session_key,
         KeyUsage::AP_REP_ENC_PART,
         &rep.enc_part.0.cipher.0.0,
     )?);
-    super::kdc::der::read_only(&plain)?;
+    application_sequence(&plain, 27, "not an EncAPRepPart")?;
     let part: EncApRepPart = decode(&plain, "EncAPRepPart")?;
     let part = part.0;
     let echoed =

@@ -398,3 +398,60 @@ fn export_and_import_at_every_stage_continue_byte_for_byte() {
         SecurityContext::import(blob.packed.as_bytes(), &import(Some(&service), env(2))).unwrap();
     assert_eq!(imported.step(Some(&ap_req)).unwrap_err(), Error::Replay);
 }
+
+/// Every bit of an AP-REQ and of an AP-REP flipped is refused, and the contexts that refused
+/// them stay refused (a fresh one accepts the genuine token).
+#[test]
+fn every_bit_of_ap_req_and_ap_rep_flipped_is_refused() {
+    let Some((realm, keytab)) = realm_with_service("kerberos_ap_tamper", &[]) else { return };
+    let alice = alice_credentials(&realm);
+    // A replay cache large enough for every accepted variant (none should be).
+    let service = service_credentials(&keytab);
+    let mut client = SecurityContext::initiator(
+        &alice,
+        InitiatorOptions::new().target_name(SERVICE).flags(IscReq::MUTUAL_AUTH),
+    )
+    .unwrap();
+    let ap_req = client.step(None).unwrap().token;
+    let mut accepted = Vec::new();
+    for bit in 0..ap_req.len() * 8 {
+        let mut bad = ap_req.clone();
+        bad[bit / 8] ^= 1 << (bit % 8);
+        let mut server = SecurityContext::acceptor(&service, AcceptorOptions::new()).unwrap();
+        if server.step(Some(&bad)).is_ok() {
+            accepted.push(bit);
+        }
+    }
+    // The one field nothing can bind: the ticket's sname name-type, sent in the clear and
+    // advisory (RFC 4120 section 6.2; MIT and Windows compare names without it). Its INTEGER
+    // content byte is 7 bytes before the first component (`... a0 03 02 01 NT a1 LL 30 LL 1b
+    // 04 "HTTP"`): a flip there that names another service type is still this service.
+    let http = ap_req.windows(4).position(|w| w == b"HTTP").unwrap();
+    let name_type = http - 7;
+    assert_eq!(ap_req[name_type - 4..name_type], [0xa0, 0x03, 0x02, 0x01]);
+    let outside: Vec<_> = accepted.iter().filter(|b| *b / 8 != name_type).collect();
+    assert!(outside.is_empty(), "AP-REQ bits accepted when flipped: {outside:?}");
+    // (The accepted name-type variant had the genuine authenticator, now in the replay cache:
+    // fresh credentials accept the genuine token.)
+    let fresh = service_credentials(&keytab);
+    let mut server = SecurityContext::acceptor(&fresh, AcceptorOptions::new()).unwrap();
+    let ap_rep = server.step(Some(&ap_req)).unwrap().token;
+    let mut accepted = Vec::new();
+    for bit in 0..ap_rep.len() * 8 {
+        let mut bad = ap_rep.clone();
+        bad[bit / 8] ^= 1 << (bit % 8);
+        let export = sspi_emu::export::ExportOptions::new().protection(
+            sspi_emu::export::Protection::Key(sspi_emu::export::ExportKey::from_bytes([1; 32])),
+        );
+        let blob = client.export(0, &export).unwrap();
+        let import = sspi_emu::ImportOptions::new().protection(sspi_emu::export::Protection::Key(
+            sspi_emu::export::ExportKey::from_bytes([1; 32]),
+        ));
+        let mut copy = SecurityContext::import(blob.packed.as_bytes(), &import).unwrap();
+        if copy.step(Some(&bad)).is_ok() {
+            accepted.push(bit);
+        }
+    }
+    assert!(accepted.is_empty(), "AP-REP bits accepted when flipped: {accepted:?}");
+    client.step(Some(&ap_rep)).unwrap();
+}

@@ -84,9 +84,53 @@ pub(in crate::kerberos) fn field_of_application(
     Ok(None)
 }
 
+/// The deepest nesting [`check_tree`] follows (Kerberos messages nest about 10 deep).
+pub(in crate::kerberos) const MAX_DEPTH: usize = 32;
+
+/// Checks that `input` is exactly one DER element whose every constructed element (tag bit
+/// 0x20) is exactly filled by its children, recursively: what picky-krb's reader does not
+/// check (it reads an explicit tag's content without holding it to its length). Primitive
+/// contents are not looked into.
+pub(in crate::kerberos) fn check_tree(input: &[u8]) -> Result<()> {
+    fn walk(element: Tlv<'_>, depth: usize) -> Result<()> {
+        if element.tag & 0x20 == 0 {
+            return Ok(());
+        }
+        if depth >= MAX_DEPTH {
+            return Err(Error::InvalidToken("DER: nested too deep"));
+        }
+        let mut rest = element.content;
+        while !rest.is_empty() {
+            let (child, after) = read_tlv(rest)?;
+            walk(child, depth + 1)?;
+            rest = after;
+        }
+        Ok(())
+    }
+    walk(read_only(input)?, 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tree_is_checked_all_the_way_down() {
+        // [APPLICATION 1] SEQUENCE { [0] INTEGER 5 }
+        assert!(check_tree(&[0x61, 0x07, 0x30, 0x05, 0xa0, 0x03, 0x02, 0x01, 0x05]).is_ok());
+        // [0] claims 2 bytes and holds a 3-byte INTEGER: refused (picky-krb accepts it).
+        assert!(check_tree(&[0x61, 0x07, 0x30, 0x05, 0xa0, 0x02, 0x02, 0x01, 0x05]).is_err());
+        // A constructed element with trailing garbage inside.
+        assert!(check_tree(&[0x30, 0x04, 0x02, 0x01, 0x05, 0xff]).is_err());
+        // Too deep.
+        let mut deep = vec![0x04, 0x00];
+        for _ in 0..=MAX_DEPTH {
+            let mut outer = vec![0x30, u8::try_from(deep.len()).unwrap()];
+            outer.extend_from_slice(&deep);
+            deep = outer;
+        }
+        assert!(check_tree(&deep).is_err());
+    }
 
     #[test]
     fn lengths_are_strict() {
