@@ -34,6 +34,8 @@ enum Source {
     Keytab(Keytab),
     /// The cache's TGT (no secret: when it expires, the user runs `kinit` again).
     Cache(PathBuf),
+    /// Only the tickets given ([`InitiatorCredentials::with_tickets`]).
+    Given,
 }
 
 /// Kerberos initiator credentials (see the [module documentation](self)).
@@ -51,6 +53,7 @@ impl core::fmt::Debug for InitiatorCredentials {
             Source::Password(_) => "password",
             Source::Keytab(_) => "keytab",
             Source::Cache(_) => "credential cache",
+            Source::Given => "tickets given",
         };
         f.debug_struct("InitiatorCredentials")
             .field("client", &self.client.to_string())
@@ -63,6 +66,13 @@ impl InitiatorCredentials {
     /// Credentials of `client` with its password; tickets come from `kdc`.
     pub fn with_password(client: Principal, password: Password, kdc: KdcClient) -> Self {
         Self::new(client, Source::Password(password), kdc, Vec::new())
+    }
+
+    /// Credentials holding `tickets` and nothing to get more with (no secret, no cache): for a
+    /// caller that obtained its tickets elsewhere, and for tests. Asking for a ticket they do
+    /// not hold (or that expired) is [`Error::UnknownCredentials`].
+    pub fn with_tickets(client: Principal, tickets: Vec<Credential>, kdc: KdcClient) -> Self {
+        Self::new(client, Source::Given, kdc, tickets)
     }
 
     /// Credentials of `client` with its keys in `keytab` (a client keytab, as `kinit -k`
@@ -172,6 +182,11 @@ impl InitiatorCredentials {
             Source::Password(password) => self.kdc.tgt_with_password(&self.client, password)?,
             Source::Keytab(keytab) => self.kdc.tgt_with_keytab(&self.client, keytab)?,
             Source::Cache(path) => self.kdc.tgt_from_ccache(&CredentialCache::read(path)?)?,
+            Source::Given => {
+                return Err(Error::UnknownCredentials(
+                    "these credentials hold only the tickets they were given",
+                ));
+            }
         };
         self.remember(&tgt);
         Ok(tgt)

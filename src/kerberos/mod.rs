@@ -34,6 +34,8 @@ pub mod kdc;
 pub mod keytab;
 pub mod message;
 pub mod replay;
+#[doc(hidden)]
+pub mod testing;
 pub mod transport;
 mod types;
 
