@@ -1,7 +1,13 @@
 //! Kerberos per-message tokens of an established context: RFC 4121 section 4.2 (the "CFX"
 //! tokens of the AES enctypes 17-20), in the contiguous GSS-API form and in the split form
-//! Windows' `EncryptMessage` uses; and the receive-side sequence window (RFC 4121 section
-//! 4.2.2, RFC 2743 section 1.2.3).
+//! Windows' `EncryptMessage` uses; the RFC 4757 section 7 tokens of rc4-hmac (RFC 1964
+//! formats, see the `rc4` submodule's documentation) behind the same calls; and the
+//! receive-side sequence window (RFC 4121 section 4.2.2, RFC 2743 section 1.2.3).
+//!
+//! The caller keeps the sequence numbers: `seq` is the number to send (RFC 4121: 64 bits;
+//! rc4-hmac: the low 32 bits are sent), and the number a received token carries is returned
+//! for a [`ReceiveWindow`]. rc4-hmac tokens do not cover SND_SEQ with their checksum (RFC
+//! 1964 encrypts it instead): only the window notices a changed number there.
 //!
 //! ```text
 //!  MIC (GetMIC, 4.2.6.1)          04 04 | flags | FF FF FF FF FF | SND_SEQ(8) | checksum
@@ -56,6 +62,7 @@
 //!
 //! Nothing here allocates: every call works in the caller's buffers with a few stack blocks.
 
+mod rc4;
 #[cfg(test)]
 mod tests;
 
@@ -94,6 +101,9 @@ pub struct MessageKeys {
     send_seal: DerivedKeys,
     recv_sign: DerivedKeys,
     recv_seal: DerivedKeys,
+    /// rc4-hmac only: the sequence-number and encryption key bases (the four key sets above
+    /// are then the MIC and Wrap checksum keys, the same both ways).
+    rc4: Option<rc4::Rc4Keys>,
 }
 
 impl fmt::Debug for MessageKeys {
@@ -189,9 +199,16 @@ impl MessageKeys {
     /// enctypes not implemented; [`Error::InvalidParameter`] for a key of the wrong length.
     pub fn new(key: &Key, initiator: bool, acceptor_subkey: bool) -> Result<Self> {
         if key.etype() == EncType::RC4_HMAC {
-            return Err(Error::NotSupported(
-                "rc4-hmac per-message tokens (RFC 4757 section 7) are not implemented yet",
-            ));
+            let (mic, wrap) = rc4::checksum_keys(key)?;
+            return Ok(Self {
+                initiator,
+                acceptor_subkey,
+                send_sign: mic.clone(),
+                recv_sign: mic,
+                send_seal: wrap.clone(),
+                recv_seal: wrap,
+                rc4: Some(rc4::Rc4Keys::new(key)?),
+            });
         }
         let (send_sign, send_seal, recv_sign, recv_seal) = if initiator {
             (
@@ -208,17 +225,15 @@ impl MessageKeys {
                 KeyUsage::KG_INITIATOR_SEAL,
             )
         };
-        let keys = Self {
+        Ok(Self {
             initiator,
             acceptor_subkey,
             send_sign: DerivedKeys::new(key, send_sign)?,
             send_seal: DerivedKeys::new(key, send_seal)?,
             recv_sign: DerivedKeys::new(key, recv_sign)?,
             recv_seal: DerivedKeys::new(key, recv_seal)?,
-        };
-        // The streaming checksum is AES-only; fail here rather than on the first message.
-        keys.send_sign.checksum_stream()?;
-        Ok(keys)
+            rc4: None,
+        })
     }
 
     /// The encryption type.
@@ -230,9 +245,19 @@ impl MessageKeys {
         self.send_sign.checksum_len()
     }
 
-    /// Length of a MIC token: 16 + the checksum length (28, 32 or 40).
+    /// Length of a MIC token: 16 + the checksum length (28, 32 or 40); 37 for rc4-hmac (the
+    /// GSS framing and the 24-byte RFC 1964 token).
     pub fn mic_len(&self) -> usize {
+        if self.rc4.is_some() {
+            return Self::rc4_mic_len();
+        }
         HEADER_LEN + self.cksum()
+    }
+
+    /// Length of the confounder `wrap_in_place` and `seal_parts` take: 16 (AES), 8 (rc4-hmac,
+    /// also for integrity-only tokens, which carry it in clear).
+    pub fn confounder_len(&self) -> usize {
+        if self.rc4.is_some() { 8 } else { CONFOUNDER_LEN }
     }
 
     /// The flags of our tokens (without Sealed).
@@ -270,10 +295,13 @@ impl MessageKeys {
         parts: &P,
         out: &mut [u8],
     ) -> Result<usize> {
+        if self.rc4.is_some() {
+            return self.rc4_make_mic(seq, parts, out);
+        }
         let n = self.mic_len();
         let out = out.get_mut(..n).ok_or(Error::BufferTooSmall { needed: n })?;
         let h = header(TOK_ID_MIC, self.our_flags(), 0, 0, seq);
-        let mut mac = self.send_sign.checksum_stream()?;
+        let mut mac = self.send_sign.checksum_stream();
         parts.for_each_signed(|p| mac.update(p));
         mac.update(&h);
         let (head, sum) = out.split_at_mut(HEADER_LEN);
@@ -290,6 +318,9 @@ impl MessageKeys {
     /// [`Error::MessageAltered`] for a token of the wrong direction or AcceptorSubkey flag, or
     /// whose checksum does not verify.
     pub fn verify_mic<P: MessageParts + ?Sized>(&self, parts: &P, token: &[u8]) -> Result<u64> {
+        if self.rc4.is_some() {
+            return self.rc4_verify_mic(parts, token);
+        }
         if token.len() != self.mic_len() {
             return Err(Error::InvalidToken("Kerberos MIC token of the wrong length"));
         }
@@ -298,7 +329,7 @@ impl MessageKeys {
             return Err(Error::InvalidToken("not a Kerberos MIC token (RFC 4121 4.2.6.1)"));
         }
         self.check_flags(h[2])?;
-        let mut mac = self.recv_sign.checksum_stream()?;
+        let mut mac = self.recv_sign.checksum_stream();
         parts.for_each_signed(|p| mac.update(p));
         mac.update(h);
         if !mac.verify(sum) {
@@ -311,19 +342,31 @@ impl MessageKeys {
     /// [`wrap_in_place`](Self::wrap_in_place) makes it: `data_len + 60` (aes-sha1) confidential,
     /// `data_len + 28` integrity-only (16 more for aes128-sha256, 28 more for aes256-sha384
     /// confidential; 4 and 12 more integrity-only).
+    /// rc4-hmac: the GSS framing (whose length grows with the data), 32 bytes of header and
+    /// confounder, the data and one byte of padding.
     pub fn wrap_len(&self, confidential: bool, data_len: usize) -> usize {
-        data_len + self.wrap_data_offset(confidential) + self.wrap_trailer_len(confidential)
+        data_len
+            + self.wrap_data_offset(confidential, data_len)
+            + self.wrap_trailer_len(confidential)
     }
 
     /// Where the data goes in [`wrap_in_place`](Self::wrap_in_place)'s buffer: 32 (header and
-    /// confounder) confidential, 16 (header) integrity-only.
-    pub fn wrap_data_offset(&self, confidential: bool) -> usize {
+    /// confounder) confidential, 16 (header) integrity-only; for rc4-hmac the framing and the
+    /// 32-byte header, which depends on `data_len` (the DER length of the framing).
+    pub fn wrap_data_offset(&self, confidential: bool, data_len: usize) -> usize {
+        if self.rc4.is_some() {
+            return Self::rc4_wrap_data_offset(data_len);
+        }
         if confidential { HEADER_LEN + CONFOUNDER_LEN } else { HEADER_LEN }
     }
 
     /// Bytes after the data in [`wrap_in_place`](Self::wrap_in_place)'s buffer: the encrypted
-    /// header copy and the HMAC confidential, the checksum integrity-only.
+    /// header copy and the HMAC confidential, the checksum integrity-only; the pad byte for
+    /// rc4-hmac.
     pub fn wrap_trailer_len(&self, confidential: bool) -> usize {
+        if self.rc4.is_some() {
+            return 1;
+        }
         if confidential { HEADER_LEN + self.cksum() } else { self.cksum() }
     }
 
@@ -346,6 +389,9 @@ impl MessageKeys {
         confounder: &[u8],
         buf: &mut [u8],
     ) -> Result<()> {
+        if self.rc4.is_some() {
+            return self.rc4_wrap_in_place(seq, confidential, confounder, buf);
+        }
         let room = self.wrap_len(confidential, 0);
         let data_len = buf
             .len()
@@ -362,7 +408,7 @@ impl MessageKeys {
             let h = header(TOK_ID_WRAP, self.our_flags(), u16_of(ck)?, 0, seq);
             buf[..HEADER_LEN].copy_from_slice(&h);
             let (data, sum) = buf[HEADER_LEN..].split_at_mut(data_len);
-            let mut mac = self.send_seal.checksum_stream()?;
+            let mut mac = self.send_seal.checksum_stream();
             mac.update(data);
             mac.update(&zero_ec_rrc(h));
             mac.finish_into(sum)
@@ -406,6 +452,9 @@ impl MessageKeys {
     /// [`Error::MessageAltered`] for a wrong direction or AcceptorSubkey flag, a failed HMAC
     /// or checksum, or a header copy that does not match.
     pub fn unwrap_in_place(&self, buf: &mut [u8]) -> Result<Unwrapped> {
+        if self.rc4.is_some() {
+            return self.rc4_unwrap_in_place(buf);
+        }
         let h = self.parse_wrap_header(buf)?;
         let ck = self.cksum();
         let body = &mut buf[HEADER_LEN..];
@@ -438,7 +487,7 @@ impl MessageKeys {
                 .checked_sub(ck)
                 .ok_or(Error::InvalidToken("Kerberos Wrap token shorter than its checksum"))?;
             let (data, sum) = body.split_at(data_len);
-            let mut mac = self.recv_seal.checksum_stream()?;
+            let mut mac = self.recv_seal.checksum_stream();
             mac.update(data);
             mac.update(&zero_ec_rrc(h.raw));
             if !mac.verify(sum) {
@@ -456,6 +505,9 @@ impl MessageKeys {
     /// (aes128-sha256), 72 (aes256-sha384) confidential; [`mic_len`](Self::mic_len)
     /// integrity-only.
     pub fn seal_token_len(&self, confidential: bool) -> usize {
+        if self.rc4.is_some() {
+            return rc4::DCE_TOKEN_LEN;
+        }
         if confidential {
             HEADER_LEN + HEADER_LEN + self.cksum() + CONFOUNDER_LEN
         } else {
@@ -468,6 +520,9 @@ impl MessageKeys {
     /// signature size is 60"), i.e. the 60 bytes `EncryptMessage` writes plus one block for a
     /// DCE-style EC of 16. Windows has no aes-sha2; the same rule gives 80 and 88.
     pub fn security_trailer_len(&self) -> usize {
+        if self.rc4.is_some() {
+            return rc4::DCE_TOKEN_LEN;
+        }
         self.seal_token_len(true) + 16
     }
 
@@ -497,6 +552,9 @@ impl MessageKeys {
         parts: &mut P,
         token: &mut [u8],
     ) -> Result<usize> {
+        if self.rc4.is_some() {
+            return self.rc4_seal_parts(seq, confidential, confounder, parts, token);
+        }
         let ck = self.cksum();
         let n = self.seal_token_len(confidential);
         let token = token.get_mut(..n).ok_or(Error::BufferTooSmall { needed: n })?;
@@ -520,7 +578,7 @@ impl MessageKeys {
             h.copy_from_slice(&header(TOK_ID_WRAP, flags, 0, rrc, seq));
         } else {
             let h = header(TOK_ID_WRAP, self.our_flags(), u16_of(ck)?, u16_of(ck)?, seq);
-            let mut mac = self.send_seal.checksum_stream()?;
+            let mut mac = self.send_seal.checksum_stream();
             parts.for_each_signed(|p| mac.update(p));
             mac.update(&zero_ec_rrc(h));
             let (head, sum) = token.split_at_mut(HEADER_LEN);
@@ -546,6 +604,9 @@ impl MessageKeys {
         token: &mut [u8],
         parts: &mut P,
     ) -> Result<Unsealed> {
+        if self.rc4.is_some() {
+            return self.rc4_unseal_parts(token, parts);
+        }
         let h = self.parse_wrap_header(token)?;
         let ck = self.cksum();
         if h.confidential {
@@ -583,7 +644,7 @@ impl MessageKeys {
             if token.len() != HEADER_LEN + ck {
                 return Err(Error::InvalidToken("Kerberos Wrap token buffer of the wrong length"));
             }
-            let mut mac = self.recv_seal.checksum_stream()?;
+            let mut mac = self.recv_seal.checksum_stream();
             parts.for_each_signed(|p| mac.update(p));
             mac.update(&zero_ec_rrc(h.raw));
             if !mac.verify(&token[HEADER_LEN..]) {
