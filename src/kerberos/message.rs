@@ -46,8 +46,8 @@
 //! This is exactly the contiguous token `header | rotate_right(E(conf|data|header') | HMAC,
 //! 28)` cut after 60 bytes (the tests rebuild one from the other). DCE-style peers (RPC) send
 //! `EC = 16` and, as MS-KILE 3.4.5.4.1 says and MIT's `kg_unseal_iov_token` accepts, still
-//! write `RRC = 28` while rotating by `RRC + EC`: [`MessageKeys::unseal_parts`] takes both
-//! conventions (the token buffer's length tells which). Sources read: MS-KILE 3.4.5.4.1; MIT
+//! write `RRC = 28` while rotating by `RRC + EC`: [`MessageKeys::set_dce_style`] selects
+//! that convention for sending and receiving. Sources read: MS-KILE 3.4.5.4.1; MIT
 //! `k5unsealiov.c` (`desired_rrc`: `16 + trailer`, plus EC unless DCE style); Devolutions
 //! sspi-rs `src/kerberos/mod.rs` (`RRC = 28`, `SECURITY_TRAILER = 60`, rotation by
 //! `RRC + EC`); FreeRDP pull request 8307 (Windows reports `cbSecurityTrailer = 76` while
@@ -104,6 +104,8 @@ pub struct MessageKeys {
     /// rc4-hmac only: the sequence-number and encryption key bases (the four key sets above
     /// are then the MIC and Wrap checksum keys, the same both ways).
     rc4: Option<rc4::Rc4Keys>,
+    /// See [`set_dce_style`](Self::set_dce_style).
+    dce_style: bool,
 }
 
 impl fmt::Debug for MessageKeys {
@@ -112,6 +114,7 @@ impl fmt::Debug for MessageKeys {
             .field("etype", &self.etype())
             .field("initiator", &self.initiator)
             .field("acceptor_subkey", &self.acceptor_subkey)
+            .field("dce_style", &self.dce_style)
             .finish_non_exhaustive()
     }
 }
@@ -208,6 +211,7 @@ impl MessageKeys {
                 send_seal: wrap.clone(),
                 recv_seal: wrap,
                 rc4: Some(rc4::Rc4Keys::new(key)?),
+                dce_style: false,
             });
         }
         let (send_sign, send_seal, recv_sign, recv_seal) = if initiator {
@@ -233,7 +237,24 @@ impl MessageKeys {
             recv_sign: DerivedKeys::new(key, recv_sign)?,
             recv_seal: DerivedKeys::new(key, recv_seal)?,
             rc4: None,
+            dce_style: false,
         })
+    }
+
+    /// Seals in DCE style (`ISC_REQ_USE_DCE_STYLE`, RPC): [`seal_parts`](Self::seal_parts)
+    /// then writes `EC = 16` (one block of filler, MS-KILE 3.4.5.4.1: "the sender should set
+    /// extra count (EC) to 1 block - 16 bytes"; sspi-rs and go-msrpc see Windows RPC do it,
+    /// while CredSSP and NegotiateStream get `EC = 0`), `RRC = 28` and rotates by `RRC + EC`:
+    /// a 76-byte token buffer for aes-sha1. [`unseal_parts`](Self::unseal_parts) then expects
+    /// `RRC = 16 + checksum length` whatever the EC (MIT's rule for DCE style), and `RRC = EC
+    /// + 16 + checksum length` otherwise (the two agree when EC is 0).
+    pub fn set_dce_style(&mut self, dce_style: bool) {
+        self.dce_style = dce_style;
+    }
+
+    /// The EC of a confidential split-form token we send.
+    fn dce_ec(&self) -> usize {
+        if self.dce_style { 16 } else { 0 }
     }
 
     /// The encryption type.
@@ -502,14 +523,14 @@ impl MessageKeys {
     }
 
     /// Length of the token buffer [`seal_parts`](Self::seal_parts) writes: 60 (aes-sha1), 64
-    /// (aes128-sha256), 72 (aes256-sha384) confidential; [`mic_len`](Self::mic_len)
-    /// integrity-only.
+    /// (aes128-sha256), 72 (aes256-sha384) confidential, 16 more in DCE style;
+    /// [`mic_len`](Self::mic_len) integrity-only; 45 for rc4-hmac.
     pub fn seal_token_len(&self, confidential: bool) -> usize {
         if self.rc4.is_some() {
             return rc4::DCE_TOKEN_LEN;
         }
         if confidential {
-            HEADER_LEN + HEADER_LEN + self.cksum() + CONFOUNDER_LEN
+            HEADER_LEN + self.dce_ec() + HEADER_LEN + self.cksum() + CONFOUNDER_LEN
         } else {
             self.mic_len()
         }
@@ -562,20 +583,25 @@ impl MessageKeys {
             if confounder.len() != CONFOUNDER_LEN {
                 return Err(Error::InvalidParameter("confounder length"));
             }
+            // MS-KILE 3.4.5.4.1: RRC counts the header copy and the HMAC, the rotation is by
+            // RRC + EC (EC is 0 unless DCE style, where it is one block of zeros).
+            let ec = self.dce_ec();
             let rrc = u16_of(HEADER_LEN + ck)?;
             let flags = self.our_flags() | FLAG_SEALED;
-            let copy = header(TOK_ID_WRAP, flags, 0, 0, seq);
+            let copy = header(TOK_ID_WRAP, flags, u16_of(ec)?, 0, seq);
             let (h, rest) = token.split_at_mut(HEADER_LEN);
-            let (tail, rest) = rest.split_at_mut(HEADER_LEN);
+            let (tail, rest) = rest.split_at_mut(ec + HEADER_LEN);
             let (mac, head) = rest.split_at_mut(ck);
-            tail.copy_from_slice(&copy);
+            let (filler, copy_at) = tail.split_at_mut(ec);
+            filler.fill(0);
+            copy_at.copy_from_slice(&copy);
             head.copy_from_slice(confounder);
             let mut segs = SealSegments { head, parts, tail };
             if let Err(e) = self.send_seal.encrypt_segments(&mut segs, mac) {
                 segs.head.zeroize();
                 return Err(e);
             }
-            h.copy_from_slice(&header(TOK_ID_WRAP, flags, 0, rrc, seq));
+            h.copy_from_slice(&header(TOK_ID_WRAP, flags, u16_of(ec)?, rrc, seq));
         } else {
             let h = header(TOK_ID_WRAP, self.our_flags(), u16_of(ck)?, u16_of(ck)?, seq);
             let mut mac = self.send_seal.checksum_stream();
@@ -590,8 +616,9 @@ impl MessageKeys {
 
     /// Unseals a message in the split form (see [`seal_parts`](Self::seal_parts) and the
     /// module docs): the token buffer is decrypted in place too. Takes `EC` 0 or any filler
-    /// length, with `RRC` either `EC + 16 + checksum length` (RFC 4121) or `16 + checksum
-    /// length` with the rotation by `RRC + EC` (Windows DCE style, MS-KILE 3.4.5.4.1); the
+    /// length, with `RRC = EC + 16 + checksum length` (RFC 4121), or in DCE style (see
+    /// [`set_dce_style`](Self::set_dce_style)) `16 + checksum length` with the rotation by
+    /// `RRC + EC` (MS-KILE 3.4.5.4.1); the
     /// token buffer must be exactly the rotated-away bytes plus header and confounder. On
     /// failure no unverified plaintext is left in the parts (aes-sha1: they are wiped;
     /// aes-sha2: nothing is decrypted before the HMAC verifies).
@@ -616,7 +643,11 @@ impl MessageKeys {
                     "Kerberos Wrap token buffer of the wrong length for its EC",
                 ));
             }
-            if h.rrc != rotated && h.rrc + h.ec != rotated {
+            // The RRC convention of the context's style, as MIT's `kg_unseal_iov_token`: the
+            // other would name the same rotation (RRC is outside the HMAC), and one spelling
+            // per token keeps every bit of it meaningful.
+            let expected_rrc = if self.dce_style { rotated - h.ec } else { rotated };
+            if h.rrc != expected_rrc {
                 return Err(Error::InvalidToken(
                     "Kerberos Wrap token whose RRC does not match its buffers",
                 ));

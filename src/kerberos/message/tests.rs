@@ -373,12 +373,13 @@ fn split_form_unseals_a_rotated_contiguous_token() {
 #[test]
 fn split_form_takes_dce_style_ec_16_rrc_28_rotated_by_44() {
     // MS-KILE 3.4.5.4.1: DCE-style senders set EC (16) and RRC 28 and rotate by RRC + EC;
-    // RFC 4121 senders would write RRC 44 for the same bytes. Both unseal.
+    // RFC 4121 senders would write RRC 44 for the same bytes. Each unseals in its style.
     for etype in ETYPES {
         let ck = ck_len(etype);
-        let (_, acc) = pair(etype, false);
         let data = b"rpc stub data, 29 bytes long!";
-        for rrc_field in [16 + ck, 16 + ck + 16] {
+        for (dce, rrc_field) in [(true, 16 + ck), (false, 16 + ck + 16)] {
+            let (_, mut acc) = pair(etype, false);
+            acc.set_dce_style(dce);
             let mut tok = token_with_ec_rrc(etype, data, 16, 16 + ck + 16);
             tok[6..8].copy_from_slice(&u16_of(rrc_field).unwrap().to_be_bytes());
             let (head, tail) = tok.split_at(16 + 16 + ck + 16 + 16);
@@ -387,16 +388,45 @@ fn split_form_takes_dce_style_ec_16_rrc_28_rotated_by_44() {
             let u = unseal_split(&acc, &mut token, &mut bufs).unwrap();
             assert_eq!(u.seq, 42);
             assert_eq!(bufs[0].0, data);
+            // The other style's RRC, or any other, is malformed.
+            for wrong in [16 + ck + 16 - rrc_field + 16 + ck, 16 + ck + 1] {
+                tok[6..8].copy_from_slice(&u16_of(wrong).unwrap().to_be_bytes());
+                let (head, tail) = tok.split_at(16 + 16 + ck + 16 + 16);
+                let mut bufs = vec![(tail.to_vec(), true)];
+                assert!(matches!(
+                    unseal_split(&acc, &mut head.to_vec(), &mut bufs),
+                    Err(Error::InvalidToken(_))
+                ));
+            }
         }
-        // Any other RRC is malformed.
-        let mut tok = token_with_ec_rrc(etype, data, 16, 16 + ck + 16);
-        tok[6..8].copy_from_slice(&u16_of(16 + ck + 1).unwrap().to_be_bytes());
-        let (head, tail) = tok.split_at(16 + 16 + ck + 16 + 16);
-        let mut bufs = vec![(tail.to_vec(), true)];
-        assert!(matches!(
-            unseal_split(&acc, &mut head.to_vec(), &mut bufs),
-            Err(Error::InvalidToken(_))
-        ));
+    }
+}
+
+#[test]
+fn split_form_dce_style_sends_ec_16_and_a_76_byte_token() {
+    for etype in ETYPES {
+        let ck = ck_len(etype);
+        let (mut init, mut acc) = pair(etype, false);
+        init.set_dce_style(true);
+        acc.set_dce_style(true);
+        assert_eq!(init.seal_token_len(true), 64 + ck, "76 for aes-sha1");
+        let data = b"stub data of an RPC request, sealed in place";
+        let (tok, bufs) = seal_split(&init, true, &[(10, true), (data.len() - 10, true)], data);
+        assert_eq!(tok.len(), 64 + ck);
+        assert_eq!(tok[4..6], [0, 16], "EC 16");
+        assert_eq!(tok[6..8], u16_of(16 + ck).unwrap().to_be_bytes(), "RRC 28, not 44");
+        let mut b = bufs.clone();
+        unseal_split(&acc, &mut tok.clone(), &mut b).unwrap();
+        assert_eq!(b.iter().flat_map(|(x, _)| x.clone()).collect::<Vec<_>>(), data);
+        // It is the contiguous token with 16 bytes of filler rotated by RRC + EC: with the
+        // RRC field set to 44 (what RFC 4121 would write), unwrap_in_place reads it.
+        let mut contiguous = tok.clone();
+        contiguous[6..8].copy_from_slice(&u16_of(16 + ck + 16).unwrap().to_be_bytes());
+        for (x, _) in &bufs {
+            contiguous.extend_from_slice(x);
+        }
+        assert_eq!(unwrap(&acc, &contiguous).unwrap().1, data);
+        every_bit(&tok, |t| unseal_split(&acc, t, &mut bufs.clone()).map(drop));
     }
 }
 
@@ -540,8 +570,10 @@ fn split_form_refuses_too_many_straddling_blocks_before_touching_anything() {
 
 #[test]
 fn sizes() {
-    let (k, _) = pair(EncType::AES256_CTS_HMAC_SHA1_96, false);
+    let (mut k, _) = pair(EncType::AES256_CTS_HMAC_SHA1_96, false);
     assert_eq!((k.mic_len(), k.seal_token_len(true), k.security_trailer_len()), (28, 60, 76));
+    k.set_dce_style(true);
+    assert_eq!((k.seal_token_len(true), k.seal_token_len(false)), (76, 28));
     assert_eq!(k.max_signature_len(), 28);
     let (k, _) = pair(EncType::AES256_CTS_HMAC_SHA384_192, false);
     assert_eq!((k.mic_len(), k.seal_token_len(true)), (40, 72));
