@@ -935,3 +935,44 @@ fn rc4_sizes_and_window() {
     assert_eq!(w.check(u64::from(u32::MAX)), SeqStatus::InOrder);
     assert_eq!(w.check(0), SeqStatus::InOrder);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Arbitrary bytes, and valid tokens with arbitrary header fields and lengths, never make
+    /// a receiving call panic or succeed.
+    #[test]
+    fn hostile_tokens_are_refused_without_panic(
+        etype in etype_strategy(),
+        dce: bool,
+        junk in prop::collection::vec(any::<u8>(), 0..200),
+        head in prop::collection::vec(any::<u8>(), 0..16),
+        cut in 0usize..200,
+    ) {
+        let (init, mut acc) = pair(etype, false);
+        acc.set_dce_style(dce);
+        let mut t = junk.clone();
+        prop_assert!(acc.unwrap_in_place(&mut t).is_err());
+        let mut t = junk.clone();
+        let mut d = junk.clone();
+        prop_assert!(acc.unseal_parts(&mut t, &mut [Part::Seal(&mut d)][..]).is_err());
+        prop_assert!(acc.verify_mic(&[&junk[..]][..], &junk).is_err());
+        // A genuine token with its first bytes replaced and cut short.
+        for conf in [true, false] {
+            let mut tok = wrap(&init, 1, conf, &junk);
+            let n = head.len().min(tok.len());
+            tok[..n].copy_from_slice(&head[..n]);
+            tok.truncate(cut.min(tok.len()));
+            if tok.len() < init.wrap_len(conf, junk.len()) {
+                prop_assert!(acc.unwrap_in_place(&mut tok).is_err());
+            } else {
+                let _ = acc.unwrap_in_place(&mut tok);
+            }
+            let (mut st, mut bufs) = seal_split(&init, conf, &[(junk.len(), true)], &junk);
+            let n = head.len().min(st.len());
+            st[..n].copy_from_slice(&head[..n]);
+            st.truncate(cut.min(st.len()));
+            let _ = unseal_split(&acc, &mut st, &mut bufs);
+        }
+    }
+}
