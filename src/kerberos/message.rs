@@ -54,11 +54,15 @@
 //! `EncryptMessage` writes 60).
 //!
 //! Sign-only parts (`SECBUFFER_READONLY_WITH_CHECKSUM`) are covered by the HMAC at their
-//! place in the message and not encrypted, as MIT's IOV code does for
-//! `GSS_IOV_BUFFER_TYPE_SIGN_ONLY` (Samba's DCE/RPC header signing with Windows relies on
-//! it): for aes-sha1 the HMAC input is `confounder | parts in order (plaintext) | header'`;
-//! for aes-sha2 (RFC 8009, encrypt-then-MAC) it is `IV | E(confounder) | parts in order
-//! (ciphertext of sealed parts, sign-only as they are) | E(header')`.
+//! place in the message and not encrypted. For aes-sha1 this is what MS-KILE 3.4.5.4.1
+//! specifies ("For encryption, the plaintext-data is the concatenation in order of all the
+//! buffers where Conf_req_flag == TRUE. For checksum, the plaintext-data is the
+//! concatenation in order of all the input buffers including those that are only marked
+//! with sign == TRUE"), and what MIT's IOV code does for `GSS_IOV_BUFFER_TYPE_SIGN_ONLY`:
+//! the HMAC input is `confounder | parts in order (plaintext) | filler | header'`. Windows
+//! has no aes-sha2 (RFC 8009, encrypt-then-MAC); there the input is MIT's: `IV |
+//! E(confounder) | parts in order (ciphertext of sealed parts, sign-only as they are) |
+//! E(filler | header')`.
 //!
 //! Nothing here allocates: every call works in the caller's buffers with a few stack blocks.
 
