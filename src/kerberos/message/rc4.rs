@@ -23,7 +23,14 @@
 //!   the 32-byte token (45 bytes with the framing), no padding, the data encrypted in place.
 //!
 //! Read to understand the details (no code taken): RFC 4757 section 7, Heimdal
-//! `lib/gssapi/krb5/arcfour.c`, MIT `krb5int_arcfour_translate_usage`.
+//! `lib/gssapi/krb5/arcfour.c` (the DCE-style 45-byte header), MIT
+//! `krb5int_arcfour_translate_usage` (usage 23 is 13), impacket `krb5/gssapi.py`
+//! (`GSSAPI_RC4`: `GSS_Wrap_LDAP` is the contiguous form with one pad byte that Windows LDAP
+//! takes, `GSS_Wrap` the DCE form of RPC).
+//!
+//! Not done: the non-DCE split form (Windows `EncryptMessage` with a `SECBUFFER_PADDING`
+//! buffer, whose framing length covers the data and the pad); `unseal_parts` refuses such a
+//! token buffer as malformed.
 
 use super::{MessageKeys, Unsealed, Unwrapped};
 use crate::crypto::{HmacMd5, Rc4, Secret, hmac_md5};
