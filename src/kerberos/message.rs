@@ -310,7 +310,8 @@ impl MessageKeys {
 
     /// Makes a MIC token (RFC 4121 section 4.2.6.1) over `parts` into `out` (at least
     /// [`mic_len`](Self::mic_len) bytes); returns its length. The checksum covers the parts
-    /// in order, then the 16-byte header.
+    /// in order, then the 16-byte header. (rc4-hmac: the GSS-framed RFC 4757 section 7.2
+    /// token, whose checksum covers the first 8 header bytes, then the parts.)
     ///
     /// # Errors
     /// [`Error::BufferTooSmall`] if `out` is too short.
@@ -404,6 +405,10 @@ impl MessageKeys {
     /// bytes of room; on return it is the token (`buf.len() == wrap_len(confidential,
     /// data_len)`). `confounder` is 16 random bytes when confidential, ignored otherwise.
     ///
+    /// rc4-hmac (RFC 4757 section 7.3): the room before the data is the GSS framing and the
+    /// 32-byte token header, the room after it the pad byte; `confounder` is 8 random bytes,
+    /// confidential or not (an integrity-only token carries it in clear).
+    ///
     /// # Errors
     /// [`Error::InvalidParameter`] for a buffer shorter than the room or a confounder of the
     /// wrong length.
@@ -469,7 +474,9 @@ impl MessageKeys {
     /// any EC (filler) for confidential tokens, any RRC (the body is rotated back left by RRC,
     /// RFC 4121 section 4.2.5). Returns the sequence number, the Sealed flag, and where the
     /// plaintext now is in `buf`. On an integrity failure no unverified plaintext is left in
-    /// `buf` (it may hold the rotated ciphertext or zeros).
+    /// `buf` (it may hold the rotated ciphertext or zeros). rc4-hmac: a GSS-framed RFC 4757
+    /// section 7.3 token whose framing covers the data, with 1 to 8 bytes of RFC 1964
+    /// padding (the sequence number is 32 bits).
     ///
     /// # Errors
     /// [`Error::InvalidToken`] for a malformed token (short, TOK_ID, filler, an EC that does
@@ -625,7 +632,8 @@ impl MessageKeys {
     /// `RRC + EC` (MS-KILE 3.4.5.4.1); the
     /// token buffer must be exactly the rotated-away bytes plus header and confounder. On
     /// failure no unverified plaintext is left in the parts (aes-sha1: they are wiped;
-    /// aes-sha2: nothing is decrypted before the HMAC verifies).
+    /// aes-sha2: nothing is decrypted before the HMAC verifies). rc4-hmac: the 45-byte
+    /// DCE-style token buffer only (framing over the 32-byte header, no padding).
     ///
     /// # Errors
     /// [`Error::InvalidToken`] for a malformed token; [`Error::MessageAltered`] for an
