@@ -199,7 +199,9 @@ impl MessageKeys {
     /// The keys of a context. `key` is the context key (the acceptor's subkey if the acceptor
     /// sent one, else the initiator's subkey, else the ticket session key); `initiator` says
     /// which side we are; `acceptor_subkey` whether the AcceptorSubkey flag (0x04) goes into
-    /// the tokens (and must be in the peer's).
+    /// the tokens (and must be in the peer's). For rc4-hmac (RFC 1964 tokens have no flags)
+    /// `acceptor_subkey` has no effect. Not DCE style until
+    /// [`set_dce_style`](Self::set_dce_style).
     ///
     /// # Errors
     /// [`Error::NotSupported`] for rc4-hmac (RFC 4757 tokens are not implemented yet) and
