@@ -44,11 +44,15 @@ fn allocations(f: impl FnOnce()) -> usize {
 
 #[test]
 fn kerberos_message_calls_allocate_nothing() {
-    for etype in [EncType::AES256_CTS_HMAC_SHA1_96, EncType::AES256_CTS_HMAC_SHA384_192] {
-        let key = Key::new(etype, &[9; 32]);
+    for (etype, key_len) in [
+        (EncType::AES256_CTS_HMAC_SHA1_96, 32),
+        (EncType::AES256_CTS_HMAC_SHA384_192, 32),
+        (EncType::RC4_HMAC, 16),
+    ] {
+        let key = Key::new(etype, &[9; 32][..key_len]);
         let init = MessageKeys::new(&key, true, true).unwrap();
         let acc = MessageKeys::new(&key, false, true).unwrap();
-        let conf = [5u8; 16];
+        let conf = &[5u8; 16][..init.confounder_len()];
         let mut mic = [0u8; 64];
         let mut wrap = [0u8; 100 + 72];
         let mut token = [0u8; 72];
@@ -60,12 +64,12 @@ fn kerberos_message_calls_allocate_nothing() {
                 assert_eq!(acc.verify_mic(&parts[..], &mic[..len]).unwrap(), seq);
                 for confidential in [true, false] {
                     let w = &mut wrap[..init.wrap_len(confidential, 100)];
-                    init.wrap_in_place(seq, confidential, &conf, w).unwrap();
+                    init.wrap_in_place(seq, confidential, conf, w).unwrap();
                     assert_eq!(acc.unwrap_in_place(w).unwrap().seq, seq);
                     let t = {
                         let mut parts =
                             [Part::SignOnly(&header), Part::Seal(&mut a), Part::Seal(&mut b)];
-                        init.seal_parts(seq, confidential, &conf, &mut parts[..], &mut token)
+                        init.seal_parts(seq, confidential, conf, &mut parts[..], &mut token)
                             .unwrap()
                     };
                     let mut parts =

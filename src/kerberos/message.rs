@@ -1,7 +1,13 @@
 //! Kerberos per-message tokens of an established context: RFC 4121 section 4.2 (the "CFX"
 //! tokens of the AES enctypes 17-20), in the contiguous GSS-API form and in the split form
-//! Windows' `EncryptMessage` uses; and the receive-side sequence window (RFC 4121 section
-//! 4.2.2, RFC 2743 section 1.2.3).
+//! Windows' `EncryptMessage` uses; the RFC 4757 section 7 tokens of rc4-hmac (RFC 1964
+//! formats, see the `rc4` submodule's documentation) behind the same calls; and the
+//! receive-side sequence window (RFC 4121 section 4.2.2, RFC 2743 section 1.2.3).
+//!
+//! The caller keeps the sequence numbers: `seq` is the number to send (RFC 4121: 64 bits;
+//! rc4-hmac: the low 32 bits are sent), and the number a received token carries is returned
+//! for a [`ReceiveWindow`]. rc4-hmac tokens do not cover SND_SEQ with their checksum (RFC
+//! 1964 encrypts it instead): only the window notices a changed number there.
 //!
 //! ```text
 //!  MIC (GetMIC, 4.2.6.1)          04 04 | flags | FF FF FF FF FF | SND_SEQ(8) | checksum
@@ -40,22 +46,27 @@
 //! This is exactly the contiguous token `header | rotate_right(E(conf|data|header') | HMAC,
 //! 28)` cut after 60 bytes (the tests rebuild one from the other). DCE-style peers (RPC) send
 //! `EC = 16` and, as MS-KILE 3.4.5.4.1 says and MIT's `kg_unseal_iov_token` accepts, still
-//! write `RRC = 28` while rotating by `RRC + EC`: [`MessageKeys::unseal_parts`] takes both
-//! conventions (the token buffer's length tells which). Sources read: MS-KILE 3.4.5.4.1; MIT
+//! write `RRC = 28` while rotating by `RRC + EC`: [`MessageKeys::set_dce_style`] selects
+//! that convention for sending and receiving. Sources read: MS-KILE 3.4.5.4.1; MIT
 //! `k5unsealiov.c` (`desired_rrc`: `16 + trailer`, plus EC unless DCE style); Devolutions
 //! sspi-rs `src/kerberos/mod.rs` (`RRC = 28`, `SECURITY_TRAILER = 60`, rotation by
 //! `RRC + EC`); FreeRDP pull request 8307 (Windows reports `cbSecurityTrailer = 76` while
 //! `EncryptMessage` writes 60).
 //!
 //! Sign-only parts (`SECBUFFER_READONLY_WITH_CHECKSUM`) are covered by the HMAC at their
-//! place in the message and not encrypted, as MIT's IOV code does for
-//! `GSS_IOV_BUFFER_TYPE_SIGN_ONLY` (Samba's DCE/RPC header signing with Windows relies on
-//! it): for aes-sha1 the HMAC input is `confounder | parts in order (plaintext) | header'`;
-//! for aes-sha2 (RFC 8009, encrypt-then-MAC) it is `IV | E(confounder) | parts in order
-//! (ciphertext of sealed parts, sign-only as they are) | E(header')`.
+//! place in the message and not encrypted. For aes-sha1 this is what MS-KILE 3.4.5.4.1
+//! specifies ("For encryption, the plaintext-data is the concatenation in order of all the
+//! buffers where Conf_req_flag == TRUE. For checksum, the plaintext-data is the
+//! concatenation in order of all the input buffers including those that are only marked
+//! with sign == TRUE"), and what MIT's IOV code does for `GSS_IOV_BUFFER_TYPE_SIGN_ONLY`:
+//! the HMAC input is `confounder | parts in order (plaintext) | filler | header'`. Windows
+//! has no aes-sha2 (RFC 8009, encrypt-then-MAC); there the input is MIT's: `IV |
+//! E(confounder) | parts in order (ciphertext of sealed parts, sign-only as they are) |
+//! E(filler | header')`.
 //!
 //! Nothing here allocates: every call works in the caller's buffers with a few stack blocks.
 
+mod rc4;
 #[cfg(test)]
 mod tests;
 
@@ -94,6 +105,11 @@ pub struct MessageKeys {
     send_seal: DerivedKeys,
     recv_sign: DerivedKeys,
     recv_seal: DerivedKeys,
+    /// rc4-hmac only: the sequence-number and encryption key bases (the four key sets above
+    /// are then the MIC and Wrap checksum keys, the same both ways).
+    rc4: Option<rc4::Rc4Keys>,
+    /// See [`set_dce_style`](Self::set_dce_style).
+    dce_style: bool,
 }
 
 impl fmt::Debug for MessageKeys {
@@ -102,6 +118,7 @@ impl fmt::Debug for MessageKeys {
             .field("etype", &self.etype())
             .field("initiator", &self.initiator)
             .field("acceptor_subkey", &self.acceptor_subkey)
+            .field("dce_style", &self.dce_style)
             .finish_non_exhaustive()
     }
 }
@@ -182,16 +199,26 @@ impl MessageKeys {
     /// The keys of a context. `key` is the context key (the acceptor's subkey if the acceptor
     /// sent one, else the initiator's subkey, else the ticket session key); `initiator` says
     /// which side we are; `acceptor_subkey` whether the AcceptorSubkey flag (0x04) goes into
-    /// the tokens (and must be in the peer's).
+    /// the tokens (and must be in the peer's). For rc4-hmac (RFC 1964 tokens have no flags)
+    /// `acceptor_subkey` has no effect. Not DCE style until
+    /// [`set_dce_style`](Self::set_dce_style).
     ///
     /// # Errors
     /// [`Error::NotSupported`] for rc4-hmac (RFC 4757 tokens are not implemented yet) and
     /// enctypes not implemented; [`Error::InvalidParameter`] for a key of the wrong length.
     pub fn new(key: &Key, initiator: bool, acceptor_subkey: bool) -> Result<Self> {
         if key.etype() == EncType::RC4_HMAC {
-            return Err(Error::NotSupported(
-                "rc4-hmac per-message tokens (RFC 4757 section 7) are not implemented yet",
-            ));
+            let (mic, wrap) = rc4::checksum_keys(key)?;
+            return Ok(Self {
+                initiator,
+                acceptor_subkey,
+                send_sign: mic.clone(),
+                recv_sign: mic,
+                send_seal: wrap.clone(),
+                recv_seal: wrap,
+                rc4: Some(rc4::Rc4Keys::new(key)?),
+                dce_style: false,
+            });
         }
         let (send_sign, send_seal, recv_sign, recv_seal) = if initiator {
             (
@@ -208,17 +235,32 @@ impl MessageKeys {
                 KeyUsage::KG_INITIATOR_SEAL,
             )
         };
-        let keys = Self {
+        Ok(Self {
             initiator,
             acceptor_subkey,
             send_sign: DerivedKeys::new(key, send_sign)?,
             send_seal: DerivedKeys::new(key, send_seal)?,
             recv_sign: DerivedKeys::new(key, recv_sign)?,
             recv_seal: DerivedKeys::new(key, recv_seal)?,
-        };
-        // The streaming checksum is AES-only; fail here rather than on the first message.
-        keys.send_sign.checksum_stream()?;
-        Ok(keys)
+            rc4: None,
+            dce_style: false,
+        })
+    }
+
+    /// Seals in DCE style (`ISC_REQ_USE_DCE_STYLE`, RPC): [`seal_parts`](Self::seal_parts)
+    /// then writes `EC = 16` (one block of filler, MS-KILE 3.4.5.4.1: "the sender should set
+    /// extra count (EC) to 1 block - 16 bytes"; sspi-rs and go-msrpc see Windows RPC do it,
+    /// while CredSSP and NegotiateStream get `EC = 0`), `RRC = 28` and rotates by `RRC + EC`:
+    /// a 76-byte token buffer for aes-sha1. [`unseal_parts`](Self::unseal_parts) then expects
+    /// `RRC = 16 + checksum length` whatever the EC (MIT's rule for DCE style), and `RRC = EC
+    /// + 16 + checksum length` otherwise (the two agree when EC is 0).
+    pub fn set_dce_style(&mut self, dce_style: bool) {
+        self.dce_style = dce_style;
+    }
+
+    /// The EC of a confidential split-form token we send.
+    fn dce_ec(&self) -> usize {
+        if self.dce_style { 16 } else { 0 }
     }
 
     /// The encryption type.
@@ -230,9 +272,19 @@ impl MessageKeys {
         self.send_sign.checksum_len()
     }
 
-    /// Length of a MIC token: 16 + the checksum length (28, 32 or 40).
+    /// Length of a MIC token: 16 + the checksum length (28, 32 or 40); 37 for rc4-hmac (the
+    /// GSS framing and the 24-byte RFC 1964 token).
     pub fn mic_len(&self) -> usize {
+        if self.rc4.is_some() {
+            return Self::rc4_mic_len();
+        }
         HEADER_LEN + self.cksum()
+    }
+
+    /// Length of the confounder `wrap_in_place` and `seal_parts` take: 16 (AES), 8 (rc4-hmac,
+    /// also for integrity-only tokens, which carry it in clear).
+    pub fn confounder_len(&self) -> usize {
+        if self.rc4.is_some() { 8 } else { CONFOUNDER_LEN }
     }
 
     /// The flags of our tokens (without Sealed).
@@ -260,7 +312,8 @@ impl MessageKeys {
 
     /// Makes a MIC token (RFC 4121 section 4.2.6.1) over `parts` into `out` (at least
     /// [`mic_len`](Self::mic_len) bytes); returns its length. The checksum covers the parts
-    /// in order, then the 16-byte header.
+    /// in order, then the 16-byte header. (rc4-hmac: the GSS-framed RFC 4757 section 7.2
+    /// token, whose checksum covers the first 8 header bytes, then the parts.)
     ///
     /// # Errors
     /// [`Error::BufferTooSmall`] if `out` is too short.
@@ -270,10 +323,13 @@ impl MessageKeys {
         parts: &P,
         out: &mut [u8],
     ) -> Result<usize> {
+        if self.rc4.is_some() {
+            return self.rc4_make_mic(seq, parts, out);
+        }
         let n = self.mic_len();
         let out = out.get_mut(..n).ok_or(Error::BufferTooSmall { needed: n })?;
         let h = header(TOK_ID_MIC, self.our_flags(), 0, 0, seq);
-        let mut mac = self.send_sign.checksum_stream()?;
+        let mut mac = self.send_sign.checksum_stream();
         parts.for_each_signed(|p| mac.update(p));
         mac.update(&h);
         let (head, sum) = out.split_at_mut(HEADER_LEN);
@@ -290,6 +346,9 @@ impl MessageKeys {
     /// [`Error::MessageAltered`] for a token of the wrong direction or AcceptorSubkey flag, or
     /// whose checksum does not verify.
     pub fn verify_mic<P: MessageParts + ?Sized>(&self, parts: &P, token: &[u8]) -> Result<u64> {
+        if self.rc4.is_some() {
+            return self.rc4_verify_mic(parts, token);
+        }
         if token.len() != self.mic_len() {
             return Err(Error::InvalidToken("Kerberos MIC token of the wrong length"));
         }
@@ -298,7 +357,7 @@ impl MessageKeys {
             return Err(Error::InvalidToken("not a Kerberos MIC token (RFC 4121 4.2.6.1)"));
         }
         self.check_flags(h[2])?;
-        let mut mac = self.recv_sign.checksum_stream()?;
+        let mut mac = self.recv_sign.checksum_stream();
         parts.for_each_signed(|p| mac.update(p));
         mac.update(h);
         if !mac.verify(sum) {
@@ -311,19 +370,31 @@ impl MessageKeys {
     /// [`wrap_in_place`](Self::wrap_in_place) makes it: `data_len + 60` (aes-sha1) confidential,
     /// `data_len + 28` integrity-only (16 more for aes128-sha256, 28 more for aes256-sha384
     /// confidential; 4 and 12 more integrity-only).
+    /// rc4-hmac: the GSS framing (whose length grows with the data), 32 bytes of header and
+    /// confounder, the data and one byte of padding.
     pub fn wrap_len(&self, confidential: bool, data_len: usize) -> usize {
-        data_len + self.wrap_data_offset(confidential) + self.wrap_trailer_len(confidential)
+        data_len
+            + self.wrap_data_offset(confidential, data_len)
+            + self.wrap_trailer_len(confidential)
     }
 
     /// Where the data goes in [`wrap_in_place`](Self::wrap_in_place)'s buffer: 32 (header and
-    /// confounder) confidential, 16 (header) integrity-only.
-    pub fn wrap_data_offset(&self, confidential: bool) -> usize {
+    /// confounder) confidential, 16 (header) integrity-only; for rc4-hmac the framing and the
+    /// 32-byte header, which depends on `data_len` (the DER length of the framing).
+    pub fn wrap_data_offset(&self, confidential: bool, data_len: usize) -> usize {
+        if self.rc4.is_some() {
+            return Self::rc4_wrap_data_offset(data_len);
+        }
         if confidential { HEADER_LEN + CONFOUNDER_LEN } else { HEADER_LEN }
     }
 
     /// Bytes after the data in [`wrap_in_place`](Self::wrap_in_place)'s buffer: the encrypted
-    /// header copy and the HMAC confidential, the checksum integrity-only.
+    /// header copy and the HMAC confidential, the checksum integrity-only; the pad byte for
+    /// rc4-hmac.
     pub fn wrap_trailer_len(&self, confidential: bool) -> usize {
+        if self.rc4.is_some() {
+            return 1;
+        }
         if confidential { HEADER_LEN + self.cksum() } else { self.cksum() }
     }
 
@@ -336,6 +407,10 @@ impl MessageKeys {
     /// bytes of room; on return it is the token (`buf.len() == wrap_len(confidential,
     /// data_len)`). `confounder` is 16 random bytes when confidential, ignored otherwise.
     ///
+    /// rc4-hmac (RFC 4757 section 7.3): the room before the data is the GSS framing and the
+    /// 32-byte token header, the room after it the pad byte; `confounder` is 8 random bytes,
+    /// confidential or not (an integrity-only token carries it in clear).
+    ///
     /// # Errors
     /// [`Error::InvalidParameter`] for a buffer shorter than the room or a confounder of the
     /// wrong length.
@@ -346,6 +421,9 @@ impl MessageKeys {
         confounder: &[u8],
         buf: &mut [u8],
     ) -> Result<()> {
+        if self.rc4.is_some() {
+            return self.rc4_wrap_in_place(seq, confidential, confounder, buf);
+        }
         let room = self.wrap_len(confidential, 0);
         let data_len = buf
             .len()
@@ -362,7 +440,7 @@ impl MessageKeys {
             let h = header(TOK_ID_WRAP, self.our_flags(), u16_of(ck)?, 0, seq);
             buf[..HEADER_LEN].copy_from_slice(&h);
             let (data, sum) = buf[HEADER_LEN..].split_at_mut(data_len);
-            let mut mac = self.send_seal.checksum_stream()?;
+            let mut mac = self.send_seal.checksum_stream();
             mac.update(data);
             mac.update(&zero_ec_rrc(h));
             mac.finish_into(sum)
@@ -398,7 +476,9 @@ impl MessageKeys {
     /// any EC (filler) for confidential tokens, any RRC (the body is rotated back left by RRC,
     /// RFC 4121 section 4.2.5). Returns the sequence number, the Sealed flag, and where the
     /// plaintext now is in `buf`. On an integrity failure no unverified plaintext is left in
-    /// `buf` (it may hold the rotated ciphertext or zeros).
+    /// `buf` (it may hold the rotated ciphertext or zeros). rc4-hmac: a GSS-framed RFC 4757
+    /// section 7.3 token whose framing covers the data, with 1 to 8 bytes of RFC 1964
+    /// padding (the sequence number is 32 bits).
     ///
     /// # Errors
     /// [`Error::InvalidToken`] for a malformed token (short, TOK_ID, filler, an EC that does
@@ -406,6 +486,9 @@ impl MessageKeys {
     /// [`Error::MessageAltered`] for a wrong direction or AcceptorSubkey flag, a failed HMAC
     /// or checksum, or a header copy that does not match.
     pub fn unwrap_in_place(&self, buf: &mut [u8]) -> Result<Unwrapped> {
+        if self.rc4.is_some() {
+            return self.rc4_unwrap_in_place(buf);
+        }
         let h = self.parse_wrap_header(buf)?;
         let ck = self.cksum();
         let body = &mut buf[HEADER_LEN..];
@@ -438,7 +521,7 @@ impl MessageKeys {
                 .checked_sub(ck)
                 .ok_or(Error::InvalidToken("Kerberos Wrap token shorter than its checksum"))?;
             let (data, sum) = body.split_at(data_len);
-            let mut mac = self.recv_seal.checksum_stream()?;
+            let mut mac = self.recv_seal.checksum_stream();
             mac.update(data);
             mac.update(&zero_ec_rrc(h.raw));
             if !mac.verify(sum) {
@@ -453,11 +536,14 @@ impl MessageKeys {
     }
 
     /// Length of the token buffer [`seal_parts`](Self::seal_parts) writes: 60 (aes-sha1), 64
-    /// (aes128-sha256), 72 (aes256-sha384) confidential; [`mic_len`](Self::mic_len)
-    /// integrity-only.
+    /// (aes128-sha256), 72 (aes256-sha384) confidential, 16 more in DCE style;
+    /// [`mic_len`](Self::mic_len) integrity-only; 45 for rc4-hmac.
     pub fn seal_token_len(&self, confidential: bool) -> usize {
+        if self.rc4.is_some() {
+            return rc4::DCE_TOKEN_LEN;
+        }
         if confidential {
-            HEADER_LEN + HEADER_LEN + self.cksum() + CONFOUNDER_LEN
+            HEADER_LEN + self.dce_ec() + HEADER_LEN + self.cksum() + CONFOUNDER_LEN
         } else {
             self.mic_len()
         }
@@ -468,6 +554,9 @@ impl MessageKeys {
     /// signature size is 60"), i.e. the 60 bytes `EncryptMessage` writes plus one block for a
     /// DCE-style EC of 16. Windows has no aes-sha2; the same rule gives 80 and 88.
     pub fn security_trailer_len(&self) -> usize {
+        if self.rc4.is_some() {
+            return rc4::DCE_TOKEN_LEN;
+        }
         self.seal_token_len(true) + 16
     }
 
@@ -497,6 +586,9 @@ impl MessageKeys {
         parts: &mut P,
         token: &mut [u8],
     ) -> Result<usize> {
+        if self.rc4.is_some() {
+            return self.rc4_seal_parts(seq, confidential, confounder, parts, token);
+        }
         let ck = self.cksum();
         let n = self.seal_token_len(confidential);
         let token = token.get_mut(..n).ok_or(Error::BufferTooSmall { needed: n })?;
@@ -504,23 +596,28 @@ impl MessageKeys {
             if confounder.len() != CONFOUNDER_LEN {
                 return Err(Error::InvalidParameter("confounder length"));
             }
+            // MS-KILE 3.4.5.4.1: RRC counts the header copy and the HMAC, the rotation is by
+            // RRC + EC (EC is 0 unless DCE style, where it is one block of zeros).
+            let ec = self.dce_ec();
             let rrc = u16_of(HEADER_LEN + ck)?;
             let flags = self.our_flags() | FLAG_SEALED;
-            let copy = header(TOK_ID_WRAP, flags, 0, 0, seq);
+            let copy = header(TOK_ID_WRAP, flags, u16_of(ec)?, 0, seq);
             let (h, rest) = token.split_at_mut(HEADER_LEN);
-            let (tail, rest) = rest.split_at_mut(HEADER_LEN);
+            let (tail, rest) = rest.split_at_mut(ec + HEADER_LEN);
             let (mac, head) = rest.split_at_mut(ck);
-            tail.copy_from_slice(&copy);
+            let (filler, copy_at) = tail.split_at_mut(ec);
+            filler.fill(0);
+            copy_at.copy_from_slice(&copy);
             head.copy_from_slice(confounder);
             let mut segs = SealSegments { head, parts, tail };
             if let Err(e) = self.send_seal.encrypt_segments(&mut segs, mac) {
                 segs.head.zeroize();
                 return Err(e);
             }
-            h.copy_from_slice(&header(TOK_ID_WRAP, flags, 0, rrc, seq));
+            h.copy_from_slice(&header(TOK_ID_WRAP, flags, u16_of(ec)?, rrc, seq));
         } else {
             let h = header(TOK_ID_WRAP, self.our_flags(), u16_of(ck)?, u16_of(ck)?, seq);
-            let mut mac = self.send_seal.checksum_stream()?;
+            let mut mac = self.send_seal.checksum_stream();
             parts.for_each_signed(|p| mac.update(p));
             mac.update(&zero_ec_rrc(h));
             let (head, sum) = token.split_at_mut(HEADER_LEN);
@@ -532,11 +629,13 @@ impl MessageKeys {
 
     /// Unseals a message in the split form (see [`seal_parts`](Self::seal_parts) and the
     /// module docs): the token buffer is decrypted in place too. Takes `EC` 0 or any filler
-    /// length, with `RRC` either `EC + 16 + checksum length` (RFC 4121) or `16 + checksum
-    /// length` with the rotation by `RRC + EC` (Windows DCE style, MS-KILE 3.4.5.4.1); the
+    /// length, with `RRC = EC + 16 + checksum length` (RFC 4121), or in DCE style (see
+    /// [`set_dce_style`](Self::set_dce_style)) `16 + checksum length` with the rotation by
+    /// `RRC + EC` (MS-KILE 3.4.5.4.1); the
     /// token buffer must be exactly the rotated-away bytes plus header and confounder. On
     /// failure no unverified plaintext is left in the parts (aes-sha1: they are wiped;
-    /// aes-sha2: nothing is decrypted before the HMAC verifies).
+    /// aes-sha2: nothing is decrypted before the HMAC verifies). rc4-hmac: the 45-byte
+    /// DCE-style token buffer only (framing over the 32-byte header, no padding).
     ///
     /// # Errors
     /// [`Error::InvalidToken`] for a malformed token; [`Error::MessageAltered`] for an
@@ -546,6 +645,9 @@ impl MessageKeys {
         token: &mut [u8],
         parts: &mut P,
     ) -> Result<Unsealed> {
+        if self.rc4.is_some() {
+            return self.rc4_unseal_parts(token, parts);
+        }
         let h = self.parse_wrap_header(token)?;
         let ck = self.cksum();
         if h.confidential {
@@ -555,7 +657,11 @@ impl MessageKeys {
                     "Kerberos Wrap token buffer of the wrong length for its EC",
                 ));
             }
-            if h.rrc != rotated && h.rrc + h.ec != rotated {
+            // The RRC convention of the context's style, as MIT's `kg_unseal_iov_token`: the
+            // other would name the same rotation (RRC is outside the HMAC), and one spelling
+            // per token keeps every bit of it meaningful.
+            let expected_rrc = if self.dce_style { rotated - h.ec } else { rotated };
+            if h.rrc != expected_rrc {
                 return Err(Error::InvalidToken(
                     "Kerberos Wrap token whose RRC does not match its buffers",
                 ));
@@ -583,7 +689,7 @@ impl MessageKeys {
             if token.len() != HEADER_LEN + ck {
                 return Err(Error::InvalidToken("Kerberos Wrap token buffer of the wrong length"));
             }
-            let mut mac = self.recv_seal.checksum_stream()?;
+            let mut mac = self.recv_seal.checksum_stream();
             parts.for_each_signed(|p| mac.update(p));
             mac.update(&zero_ec_rrc(h.raw));
             if !mac.verify(&token[HEADER_LEN..]) {

@@ -40,30 +40,59 @@ pub(crate) trait Segments {
     fn visit(&mut self, f: &mut dyn FnMut(Segment<'_>));
 }
 
-/// A checksum (`Kc`, RFC 3961 `get_mic`) over a message fed in pieces.
+/// A checksum (`Kc`, RFC 3961 `get_mic`; the RFC 4757 HMAC-MD5 checksum for rc4-hmac) over
+/// a message fed in pieces.
 pub(crate) struct ChecksumStream {
-    mac: MacStream,
+    inner: StreamInner,
     len: usize,
+}
+
+enum StreamInner {
+    Aes(MacStream),
+    /// `HMAC-MD5(Ksign, MD5(T | data))`: the MD5 being fed, and Ksign.
+    Rc4(md5::Md5, crate::crypto::HmacMd5),
 }
 
 impl ChecksumStream {
     /// Feeds `data`.
     pub(crate) fn update(&mut self, data: &[u8]) {
-        self.mac.update(data);
+        match &mut self.inner {
+            StreamInner::Aes(m) => m.update(data),
+            StreamInner::Rc4(h, _) => md5::Digest::update(h, data),
+        }
     }
 
-    /// Writes the checksum to `out` (exactly the checksum length).
+    /// Writes the checksum, truncated to `out.len()` bytes (at most the checksum length).
     pub(crate) fn finish_into(self, out: &mut [u8]) -> Result<()> {
-        if out.len() != self.len {
+        if out.len() > self.len || out.is_empty() {
             return Err(Error::InvalidParameter("checksum buffer length"));
         }
-        self.mac.finish_into(out);
+        match self.inner {
+            StreamInner::Aes(m) => m.finish_into(out),
+            StreamInner::Rc4(h, ksign) => {
+                let mut inner = [0u8; 16];
+                inner.copy_from_slice(&md5::Digest::finalize(h));
+                let mut mac = ksign;
+                mac.update(&inner);
+                let mut tag = mac.tag();
+                out.copy_from_slice(tag.get(..out.len()).unwrap_or_default());
+                tag.zeroize();
+            }
+        }
         Ok(())
     }
 
-    /// Whether the checksum is `expected`, in constant time (`false` for a wrong length).
+    /// Whether the checksum truncated to `expected.len()` bytes (the whole checksum for the
+    /// AES enctypes; 8 bytes for RFC 1964 tokens) is `expected`, in constant time.
     pub(crate) fn verify(self, expected: &[u8]) -> bool {
-        expected.len() == self.len && self.mac.verify(expected)
+        match self.inner {
+            StreamInner::Aes(m) => expected.len() == self.len && m.verify(expected),
+            StreamInner::Rc4(..) => {
+                let mut ours = [0u8; 16];
+                let Some(ours) = ours.get_mut(..expected.len()) else { return false };
+                self.finish_into(ours).is_ok() && crate::crypto::ct_eq(ours, expected)
+            }
+        }
     }
 }
 
@@ -265,13 +294,18 @@ impl DerivedKeys {
         }
     }
 
-    /// A checksum (`Kc`) to be fed piece by piece (AES enctypes).
-    ///
-    /// # Errors
-    /// [`Error::NotSupported`] for rc4-hmac.
-    pub(crate) fn checksum_stream(&self) -> Result<ChecksumStream> {
-        let (_, _, kc) = self.aes_keys()?;
-        Ok(ChecksumStream { mac: kc.stream(), len: self.checksum_len() })
+    /// A checksum to be fed piece by piece: what [`checksum_into`](Self::checksum_into)
+    /// computes over the concatenation of the pieces.
+    pub(crate) fn checksum_stream(&self) -> ChecksumStream {
+        let inner = match &self.keys {
+            Keys::Aes { kc, .. } => StreamInner::Aes(kc.stream()),
+            Keys::Rc4 { ksign, t, .. } => {
+                let mut h = <md5::Md5 as md5::Digest>::new();
+                md5::Digest::update(&mut h, t);
+                StreamInner::Rc4(h, ksign.clone())
+            }
+        };
+        ChecksumStream { inner, len: self.checksum_len() }
     }
 
     /// Encrypts the cipher stream of `segs` in place (its first 16 bytes are the confounder,

@@ -39,9 +39,9 @@ const CONF: [u8; 16] = *b"0123456789abcdef";
 
 fn wrap(keys: &MessageKeys, seq: u64, conf: bool, data: &[u8]) -> Vec<u8> {
     let mut buf = vec![0u8; keys.wrap_len(conf, data.len())];
-    let off = keys.wrap_data_offset(conf);
+    let off = keys.wrap_data_offset(conf, data.len());
     buf[off..off + data.len()].copy_from_slice(data);
-    keys.wrap_in_place(seq, conf, &CONF, &mut buf).unwrap();
+    keys.wrap_in_place(seq, conf, &CONF[..keys.confounder_len()], &mut buf).unwrap();
     buf
 }
 
@@ -57,6 +57,39 @@ fn peer_seal(etype: EncType, initiator_sends: bool) -> DerivedKeys {
     let usage =
         if initiator_sends { KeyUsage::KG_INITIATOR_SEAL } else { KeyUsage::KG_ACCEPTOR_SEAL };
     DerivedKeys::new(&key(etype), usage).unwrap()
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+}
+
+/// Published tokens: gokrb5 `v8/gssapi/wrapToken_test.go` and `MICToken_test.go` (an
+/// aes128-cts-hmac-sha1-96 session key; the acceptor's tokens are "what a kerberized server
+/// might send", the initiator's the reply gokrb5 makes). Integrity-only Wrap and MIC tokens
+/// have no confounder, so ours must match byte for byte.
+#[test]
+fn gokrb5_published_wrap_and_mic_tokens() {
+    let key =
+        Key::new(EncType::AES128_CTS_HMAC_SHA1_96, &unhex("14f9bde6b50ec508201a97f74c4e5bd3"));
+    let init = MessageKeys::new(&key, true, false).unwrap();
+    let acc = MessageKeys::new(&key, false, false).unwrap();
+    // Wrap, integrity only, EC 12, from the acceptor: payload 01 01 00 00.
+    let mut challenge = unhex("050401ff000c000000000000575e85d601010000853b728d5268525a1386c19f");
+    let u = init.unwrap_in_place(&mut challenge).unwrap();
+    assert_eq!((u.seq, u.confidential), (0x575e_85d6, false));
+    assert_eq!(challenge[u.data], [1, 1, 0, 0]);
+    // The initiator's reply, sequence number 0.
+    let reply = wrap(&init, 0, false, &[1, 1, 0, 0]);
+    assert_eq!(reply, unhex("050400ff000c000000000000000000000101000079a033510b6f127212242b97"));
+    assert_eq!(unwrap(&acc, &reply).unwrap().1, [1, 1, 0, 0]);
+    // MIC tokens over de ad be ef.
+    let payload: [&[u8]; 1] = [&[0xde, 0xad, 0xbe, 0xef]];
+    let mic = unhex("040401ffffffffff00000000575e85d6c34d12ba3e5b1b1310cd9cb3");
+    assert_eq!(init.verify_mic(&payload[..], &mic).unwrap(), 0x575e_85d6);
+    let mut ours = [0u8; 28];
+    init.make_mic(0, &payload[..], &mut ours).unwrap();
+    assert_eq!(ours[..], unhex("040400ffffffffff00000000000000009649ca09d2f1bc51ff6e5ca3")[..]);
+    assert_eq!(acc.verify_mic(&payload[..], &ours).unwrap(), 0);
 }
 
 #[test]
@@ -306,7 +339,8 @@ fn seal_split(
             .iter_mut()
             .map(|(b, s)| if *s { Part::Seal(b) } else { Part::SignOnly(b) })
             .collect();
-        keys.seal_parts(77, conf, &CONF, &mut parts[..], &mut token).unwrap()
+        keys.seal_parts(77, conf, &CONF[..keys.confounder_len()], &mut parts[..], &mut token)
+            .unwrap()
     };
     token.truncate(n);
     (token, bufs)
@@ -372,12 +406,13 @@ fn split_form_unseals_a_rotated_contiguous_token() {
 #[test]
 fn split_form_takes_dce_style_ec_16_rrc_28_rotated_by_44() {
     // MS-KILE 3.4.5.4.1: DCE-style senders set EC (16) and RRC 28 and rotate by RRC + EC;
-    // RFC 4121 senders would write RRC 44 for the same bytes. Both unseal.
+    // RFC 4121 senders would write RRC 44 for the same bytes. Each unseals in its style.
     for etype in ETYPES {
         let ck = ck_len(etype);
-        let (_, acc) = pair(etype, false);
         let data = b"rpc stub data, 29 bytes long!";
-        for rrc_field in [16 + ck, 16 + ck + 16] {
+        for (dce, rrc_field) in [(true, 16 + ck), (false, 16 + ck + 16)] {
+            let (_, mut acc) = pair(etype, false);
+            acc.set_dce_style(dce);
             let mut tok = token_with_ec_rrc(etype, data, 16, 16 + ck + 16);
             tok[6..8].copy_from_slice(&u16_of(rrc_field).unwrap().to_be_bytes());
             let (head, tail) = tok.split_at(16 + 16 + ck + 16 + 16);
@@ -386,16 +421,45 @@ fn split_form_takes_dce_style_ec_16_rrc_28_rotated_by_44() {
             let u = unseal_split(&acc, &mut token, &mut bufs).unwrap();
             assert_eq!(u.seq, 42);
             assert_eq!(bufs[0].0, data);
+            // The other style's RRC, or any other, is malformed.
+            for wrong in [16 + ck + 16 - rrc_field + 16 + ck, 16 + ck + 1] {
+                tok[6..8].copy_from_slice(&u16_of(wrong).unwrap().to_be_bytes());
+                let (head, tail) = tok.split_at(16 + 16 + ck + 16 + 16);
+                let mut bufs = vec![(tail.to_vec(), true)];
+                assert!(matches!(
+                    unseal_split(&acc, &mut head.to_vec(), &mut bufs),
+                    Err(Error::InvalidToken(_))
+                ));
+            }
         }
-        // Any other RRC is malformed.
-        let mut tok = token_with_ec_rrc(etype, data, 16, 16 + ck + 16);
-        tok[6..8].copy_from_slice(&u16_of(16 + ck + 1).unwrap().to_be_bytes());
-        let (head, tail) = tok.split_at(16 + 16 + ck + 16 + 16);
-        let mut bufs = vec![(tail.to_vec(), true)];
-        assert!(matches!(
-            unseal_split(&acc, &mut head.to_vec(), &mut bufs),
-            Err(Error::InvalidToken(_))
-        ));
+    }
+}
+
+#[test]
+fn split_form_dce_style_sends_ec_16_and_a_76_byte_token() {
+    for etype in ETYPES {
+        let ck = ck_len(etype);
+        let (mut init, mut acc) = pair(etype, false);
+        init.set_dce_style(true);
+        acc.set_dce_style(true);
+        assert_eq!(init.seal_token_len(true), 64 + ck, "76 for aes-sha1");
+        let data = b"stub data of an RPC request, sealed in place";
+        let (tok, bufs) = seal_split(&init, true, &[(10, true), (data.len() - 10, true)], data);
+        assert_eq!(tok.len(), 64 + ck);
+        assert_eq!(tok[4..6], [0, 16], "EC 16");
+        assert_eq!(tok[6..8], u16_of(16 + ck).unwrap().to_be_bytes(), "RRC 28, not 44");
+        let mut b = bufs.clone();
+        unseal_split(&acc, &mut tok.clone(), &mut b).unwrap();
+        assert_eq!(b.iter().flat_map(|(x, _)| x.clone()).collect::<Vec<_>>(), data);
+        // It is the contiguous token with 16 bytes of filler rotated by RRC + EC: with the
+        // RRC field set to 44 (what RFC 4121 would write), unwrap_in_place reads it.
+        let mut contiguous = tok.clone();
+        contiguous[6..8].copy_from_slice(&u16_of(16 + ck + 16).unwrap().to_be_bytes());
+        for (x, _) in &bufs {
+            contiguous.extend_from_slice(x);
+        }
+        assert_eq!(unwrap(&acc, &contiguous).unwrap().1, data);
+        every_bit(&tok, |t| unseal_split(&acc, t, &mut bufs.clone()).map(drop));
     }
 }
 
@@ -539,16 +603,20 @@ fn split_form_refuses_too_many_straddling_blocks_before_touching_anything() {
 
 #[test]
 fn sizes() {
-    let (k, _) = pair(EncType::AES256_CTS_HMAC_SHA1_96, false);
+    let (mut k, _) = pair(EncType::AES256_CTS_HMAC_SHA1_96, false);
     assert_eq!((k.mic_len(), k.seal_token_len(true), k.security_trailer_len()), (28, 60, 76));
+    k.set_dce_style(true);
+    assert_eq!((k.seal_token_len(true), k.seal_token_len(false)), (76, 28));
     assert_eq!(k.max_signature_len(), 28);
     let (k, _) = pair(EncType::AES256_CTS_HMAC_SHA384_192, false);
     assert_eq!((k.mic_len(), k.seal_token_len(true)), (40, 72));
 }
 
 #[test]
-fn rc4_is_not_supported_yet_and_debug_is_redacted() {
-    let k = Key::new(EncType::RC4_HMAC, &[1; 16]);
+fn debug_is_redacted_and_bad_keys_are_refused() {
+    let k = Key::new(EncType::RC4_HMAC, &[1; 15]);
+    assert!(matches!(MessageKeys::new(&k, true, false), Err(Error::InvalidParameter(_))));
+    let k = Key::new(EncType(3), &[1; 8]);
     assert!(matches!(MessageKeys::new(&k, true, false), Err(Error::NotSupported(_))));
     let (init, _) = pair(EncType::AES128_CTS_HMAC_SHA1_96, false);
     let dbg = format!("{init:?}");
@@ -651,7 +719,9 @@ fn receive_window_serializes() {
 }
 
 fn etype_strategy() -> impl Strategy<Value = EncType> {
-    prop::sample::select(ETYPES.to_vec())
+    let mut all = ETYPES.to_vec();
+    all.push(EncType::RC4_HMAC);
+    prop::sample::select(all)
 }
 
 proptest! {
@@ -662,6 +732,9 @@ proptest! {
         let (init, acc) = pair(etype, false);
         let tok = wrap(&init, 1, conf, &data);
         prop_assert_eq!(&unwrap(&acc, &tok).unwrap().1, &data);
+        if etype == EncType::RC4_HMAC {
+            return Ok(());
+        }
         // The same token rotated by any RRC.
         let mut t = tok.clone();
         t[6..8].copy_from_slice(&u16_of(rrc).unwrap().to_be_bytes());
@@ -690,7 +763,7 @@ proptest! {
             .collect();
         let (tok, mut bufs) = seal_split(&acc, conf, &layout, &data);
         // The sealed parts, joined after the token, are the contiguous token.
-        if conf && layout.iter().all(|&(_, s)| s) {
+        if conf && layout.iter().all(|&(_, s)| s) && etype != EncType::RC4_HMAC {
             let mut contiguous = tok.clone();
             for (b, _) in &bufs {
                 contiguous.extend_from_slice(b);
@@ -701,5 +774,238 @@ proptest! {
         prop_assert_eq!(u, Unsealed { seq: 77, confidential: conf });
         let joined: Vec<u8> = bufs.iter().flat_map(|(b, _)| b.clone()).collect();
         prop_assert_eq!(joined, data);
+    }
+}
+
+// rc4-hmac (RFC 4757 section 7, RFC 1964 token formats).
+
+const RC4_KEY: [u8; 16] = *b"rc4-hmac key 16b";
+
+fn rc4_pair() -> (MessageKeys, MessageKeys) {
+    let k = Key::new(EncType::RC4_HMAC, &RC4_KEY);
+    (MessageKeys::new(&k, true, false).unwrap(), MessageKeys::new(&k, false, false).unwrap())
+}
+
+const KRB5_FRAMING_OID: [u8; 11] =
+    [0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02];
+
+/// `HMAC-MD5(Ksign, MD5(T | data))[..8]` and the decrypted SND_SEQ, computed here from the
+/// RFC 4757 section 7 formulas with the crate's primitives only.
+fn rc4_reference(t: u32, data: &[&[u8]], snd_seq: &[u8]) -> ([u8; 8], [u8; 8]) {
+    use crate::crypto::{Rc4, hmac_md5, md5};
+    let ksign = hmac_md5(&RC4_KEY, &[b"signaturekey\0"]);
+    let mut input: Vec<&[u8]> = Vec::new();
+    let tb = t.to_le_bytes();
+    input.push(&tb);
+    input.extend_from_slice(data);
+    let full = hmac_md5(&ksign, &[&md5(&input)]);
+    let mut cksum = [0u8; 8];
+    cksum.copy_from_slice(&full[..8]);
+    let kseq = hmac_md5(&hmac_md5(&RC4_KEY, &[&[0u8; 4]]), &[&cksum]);
+    let mut seq = [0u8; 8];
+    seq.copy_from_slice(snd_seq);
+    Rc4::new(&kseq).apply(&mut seq);
+    (cksum, seq)
+}
+
+#[test]
+fn rc4_mic_layout_rfc4757_7_2() {
+    let (init, acc) = rc4_pair();
+    assert_eq!(init.mic_len(), 37);
+    let parts: [&[u8]; 2] = [b"hello ", b"world"];
+    let mut tok = [0u8; 37];
+    assert_eq!(init.make_mic(0x0102_0304, &parts[..], &mut tok).unwrap(), 37);
+    assert_eq!(tok[..2], [0x60, 35], "GSS framing, length 11 + 24");
+    assert_eq!(tok[2..13], KRB5_FRAMING_OID);
+    let t = &tok[13..];
+    assert_eq!(t[..8], [0x01, 0x01, 0x11, 0x00, 0xFF, 0xFF, 0xFF, 0xFF]);
+    let (cksum, seq) = rc4_reference(15, &[&t[..8], b"hello world"], &t[8..16]);
+    assert_eq!(t[16..24], cksum, "SGN_CKSUM: T = 15");
+    assert_eq!(seq, [1, 2, 3, 4, 0, 0, 0, 0], "SND_SEQ: big-endian, initiator direction 0");
+    assert_eq!(acc.verify_mic(&parts[..], &tok).unwrap(), 0x0102_0304);
+    assert_eq!(init.verify_mic(&parts[..], &tok), Err(Error::MessageAltered), "reflected");
+    // From the acceptor: direction FF FF FF FF.
+    acc.make_mic(9, &parts[..], &mut tok).unwrap();
+    let t = &tok[13..];
+    let (_, seq) = rc4_reference(15, &[&t[..8], b"hello world"], &t[8..16]);
+    assert_eq!(seq, [0, 0, 0, 9, 0xFF, 0xFF, 0xFF, 0xFF]);
+    assert_eq!(init.verify_mic(&parts[..], &tok).unwrap(), 9);
+    // RFC 1964 puts SND_SEQ outside the checksum (it is encrypted with a key made from the
+    // checksum, so a flipped bit of it flips the same bit of the number): the receive
+    // window, not the checksum, refuses those. `same_seq` stands in for it.
+    every_bit(&tok, |t| init.verify_mic(&parts[..], t).and_then(|s| same_seq(s, 9)));
+}
+
+/// What a receive window would say of a token whose SND_SEQ was altered.
+fn same_seq(found: u64, expected: u64) -> Result<()> {
+    if found == expected { Ok(()) } else { Err(Error::MessageAltered) }
+}
+
+#[test]
+fn rc4_wrap_layout_rfc4757_7_3_and_round_trip() {
+    let (init, acc) = rc4_pair();
+    let conf8 = [0xC0u8; 8];
+    for conf in [true, false] {
+        for len in [0usize, 1, 7, 8, 79, 80, 81, 200, 300, 70_000] {
+            let data: Vec<u8> = (0..len).map(|i| u8::try_from(i % 253).unwrap()).collect();
+            let n = init.wrap_len(conf, len);
+            let off = init.wrap_data_offset(conf, len);
+            let mut buf = vec![0u8; n];
+            buf[off..off + len].copy_from_slice(&data);
+            init.wrap_in_place(5, conf, &conf8, &mut buf).unwrap();
+            assert_eq!(buf[0], 0x60);
+            let at = off - 32;
+            assert_eq!(buf[at - 11..at], KRB5_FRAMING_OID);
+            let t = &buf[at..];
+            let seal_alg = if conf { [0x10, 0x00] } else { [0xFF, 0xFF] };
+            assert_eq!(t[..8], [0x02, 0x01, 0x11, 0x00, seal_alg[0], seal_alg[1], 0xFF, 0xFF]);
+            if !conf {
+                assert_eq!(t[24..32], conf8, "confounder in clear");
+                assert_eq!(t[32..32 + len], data[..]);
+                assert_eq!(t[32 + len], 1, "one byte of padding");
+                let (cksum, seq) = rc4_reference(13, &[&t[..8], &conf8, &data, &[1]], &t[8..16]);
+                assert_eq!(t[16..24], cksum, "SGN_CKSUM: T = 13");
+                assert_eq!(seq, [0, 0, 0, 5, 0, 0, 0, 0]);
+            } else {
+                assert_ne!(t[24..32], conf8);
+            }
+            let mut b = buf.clone();
+            let u = acc.unwrap_in_place(&mut b).unwrap();
+            assert_eq!(b[u.data.clone()], data[..]);
+            assert_eq!((u.seq, u.confidential), (5, conf));
+            let mut b = buf.clone();
+            assert_eq!(init.unwrap_in_place(&mut b), Err(Error::MessageAltered), "reflected");
+        }
+    }
+}
+
+#[test]
+fn rc4_confidential_wrap_encrypts_with_kcrypt_from_klocal_and_seq() {
+    use crate::crypto::{Rc4, hmac_md5};
+    let (init, _) = rc4_pair();
+    let data = b"sealed with rc4";
+    let mut buf = vec![0u8; init.wrap_len(true, data.len())];
+    let off = init.wrap_data_offset(true, data.len());
+    buf[off..off + data.len()].copy_from_slice(data);
+    init.wrap_in_place(0x0A0B_0C0D, true, &[7; 8], &mut buf).unwrap();
+    let mut klocal = RC4_KEY;
+    klocal.iter_mut().for_each(|b| *b ^= 0xF0);
+    let kcrypt = hmac_md5(&hmac_md5(&klocal, &[&[0u8; 4]]), &[&[0x0A, 0x0B, 0x0C, 0x0D]]);
+    let mut body = buf[off - 8..].to_vec();
+    Rc4::new(&kcrypt).apply(&mut body);
+    assert_eq!(body[..8], [7; 8]);
+    assert_eq!(&body[8..8 + data.len()], data);
+    assert_eq!(body[8 + data.len()], 1);
+}
+
+#[test]
+fn rc4_wrap_every_bit_flipped_is_refused() {
+    let (init, acc) = rc4_pair();
+    for conf in [true, false] {
+        let data = b"twenty bytes of data";
+        let mut buf = vec![0u8; init.wrap_len(conf, data.len())];
+        let off = init.wrap_data_offset(conf, data.len());
+        buf[off..off + data.len()].copy_from_slice(data);
+        init.wrap_in_place(1, conf, &[3; 8], &mut buf).unwrap();
+        every_bit(&buf, |t| acc.unwrap_in_place(t).and_then(|u| same_seq(u.seq, 1)));
+    }
+}
+
+#[test]
+fn rc4_split_form_dce_style() {
+    let (init, acc) = rc4_pair();
+    for conf in [true, false] {
+        let data = b"RPC header|stub data to protect|trailer";
+        let layout = [(10, false), (21, true), (data.len() - 31, false)];
+        let mut bufs: Vec<(Vec<u8>, bool)> = Vec::new();
+        let mut at = 0;
+        for &(len, sealed) in &layout {
+            bufs.push((data[at..at + len].to_vec(), sealed));
+            at += len;
+        }
+        let mut token = [0u8; 50];
+        let n = {
+            let mut parts: Vec<Part<'_>> = bufs
+                .iter_mut()
+                .map(|(b, s)| if *s { Part::Seal(b) } else { Part::SignOnly(b) })
+                .collect();
+            acc.seal_parts(3, conf, &[1; 8], &mut parts[..], &mut token).unwrap()
+        };
+        assert_eq!(n, 45);
+        assert_eq!(acc.seal_token_len(conf), 45);
+        assert_eq!(token[..2], [0x60, 43], "the framing covers only the 32-byte header");
+        assert_eq!(bufs[0].0, &data[..10]);
+        assert_eq!(bufs[1].0 == data[10..31], !conf);
+        let tok = token[..45].to_vec();
+        every_bit(&tok, |t| {
+            unseal_split(&init, t, &mut bufs.clone()).and_then(|u| same_seq(u.seq, 3))
+        });
+        let mut b = bufs.clone();
+        let u = unseal_split(&init, &mut tok.clone(), &mut b).unwrap();
+        assert_eq!(u, Unsealed { seq: 3, confidential: conf });
+        let joined: Vec<u8> = b.iter().flat_map(|(x, _)| x.clone()).collect();
+        assert_eq!(joined, data);
+        let mut b = bufs.clone();
+        b[2].0[0] ^= 1;
+        assert_eq!(unseal_split(&init, &mut tok.clone(), &mut b), Err(Error::MessageAltered));
+        if conf {
+            assert!(b[1].0.iter().all(|&x| x == 0), "unverified plaintext wiped");
+        }
+    }
+}
+
+#[test]
+fn rc4_sizes_and_window() {
+    let (init, _) = rc4_pair();
+    assert_eq!(
+        (init.mic_len(), init.max_signature_len(), init.security_trailer_len()),
+        (37, 37, 45)
+    );
+    assert_eq!(init.confounder_len(), 8);
+    // RFC 1964 sequence numbers are 32 bits: the window wraps there.
+    let mut w = ReceiveWindow::new(u64::from(u32::MAX) - 1, true, true, false);
+    assert_eq!(w.check(u64::from(u32::MAX) - 1), SeqStatus::InOrder);
+    assert_eq!(w.check(u64::from(u32::MAX)), SeqStatus::InOrder);
+    assert_eq!(w.check(0), SeqStatus::InOrder);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Arbitrary bytes, and valid tokens with arbitrary header fields and lengths, never make
+    /// a receiving call panic or succeed.
+    #[test]
+    fn hostile_tokens_are_refused_without_panic(
+        etype in etype_strategy(),
+        dce: bool,
+        junk in prop::collection::vec(any::<u8>(), 0..200),
+        head in prop::collection::vec(any::<u8>(), 0..16),
+        cut in 0usize..200,
+    ) {
+        let (init, mut acc) = pair(etype, false);
+        acc.set_dce_style(dce);
+        let mut t = junk.clone();
+        prop_assert!(acc.unwrap_in_place(&mut t).is_err());
+        let mut t = junk.clone();
+        let mut d = junk.clone();
+        prop_assert!(acc.unseal_parts(&mut t, &mut [Part::Seal(&mut d)][..]).is_err());
+        prop_assert!(acc.verify_mic(&[&junk[..]][..], &junk).is_err());
+        // A genuine token with its first bytes replaced and cut short.
+        for conf in [true, false] {
+            let mut tok = wrap(&init, 1, conf, &junk);
+            let n = head.len().min(tok.len());
+            tok[..n].copy_from_slice(&head[..n]);
+            tok.truncate(cut.min(tok.len()));
+            if tok.len() < init.wrap_len(conf, junk.len()) {
+                prop_assert!(acc.unwrap_in_place(&mut tok).is_err());
+            } else {
+                let _ = acc.unwrap_in_place(&mut tok);
+            }
+            let (mut st, mut bufs) = seal_split(&init, conf, &[(junk.len(), true)], &junk);
+            let n = head.len().min(st.len());
+            st[..n].copy_from_slice(&head[..n]);
+            st.truncate(cut.min(st.len()));
+            let _ = unseal_split(&acc, &mut st, &mut bufs);
+        }
     }
 }
