@@ -9,14 +9,14 @@ mod handles;
 mod kerberos;
 
 pub use files::{key_file, seeds as file_seeds, user_file};
-pub use kerberos::{
-    krb_acceptor_credentials, krb_ap, krb_initiator_credentials, krb_message, krb_pair,
-    seeds as krb_seeds,
-};
 pub use handles::{
     MAX_OPS, Op, Program, REACHED_CHECKED, REACHED_DELETE_OLD, REACHED_ESTABLISHED,
     REACHED_IMPORTED, REACHED_RESET, REACHED_SEALED, REACHED_TWINS, handles, handles_replay,
     seeds as handles_seeds,
+};
+pub use kerberos::{
+    krb_acceptor_credentials, krb_ap, krb_initiator_credentials, krb_message, krb_pair,
+    seeds as krb_seeds,
 };
 
 use crate::api::{AcceptorOptions, Credentials, InitiatorOptions, SecurityContext};

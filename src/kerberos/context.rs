@@ -78,8 +78,9 @@ pub(crate) struct Established {
     pub(crate) key: Key,
     /// Whether `key` is the acceptor's subkey (the AcceptorSubkey flag of RFC 4121 tokens).
     pub(crate) acceptor_subkey: bool,
-    /// The keys of the message tokens, derived once from `key`; `None` for rc4-hmac, whose
-    /// RFC 4757 tokens are not implemented (message calls say so).
+    /// The keys of the message tokens, derived once from `key` (RFC 4121 tokens for the AES
+    /// types, RFC 4757 for rc4-hmac); `None` for a key type without tokens here (message calls
+    /// say so).
     pub(crate) messages: Option<MessageKeys>,
     /// Our next sequence number.
     pub(crate) send_seq: u64,
@@ -131,7 +132,8 @@ impl Established {
         };
         let replay = p.gss_flags & gf::REPLAY != 0;
         let sequence = p.gss_flags & gf::SEQUENCE != 0;
-        let wide = messages.is_some();
+        // RFC 4121 tokens carry 64-bit sequence numbers, RFC 4757 (rc4-hmac) ones 32-bit.
+        let wide = p.key.etype() != super::EncType::RC4_HMAC;
         let window = match p.recv {
             Ok(first) => ReceiveWindow::new(first, replay, sequence, wide),
             Err(parts) => ReceiveWindow::from_parts(parts, replay, sequence, wide),
@@ -153,9 +155,9 @@ impl Established {
     }
 
     fn keys(&self) -> Result<&MessageKeys> {
-        self.messages.as_ref().ok_or(Error::NotSupported(
-            "rc4-hmac per-message tokens (RFC 4757 section 7) are not implemented yet",
-        ))
+        self.messages
+            .as_ref()
+            .ok_or(Error::NotSupported("per-message tokens for this context key's type"))
     }
 
     fn next_seq(&mut self) -> u64 {
@@ -194,8 +196,9 @@ impl Established {
         env: &Environment,
     ) -> Result<usize> {
         let confounder: [u8; 16] = env.random()?;
-        let seq = self.send_seq;
-        let n = self.keys()?.seal_parts(seq, true, &confounder, parts, out)?;
+        let keys = self.keys()?;
+        let confounder = confounder.get(..keys.confounder_len()).unwrap_or_default();
+        let n = keys.seal_parts(self.send_seq, true, confounder, parts, out)?;
         self.next_seq();
         Ok(n)
     }
@@ -220,13 +223,14 @@ impl Established {
     pub(crate) fn wrap(&mut self, message: &[u8], env: &Environment) -> Result<Vec<u8>> {
         let keys = self.keys()?;
         let mut token = vec![0u8; keys.wrap_len(true, message.len())];
-        let at = keys.wrap_data_offset(true);
+        let at = keys.wrap_data_offset(true, message.len());
         token
             .get_mut(at..at + message.len())
             .ok_or(Error::InvalidParameter("wrap buffer"))?
             .copy_from_slice(message);
         let confounder: [u8; 16] = env.random()?;
-        keys.wrap_in_place(self.send_seq, true, &confounder, &mut token)?;
+        let confounder = confounder.get(..keys.confounder_len()).unwrap_or_default();
+        keys.wrap_in_place(self.send_seq, true, confounder, &mut token)?;
         self.next_seq();
         Ok(token)
     }

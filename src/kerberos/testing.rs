@@ -15,8 +15,8 @@ use picky_asn1::wrapper::{
 };
 use picky_asn1_der::application_tag::ApplicationTag;
 use picky_krb::data_types::{
-    AuthorizationDataInner, EncTicketPart, EncTicketPartInner, EncryptionKey, Ticket,
-    TicketInner, TransitedEncoding,
+    AuthorizationDataInner, EncTicketPart, EncTicketPartInner, EncryptionKey, Ticket, TicketInner,
+    TransitedEncoding,
 };
 
 /// Issues a ticket for `client` to `service`, encrypted in `service_key` (key version
@@ -44,7 +44,9 @@ pub fn issue_ticket(
         flags: ExplicitContextTag0::from(flags(0x0040_0000 | 0x0080_0000)), // initial, pre-authent
         key: ExplicitContextTag1::from(EncryptionKey {
             key_type: ExplicitContextTag0::from(int(session_key.etype().0)),
-            key_value: ExplicitContextTag1::from(OctetStringAsn1::from(session_key.bytes().to_vec())),
+            key_value: ExplicitContextTag1::from(OctetStringAsn1::from(
+                session_key.bytes().to_vec(),
+            )),
         }),
         crealm: ExplicitContextTag2::from(kstring(&client.realm)?),
         cname: ExplicitContextTag3::from(asn_name(&client.name)?),
