@@ -21,6 +21,11 @@ const T0_UNIX: u32 = 1_767_225_600;
 const SERVICE: &str = "HTTP/web.example.test";
 const REALM: &str = "EXAMPLE.TEST";
 
+/// The world's environment: seeded randomness, the clock at 2026-01-01T00:00:00Z.
+pub fn krb_env(seed: u64) -> Environment {
+    env(seed)
+}
+
 fn env(seed: u64) -> Environment {
     Environment::new(SeededRandom::new(seed), ManualClock::new(T0))
 }
@@ -82,6 +87,17 @@ pub fn krb_acceptor_credentials() -> Credentials {
 /// Mutual authentication and replay detection (not sequence detection: see
 /// [`krb_message`]).
 const FLAGS: IscReq = IscReq(IscReq::MUTUAL_AUTH.0 | IscReq::REPLAY_DETECT.0);
+
+/// A fresh initiator of the world (alice, for HTTP/web.example.test, mutual authentication
+/// and replay detection).
+pub fn krb_initiator(seed: u64) -> SecurityContext {
+    initiator(seed)
+}
+
+/// A fresh acceptor of the world (with fresh credentials: its own replay cache).
+pub fn krb_acceptor(seed: u64) -> SecurityContext {
+    acceptor(seed)
+}
 
 fn initiator(seed: u64) -> SecurityContext {
     SecurityContext::initiator(

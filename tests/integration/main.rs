@@ -11,6 +11,7 @@ mod handshake;
 mod kdc;
 mod kerberos_context;
 mod kerberos_credentials;
+mod kerberos_golden;
 mod krb5_files;
 mod krb5_realm;
 mod krb_crypto;
