@@ -30,6 +30,7 @@ pub mod crypto;
 pub mod gss;
 pub mod kdc;
 pub mod keytab;
+pub mod pac;
 pub mod replay;
 pub mod transport;
 mod types;
