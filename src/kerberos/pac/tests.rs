@@ -11,6 +11,8 @@
 //! - `heimdal-service-ticket.bin`: `service_ticket`, a Samba AD DC service ticket for
 //!   `apache@ACME.COM` under `server_key` (rc4-hmac) whose PAC has the 2021 ticket signature;
 //!   the KDC signatures are under `rwdc_tgt_pac_key`.
+//! - `heimdal-tgt-ticket.bin`: `tgt_ticket`, a TGT of the same DC under `rwdc_tgt_key`
+//!   (aes256-cts-hmac-sha1-96): its PAC's server signature is HMAC-SHA1-96-AES256 (type 16).
 
 use super::*;
 use crate::kerberos::EncType;
@@ -19,6 +21,7 @@ use crate::kerberos::crypto::decrypt;
 const SAVED_PAC: &[u8] = include_bytes!("testdata/heimdal-saved-pac.bin");
 const SAVED_PAC2: &[u8] = include_bytes!("testdata/heimdal-saved-pac2.bin");
 const SERVICE_TICKET: &[u8] = include_bytes!("testdata/heimdal-service-ticket.bin");
+const TGT_TICKET: &[u8] = include_bytes!("testdata/heimdal-tgt-ticket.bin");
 
 /// test_pac.c `member_keyblock`.
 fn member_key() -> Key {
@@ -49,6 +52,18 @@ fn apache_key() -> Key {
         &[
             0xed, 0x23, 0x11, 0x20, 0x7a, 0x21, 0x44, 0x20, 0xbf, 0xc0, 0x8d, 0x36, 0xf7, 0xf6,
             0xb2, 0x3e,
+        ],
+    )
+}
+
+/// test_pac.c `rwdc_tgt_key` (aes256-cts-hmac-sha1-96).
+fn rwdc_tgt_key() -> Key {
+    Key::new(
+        EncType::AES256_CTS_HMAC_SHA1_96,
+        &[
+            0x27, 0x86, 0x34, 0x1d, 0xd3, 0x15, 0x06, 0x0d, 0x6f, 0xd6, 0x40, 0xfa, 0x03, 0xb1,
+            0x95, 0x32, 0x91, 0x22, 0xe8, 0x6b, 0x0f, 0x47, 0xe0, 0xb5, 0xfe, 0xda, 0xef, 0x54,
+            0x98, 0xdc, 0x07, 0x5a,
         ],
     )
 }
@@ -182,14 +197,13 @@ fn christian_krause_pac_decodes() {
     assert!(matches!(pac.verify_server_checksum(&des), Err(Error::NotSupported(_))));
 }
 
-/// A 2021+ PAC (with the ticket signature, MS-PAC 2.8.3) found in a real ticket's
-/// authorization data: the server signature covers the ticket signature unzeroed.
-#[test]
-fn samba_service_ticket_pac_with_ticket_signature_verifies() {
+/// Decrypts a ticket with `key` (usage 2), finds its PAC, verifies both signatures and the
+/// client info against the ticket's cname and authtime; returns the PAC.
+fn ticket_pac(ticket: &[u8], key: &Key, krbtgt_pac_key: &Key) -> Pac {
     use picky_krb::data_types::{EncTicketPart, Ticket};
-    let ticket: Ticket = picky_asn1_der::from_bytes(SERVICE_TICKET).unwrap();
+    let ticket: Ticket = picky_asn1_der::from_bytes(ticket).unwrap();
     let cipher = &ticket.0.enc_part.0.cipher.0.0;
-    let plain = decrypt(&apache_key(), KeyUsage::KDC_REP_TICKET, cipher).unwrap();
+    let plain = decrypt(key, KeyUsage::KDC_REP_TICKET, cipher).unwrap();
     let part: EncTicketPart = picky_asn1_der::from_bytes(&plain).unwrap();
     let part = part.0;
     let auth_data: Vec<AuthData> = part
@@ -206,15 +220,41 @@ fn samba_service_ticket_pac_with_ticket_signature_verifies() {
         .collect();
     let raw = find_pac(&auth_data).unwrap().expect("the ticket has a PAC");
     let pac = Pac::parse(&raw).unwrap();
-    assert!(pac.buffer(buffer_type::TICKET_CHECKSUM).is_some());
-    pac.verify_server_checksum(&apache_key()).unwrap();
-    pac.verify_kdc_checksum(&rwdc_pac_key()).unwrap();
-    let info = pac.logon_info().unwrap();
-    let client = &part.cname.0.name_string.0.0[0];
+    pac.verify_server_checksum(key).unwrap();
+    pac.verify_kdc_checksum(krbtgt_pac_key).unwrap();
+    let client = part.cname.0.name_string.0.0[0].to_string();
     let auth_time = crate::kerberos::kdc::convert::unix_time(&part.auth_time.0).unwrap();
-    pac.check_client_info(&client.to_string(), auth_time).unwrap();
-    assert_eq!(info.user_name, client.to_string());
-    assert!(info.user_sid.to_string().starts_with("S-1-5-21-"));
+    pac.check_client_info(&client, auth_time).unwrap();
+    assert_eq!(pac.logon_info().unwrap().user_name, client);
+    pac
+}
+
+/// A 2021+ PAC (with the ticket signature, MS-PAC 2.8.3) found in a real service ticket's
+/// authorization data: the server signature (HMAC-MD5) covers the ticket signature unzeroed.
+#[test]
+fn samba_service_ticket_pac_with_ticket_signature_verifies() {
+    let pac = ticket_pac(SERVICE_TICKET, &apache_key(), &rwdc_pac_key());
+    assert!(pac.buffer(buffer_type::TICKET_CHECKSUM).is_some());
+    let sig = pac.buffer(buffer_type::SERVER_CHECKSUM).unwrap();
+    assert_eq!(sig[..4], (-138i32).to_le_bytes());
+    assert!(pac.logon_info().unwrap().user_sid.to_string().starts_with("S-1-5-21-"));
+    let wrong = Key::new(EncType::RC4_HMAC, &[0; 16]);
+    assert_eq!(pac.verify_server_checksum(&wrong), Err(Error::MessageAltered));
+}
+
+/// The TGT's PAC: a server signature of type 16 (HMAC-SHA1-96-AES256) under the krbtgt's
+/// AES key, verified with our RFC 3962 checksum and usage 17.
+#[test]
+fn samba_tgt_pac_aes256_server_signature_verifies() {
+    let pac = ticket_pac(TGT_TICKET, &rwdc_tgt_key(), &rwdc_pac_key());
+    let sig = pac.buffer(buffer_type::SERVER_CHECKSUM).unwrap();
+    assert_eq!(sig[..4], 16i32.to_le_bytes());
+    assert_eq!(sig.len(), 4 + 12);
+    let mut raw = pac.as_bytes().to_vec();
+    let at = pac.buffers().iter().find(|b| b.buffer_type == 1).unwrap().offset + 40;
+    raw[at] ^= 0x80;
+    let altered = Pac::parse(&raw).unwrap();
+    assert_eq!(altered.verify_server_checksum(&rwdc_tgt_key()), Err(Error::MessageAltered));
 }
 
 fn sample_info() -> LogonInfo {
