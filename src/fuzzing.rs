@@ -6,6 +6,7 @@
 
 mod files;
 mod handles;
+mod pac;
 
 pub use files::{key_file, seeds as file_seeds, user_file};
 pub use handles::{
@@ -13,6 +14,7 @@ pub use handles::{
     REACHED_IMPORTED, REACHED_RESET, REACHED_SEALED, REACHED_TWINS, handles, handles_replay,
     seeds as handles_seeds,
 };
+pub use pac::{pac, seeds as pac_seeds};
 
 use crate::api::{AcceptorOptions, Credentials, InitiatorOptions, SecurityContext};
 use crate::bindings::ChannelBindings;
