@@ -30,10 +30,10 @@ pub fn pac(data: &[u8]) {
         exercise(&pac);
     }
     let ad = [AuthData { ad_type: 1, data: data.to_vec() }];
-    if let Ok(Some(bytes)) = find_pac(&ad) {
-        if let Ok(pac) = Pac::parse(&bytes) {
-            exercise(&pac);
-        }
+    if let Ok(Some(bytes)) = find_pac(&ad)
+        && let Ok(pac) = Pac::parse(&bytes)
+    {
+        exercise(&pac);
     }
 }
 

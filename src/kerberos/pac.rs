@@ -47,14 +47,17 @@
 
 use crate::codec::Reader;
 use crate::error::{Error, Result};
-use crate::kerberos::crypto::{KeyUsage, checksum_type, make_checksum, verify_checksum};
+use crate::kerberos::crypto::{
+    DerivedKeys, KeyUsage, checksum_type, make_checksum, verify_checksum,
+};
 use crate::kerberos::kdc::der::{read_only, read_tlv};
 use crate::kerberos::{AuthData, Key};
 use core::fmt;
 use core::str::FromStr;
 
 /// The largest PAC accepted: 64 KiB. Windows PACs of users in very many groups reach a few
-/// KiB (MaxTokenSize is 48 KiB since Windows 8, and the whole ticket must fit in it).
+/// KiB (the default MaxTokenSize is 48,000 bytes since Windows 8, and the whole ticket must fit
+/// in it).
 pub const MAX_PAC_LEN: usize = 64 * 1024;
 
 /// The most buffers a PAC may declare. Windows writes at most a dozen types (MS-PAC 2.4).
@@ -322,10 +325,10 @@ fn der_int32(content: &[u8]) -> Option<i32> {
     if content.len() > 4 {
         return None;
     }
-    if let Some(&second) = content.get(1) {
-        if (first == 0 && second & 0x80 == 0) || (first == 0xff && second & 0x80 != 0) {
-            return None;
-        }
+    if let Some(&second) = content.get(1)
+        && ((first == 0 && second & 0x80 == 0) || (first == 0xff && second & 0x80 != 0))
+    {
+        return None;
     }
     let fill = if first & 0x80 != 0 { 0xff } else { 0 };
     let mut bytes = [fill; 4];
@@ -458,10 +461,10 @@ impl Pac {
         let mut sorted: Vec<&PacBuffer> = buffers.iter().collect();
         sorted.sort_by_key(|b| b.offset);
         for pair in sorted.windows(2) {
-            if let [a, b] = pair {
-                if a.offset + a.len > b.offset {
-                    return Err(Error::InvalidToken("PAC buffers overlap"));
-                }
+            if let [a, b] = pair
+                && a.offset + a.len > b.offset
+            {
+                return Err(Error::InvalidToken("PAC buffers overlap"));
             }
         }
         let mut pac = Self { raw: bytes.to_vec(), buffers, logon_info: None, client_info: None };
@@ -598,7 +601,7 @@ impl Pac {
         if sig_type != expected {
             return Err(Error::MessageAltered);
         }
-        let len = make_checksum(key, PAC_CHECKSUM_USAGE, &[])?.len();
+        let len = DerivedKeys::new(key, PAC_CHECKSUM_USAGE)?.checksum_len();
         let sig = r.take(len, "PAC Signature").map_err(|_| Error::MessageAltered)?;
         match r.remaining() {
             0 => Ok((sig, None)),
@@ -622,6 +625,7 @@ fn read_client_info(data: &[u8]) -> Result<ClientInfo> {
 }
 
 fn utf16(bytes: &[u8]) -> Result<String> {
+    // The callers check the length is even; an odd byte would be dropped, never read.
     let units = bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
     char::decode_utf16(units)
         .collect::<core::result::Result<String, _>>()
@@ -665,20 +669,24 @@ impl<'a> Ndr<'a> {
         Ok(out)
     }
 
+    fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
+        <[u8; N]>::try_from(self.bytes(N)?)
+            .map_err(|_| Error::InvalidToken("PAC logon info: truncated"))
+    }
+
     fn u8(&mut self) -> Result<u8> {
-        Ok(self.bytes(1)?[0])
+        let [b] = self.array()?;
+        Ok(b)
     }
 
     fn u16(&mut self) -> Result<u16> {
         self.align(2)?;
-        let b = self.bytes(2)?;
-        Ok(u16::from_le_bytes([b[0], b[1]]))
+        Ok(u16::from_le_bytes(self.array()?))
     }
 
     fn u32(&mut self) -> Result<u32> {
         self.align(4)?;
-        let b = self.bytes(4)?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        Ok(u32::from_le_bytes(self.array()?))
     }
 
     /// A FILETIME: two DWORDs (alignment 4), low first.
@@ -943,7 +951,7 @@ struct NdrOut {
 
 impl NdrOut {
     fn align(&mut self, n: usize) {
-        while self.buf.len() % n != 0 {
+        while !self.buf.len().is_multiple_of(n) {
             self.buf.push(0);
         }
     }
@@ -1146,7 +1154,7 @@ pub fn dangerous_build_for_tests(
 ) -> Result<Vec<u8>> {
     let sig_buffer = |key: &Key| -> Result<Vec<u8>> {
         let t = checksum_type(key.etype()).ok_or(Error::NotSupported("enctype"))?;
-        let len = make_checksum(key, PAC_CHECKSUM_USAGE, &[])?.len();
+        let len = DerivedKeys::new(key, PAC_CHECKSUM_USAGE)?.checksum_len();
         let mut b = t.to_le_bytes().to_vec();
         b.resize(4 + len, 0);
         Ok(b)
