@@ -98,6 +98,24 @@ pub mod buffer_type {
     pub const REQUESTOR: u32 = 18;
     /// Extended KDC signature (MS-PAC 2.8.5; MIT's `KRB5_PAC_FULL_CHECKSUM`).
     pub const FULL_CHECKSUM: u32 = 19;
+
+    /// The types MS-PAC 2.4 defines: each may appear once (a PAC with two is refused).
+    pub const KNOWN: [u32; 14] = [
+        LOGON_INFO,
+        CREDENTIALS_INFO,
+        SERVER_CHECKSUM,
+        KDC_CHECKSUM,
+        CLIENT_INFO,
+        DELEGATION_INFO,
+        UPN_DNS_INFO,
+        CLIENT_CLAIMS,
+        DEVICE_INFO,
+        DEVICE_CLAIMS,
+        TICKET_CHECKSUM,
+        ATTRIBUTES_INFO,
+        REQUESTOR,
+        FULL_CHECKSUM,
+    ];
 }
 
 /// `UserFlags` bit D, `LOGON_EXTRA_SIDS` (MS-PAC 2.5): `ExtraSids` is meaningful.
@@ -451,8 +469,7 @@ impl Pac {
                 Some(end) if end <= bytes.len() => {}
                 _ => return Err(Error::InvalidToken("PAC buffer outside the PAC")),
             }
-            let known =
-                (buffer_type::LOGON_INFO..=buffer_type::FULL_CHECKSUM).contains(&buffer_type);
+            let known = buffer_type::KNOWN.contains(&buffer_type);
             if known && buffers.iter().any(|b: &PacBuffer| b.buffer_type == buffer_type) {
                 return Err(Error::InvalidToken("PAC has a buffer type twice"));
             }
@@ -506,7 +523,8 @@ impl Pac {
 
     /// Checks PAC_CLIENT_INFO against the ticket (MS-KILE 3.4.5.3, MS-PAC 2.7): `ClientId`
     /// must be the ticket's `authtime` and `Name` the client principal's name without realm
-    /// (components joined with `/`).
+    /// (components joined with `/`; MIT's `krb5_pac_sign_ext` writes `name@REALM` when asked
+    /// `with_realm`, for clients of another realm, and the caller then passes that).
     ///
     /// Times are compared in whole seconds, as MIT (`k5_pac_validate_client`) and Heimdal
     /// (`verify_logonname`) do: KerberosTime has no fraction. Names are compared ignoring
