@@ -494,6 +494,14 @@ impl Pac {
         Ok(pac)
     }
 
+    /// [`find_pac`] then [`Pac::parse`]: the ticket's PAC, if it has one.
+    ///
+    /// # Errors
+    /// As [`find_pac`] and [`Pac::parse`] ([`Error::InvalidToken`]).
+    pub fn from_auth_data(auth_data: &[AuthData]) -> Result<Option<Self>> {
+        find_pac(auth_data)?.map(|bytes| Self::parse(&bytes)).transpose()
+    }
+
     /// The PAC as received.
     pub fn as_bytes(&self) -> &[u8] {
         &self.raw

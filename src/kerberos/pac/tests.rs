@@ -411,6 +411,11 @@ fn find_pac_cases() {
     let pac = dangerous_build_for_tests(None, "a", 1, &key, &key).unwrap();
     let ad = dangerous_if_relevant_for_tests(&pac);
     assert_eq!(find_pac(&[]).unwrap(), None);
+    assert!(Pac::from_auth_data(&[]).unwrap().is_none());
+    let from_ad = Pac::from_auth_data(std::slice::from_ref(&ad)).unwrap().unwrap();
+    assert_eq!(from_ad.as_bytes(), pac);
+    let junk = dangerous_if_relevant_for_tests(&[1, 2, 3]);
+    assert!(Pac::from_auth_data(&[junk]).is_err());
     assert_eq!(find_pac(std::slice::from_ref(&ad)).unwrap(), Some(pac.clone()));
     assert!(find_pac(&[ad.clone(), ad.clone()]).is_err());
     assert!(find_pac(&[AuthData { ad_type: 128, data: pac.clone() }]).is_err());
