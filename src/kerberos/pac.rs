@@ -21,11 +21,11 @@
 //! any check, `offset as usize + cb_buffer_size` can overflow, unknown buffer types (any type
 //! Microsoft adds) fail the whole parse, and its range check (`to >= len`) refuses a last
 //! buffer that ends exactly at the end of the PAC, as every PAC without trailing padding
-//! does. The framing is hand-written here over the crate's bounded [`crate::codec::Reader`].
+//! does. The framing is hand-written here over the crate's bounded `crate::codec::Reader`.
 //!
 //! # Why a hand-written NDR reader
 //! KERB_VALIDATION_INFO is an NDR (C706 chapter 14, MS-RPCE 2.2.6 type serialization v1)
-//! structure and no well-kept Rust crate decodes NDR. [`Ndr`] below is the minimal, strict,
+//! structure and no well-kept Rust crate decodes NDR. `Ndr` below is the minimal, strict,
 //! bounded reader for exactly what MS-PAC 2.5 needs: little-endian integers with their
 //! alignment, unique pointers (a non-zero referent id; the pointee follows, deferred, in
 //! pointer order), conformant arrays and conformant varying strings, and SIDs. Every count
