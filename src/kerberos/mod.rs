@@ -33,6 +33,7 @@ pub mod gss;
 pub mod kdc;
 pub mod keytab;
 pub mod message;
+pub mod pac;
 pub mod replay;
 #[doc(hidden)]
 pub mod testing;

@@ -16,6 +16,7 @@ mod krb5_files;
 mod krb5_realm;
 mod krb_crypto;
 mod mit_gss;
+mod pac;
 mod real_clients;
 mod sspi_crate;
 mod sspi_layer;
