@@ -1097,6 +1097,24 @@ impl SecurityContext {
             }).ok_or(KERBEROS_NOT_ESTABLISHED))
     }
 
+    /// The Windows logon information of a Kerberos client whose ticket carried a PAC (MS-PAC
+    /// 2.5: user and group SIDs, names), verified with the service key on accept; `None` for
+    /// a ticket without a PAC, on an initiator, and for NTLM. It travels with an exported
+    /// context (see [`ClientIdentity::sids`]).
+    ///
+    /// # Errors
+    /// `SEC_E_OUT_OF_SEQUENCE` before the handshake completed.
+    pub fn logon_info(&self) -> Result<Option<kerberos::pac::LogonInfo>> {
+        match &self.inner {
+            Inner::Kerberos(k) => k
+                .established()
+                .map(|e| e.pac.as_ref().and_then(|p| p.logon_info().cloned()))
+                .ok_or(KERBEROS_NOT_ESTABLISHED),
+            Inner::Ntlm(c) => c.client().map(|_| None),
+            Inner::Deleted(_) => Err(Error::InvalidHandle),
+        }
+    }
+
     /// `SECPKG_ATTR_SESSION_KEY`: the exported session key. Key material: keep it secret.
     ///
     /// # Errors

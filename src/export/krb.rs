@@ -20,7 +20,8 @@
 //! Established     = key: Key, acceptor_subkey: bool, send_seq: u64,
 //!                   recv_base: u64, recv_next: u64, recv_seen: u64,
 //!                   gss_flags: u32, attributes: u32, client: Principal, server: Principal,
-//!                   end_time: u32, delegated: Option<bytes>, logon_time: u64 (FILETIME)
+//!                   end_time: u32, delegated: Option<bytes>, logon_time: u64 (FILETIME),
+//!                   pac: Option<bytes> (MS-PAC, as the ticket carried it)
 //! Key             = etype: i32, bytes: bytes
 //! Principal       = name_type: i32, components: seq<str>, realm: str
 //! ```
@@ -115,9 +116,14 @@ pub(crate) struct Established<'a> {
     #[serde(borrow, with = "serde_bytes")]
     pub(crate) delegated: Option<&'a [u8]>,
     pub(crate) logon_time: u64,
+    /// The ticket's PAC as received (verified on accept; parsed again on import).
+    #[serde(borrow, with = "serde_bytes")]
+    pub(crate) pac: Option<&'a [u8]>,
 }
 
-/// An initiator's state.
+/// An initiator's state. (The variants' sizes differ; these borrow the live context and
+/// exist only while it is packed or unpacked.)
+#[allow(clippy::large_enum_variant)]
 #[derive(Serialize, Deserialize)]
 #[cfg_attr(test, derive(Debug, PartialEq))]
 pub(crate) enum InitiatorState<'a> {
@@ -129,6 +135,7 @@ pub(crate) enum InitiatorState<'a> {
 }
 
 /// An acceptor's state.
+#[allow(clippy::large_enum_variant)]
 #[derive(Serialize, Deserialize)]
 #[cfg_attr(test, derive(Debug, PartialEq))]
 pub(crate) enum AcceptorState<'a> {

@@ -383,6 +383,10 @@ pub struct ClientIdentity {
     pub workstation: String,
     /// When the handshake completed.
     pub logon_time: FileTime,
+    /// The security identifiers of a Kerberos client whose ticket carried a PAC (MS-PAC
+    /// logon info): the user's, the primary group's, then every group's (`S-1-5-21-…`).
+    /// Empty for NTLM and for tickets without a PAC.
+    pub sids: Vec<String>,
 }
 
 impl ClientIdentity {

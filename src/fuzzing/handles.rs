@@ -1071,6 +1071,7 @@ impl Run {
             domain: "EXAMPLE".into(),
             workstation: String::new(),
             logon_time: T0,
+            sids: Vec::new(),
         };
         let (identity, wrong) = match identity_choice % 4 {
             0 | 1 => (None, false),

@@ -137,6 +137,8 @@ pub struct ReceivedApReq {
     pub server: Principal,
     /// The ticket's session key.
     pub session_key: Key,
+    /// The service key that decrypted the ticket (it also signs the PAC, MS-PAC 2.8).
+    pub ticket_key: Key,
     /// The initiator's subkey, if it sent one.
     pub subkey: Option<Key>,
     /// The initiator's first sequence number, if it sent one.
@@ -290,6 +292,7 @@ pub fn read_ap_req(
         client,
         server,
         session_key,
+        ticket_key: key,
         subkey,
         seq_number,
         time,

@@ -26,6 +26,7 @@ use crate::env::{Environment, FileTime};
 use crate::error::{Error, Result};
 use crate::flags::{AscReq, AscRet, IscReq, IscRet};
 use crate::kerberos::message::{MessageKeys, ReceiveWindow};
+use crate::kerberos::pac::Pac;
 use crate::ntlm::MessageParts;
 use crate::package::{PackageInfo, Sizes};
 use std::sync::Arc;
@@ -100,6 +101,8 @@ pub(crate) struct Established {
     pub(crate) delegated: Option<Vec<u8>>,
     /// When the handshake completed.
     pub(crate) logon_time: FileTime,
+    /// The ticket's PAC (MS-PAC), verified with the service key, on the acceptor.
+    pub(crate) pac: Option<Pac>,
 }
 
 /// What an established context is made of, before its keys are derived.
@@ -117,6 +120,7 @@ pub(crate) struct EstablishedParts {
     pub(crate) end_time: u32,
     pub(crate) delegated: Option<Vec<u8>>,
     pub(crate) logon_time: FileTime,
+    pub(crate) pac: Option<Pac>,
 }
 
 impl Established {
@@ -151,6 +155,7 @@ impl Established {
             end_time: p.end_time,
             delegated: p.delegated,
             logon_time: p.logon_time,
+            pac: p.pac,
         })
     }
 
@@ -554,8 +559,24 @@ fn send_ap_req(config: &InitiatorConfig) -> Result<(State, Output)> {
         end_time: ticket.end_time,
         delegated: None,
         logon_time: env.now(),
+        pac: None,
     })?;
     Ok((State::Established(Box::new(est)), Output { token, complete: true }))
+}
+
+/// The ticket's PAC, if it carries one (Active Directory always, MIT since 1.20): its server
+/// signature verified with the key that decrypted the ticket, and its client info matched
+/// against the ticket (MS-PAC 2.7, 2.8; MS-KILE 3.4.5.3). A PAC that fails either is a
+/// forged or transplanted one: the AP-REQ is refused.
+///
+/// # Errors
+/// [`Error::MessageAltered`] for a bad signature or client info, [`Error::InvalidToken`] for
+/// a malformed PAC.
+fn check_pac(req: &ap::ReceivedApReq) -> Result<Option<Pac>> {
+    let Some(pac) = Pac::from_auth_data(&req.auth_data)? else { return Ok(None) };
+    pac.verify_server_checksum(&req.ticket_key)?;
+    pac.check_client_info(&req.client.name.components.join("/"), req.auth_time)?;
+    Ok(Some(pac))
 }
 
 /// An error token from the peer (TOK_ID 03 00): its KRB-ERROR as an [`Error`].
@@ -600,6 +621,7 @@ impl AwaitingApRep {
             end_time: self.end_time,
             delegated: None,
             logon_time: config.env.now(),
+            pac: None,
         })?;
         Ok((State::Established(Box::new(est)), Output { token: Vec::new(), complete: true }))
     }
@@ -625,6 +647,7 @@ fn accept(config: &AcceptorConfig, token: &[u8]) -> Result<(State, Output)> {
     )?;
     let (now, _) = super::kdc::now(&config.env);
     creds.replay_cache().check_and_insert(req.replay_tag, req.time.ctime, now, config.max_skew)?;
+    let pac = check_pac(&req)?;
     let gss_flags = req.checksum.flags;
     let peer_seq = req.seq_number.unwrap_or(0);
     let mutual = req.ap_options & ap::AP_OPTION_MUTUAL_REQUIRED != 0 || gss_flags & gf::MUTUAL != 0;
@@ -652,6 +675,7 @@ fn accept(config: &AcceptorConfig, token: &[u8]) -> Result<(State, Output)> {
         end_time: req.end_time,
         delegated: req.checksum.delegation,
         logon_time: config.env.now(),
+        pac,
     })?;
     Ok((State::Established(Box::new(est)), Output { token, complete: true }))
 }

@@ -100,6 +100,7 @@ fn established_out(e: &Established) -> krb::Established<'_> {
         end_time: e.end_time,
         delegated: e.delegated.as_deref(),
         logon_time: e.logon_time.0,
+        pac: e.pac.as_ref().map(super::pac::Pac::as_bytes),
     }
 }
 
@@ -118,8 +119,26 @@ fn established_in(e: &krb::Established<'_>, initiator: bool) -> Result<Box<Estab
         end_time: e.end_time,
         delegated: e.delegated.map(<[u8]>::to_vec),
         logon_time: FileTime(e.logon_time),
+        pac: e
+            .pac
+            .map(super::pac::Pac::parse)
+            .transpose()
+            .map_err(|_| Error::CorruptContext("an undecodable PAC"))?,
     })
     .map(Box::new)
+}
+
+/// The SIDs of a PAC's logon info: the user's, the primary group's, then the groups, extra
+/// SIDs and resource groups, as a Windows token lists them.
+pub(crate) fn sids_of(info: &super::pac::LogonInfo) -> Vec<String> {
+    let mut sids = vec![info.user_sid.to_string(), info.primary_group_sid.to_string()];
+    for sid in info.group_sids.iter().chain(&info.extra_sids).chain(&info.resource_group_sids) {
+        let text = sid.to_string();
+        if !sids.contains(&text) {
+            sids.push(text);
+        }
+    }
+    sids
 }
 
 /// The credentials' client, for an initiator's config (none once imported without them).
@@ -142,6 +161,7 @@ impl KerberosContext {
             domain: e.client.realm.clone(),
             workstation: String::new(),
             logon_time: e.logon_time,
+            sids: e.pac.as_ref().and_then(|p| p.logon_info()).map(sids_of).unwrap_or_default(),
         })
     }
 

@@ -333,6 +333,7 @@ impl NtlmContext {
             domain: who.domain.to_owned(),
             workstation: who.workstation.to_owned(),
             logon_time: e.logon_time,
+            sids: Vec::new(),
         })
     }
 }

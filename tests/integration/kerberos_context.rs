@@ -455,3 +455,117 @@ fn every_bit_of_ap_req_and_ap_rep_flipped_is_refused() {
     assert!(accepted.is_empty(), "AP-REP bits accepted when flipped: {accepted:?}");
     client.step(Some(&ap_rep)).unwrap();
 }
+
+/// A ticket whose PAC carries a Windows logon (MS-PAC 2.5): the acceptor verifies its server
+/// signature and client info, exposes the SIDs, and they travel with an exported context. A
+/// PAC signed with another key, or made for another client, is refused.
+#[test]
+fn pac_logon_info_is_verified_exposed_and_exported() {
+    use sspi_emu::ImportOptions;
+    use sspi_emu::env::{Environment, FileTime};
+    use sspi_emu::export::{ExportKey, ExportOptions, Protection};
+    use sspi_emu::kerberos::keytab::KeytabEntry;
+    use sspi_emu::kerberos::pac::{self, LogonInfo, Sid};
+    use sspi_emu::kerberos::{EncType, Key, testing::issue_ticket};
+    let now = std::time::SystemTime::now();
+    let unix = u32::try_from(now.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()).unwrap();
+    let env = |seed| Environment::deterministic(seed, FileTime::from_system_time(now));
+    let service = Principal::parse(&format!("{SERVICE}@{REALM}"), None).unwrap();
+    let alice = Principal::new(NameType::PRINCIPAL, &["alice"], REALM);
+    let service_key = Key::new(EncType::AES256_CTS_HMAC_SHA1_96, &[7; 32]);
+    let krbtgt_key = Key::new(EncType::AES256_CTS_HMAC_SHA1_96, &[8; 32]);
+    let domain: Sid = "S-1-5-21-1-2-3".parse().unwrap();
+    let logon = LogonInfo {
+        user_name: "alice".into(),
+        full_name: "Alice".into(),
+        domain_name: "EXAMPLE".into(),
+        logon_server: "DC1".into(),
+        domain_sid: domain.clone(),
+        user_sid: domain.with_rid(1105).unwrap(),
+        primary_group_sid: domain.with_rid(513).unwrap(),
+        group_sids: vec![domain.with_rid(513).unwrap(), domain.with_rid(512).unwrap()],
+        group_attributes: vec![7, 7],
+        extra_sids: Vec::new(),
+        extra_sid_attributes: Vec::new(),
+        resource_group_sids: Vec::new(),
+        resource_group_attributes: Vec::new(),
+        logon_time: 0,
+        user_flags: 0,
+    };
+    let keytab = Keytab {
+        entries: vec![KeytabEntry {
+            principal: service.clone(),
+            timestamp: unix,
+            kvno: 3,
+            key: service_key.clone(),
+        }],
+    };
+    let start = unix - 60;
+    let run = |pac_client: &str, signing_key: &Key| {
+        let pac = pac::dangerous_build_for_tests(
+            Some(&logon),
+            pac_client,
+            start,
+            signing_key,
+            &krbtgt_key,
+        )
+        .unwrap();
+        let ad = [pac::dangerous_if_relevant_for_tests(&pac)];
+        let ticket = issue_ticket(
+            &alice,
+            &service,
+            &service_key,
+            3,
+            EncType::AES256_CTS_HMAC_SHA1_96,
+            start,
+            3600,
+            &ad,
+            &env(5),
+        )
+        .unwrap();
+        let kdc = KdcClient::from_config(
+            &Krb5Config::parse("[libdefaults]\n default_realm = EXAMPLE.TEST\n", "t").unwrap(),
+        );
+        let creds = Credentials::kerberos(InitiatorCredentials::with_tickets(
+            alice.clone(),
+            vec![ticket],
+            kdc,
+        ));
+        let mut client = SecurityContext::initiator(
+            &creds,
+            InitiatorOptions::new()
+                .target_name(SERVICE)
+                .flags(IscReq::MUTUAL_AUTH)
+                .environment(env(6)),
+        )
+        .unwrap();
+        let acceptor = Credentials::kerberos_acceptor(
+            AcceptorCredentials::new(keytab.clone(), Some(service.clone())).unwrap(),
+        );
+        let mut server =
+            SecurityContext::acceptor(&acceptor, AcceptorOptions::new().environment(env(7)))
+                .unwrap();
+        let ap_req = client.step(None).unwrap().token;
+        server.step(Some(&ap_req)).map(|_| server)
+    };
+    let server = run("alice", &service_key).unwrap();
+    let info = server.logon_info().unwrap().expect("a logon info");
+    assert_eq!(info.user_sid.to_string(), "S-1-5-21-1-2-3-1105");
+    assert_eq!(info.domain_name, "EXAMPLE");
+    let mut server = server;
+    let key = ExportKey::from_bytes([4; 32]);
+    let blob =
+        server.export(0, &ExportOptions::new().protection(Protection::Key(key.clone()))).unwrap();
+    let identity = blob.identity.unwrap();
+    assert_eq!(identity.sids, ["S-1-5-21-1-2-3-1105", "S-1-5-21-1-2-3-513", "S-1-5-21-1-2-3-512"]);
+    let imported = SecurityContext::import(
+        blob.packed.as_bytes(),
+        &ImportOptions::new().protection(Protection::Key(key)).identity(identity),
+    )
+    .unwrap();
+    assert_eq!(imported.logon_info().unwrap(), Some(info));
+    // A PAC whose server signature is another key's, or made for bob: refused.
+    let other = Key::new(EncType::AES256_CTS_HMAC_SHA1_96, &[9; 32]);
+    assert_eq!(run("alice", &other).err(), Some(Error::MessageAltered));
+    assert_eq!(run("bob", &service_key).err(), Some(Error::MessageAltered));
+}
