@@ -1115,6 +1115,40 @@ impl SecurityContext {
         }
     }
 
+    /// The ticket-granting ticket a Kerberos client delegated (`ISC_REQ_DELEGATE`, the GSS
+    /// delegation flag), on the acceptor; `None` when nothing was delegated. Holds a session
+    /// key: keep it as secret as a password.
+    ///
+    /// # Errors
+    /// `SEC_E_OUT_OF_SEQUENCE` before the handshake completed; `SEC_E_INVALID_TOKEN` for a
+    /// damaged credential.
+    pub fn delegated_ticket(&self) -> Result<Option<kerberos::Credential>> {
+        match &self.inner {
+            Inner::Kerberos(k) => {
+                let e = k.established().ok_or(KERBEROS_NOT_ESTABLISHED)?;
+                e.delegated.as_ref().map(|d| kerberos::cred::read(d, &[])).transpose()
+            }
+            Inner::Ntlm(c) => c.client().map(|_| None),
+            Inner::Deleted(_) => Err(Error::InvalidHandle),
+        }
+    }
+
+    /// The credentials a Kerberos client delegated, as initiator credentials of that client
+    /// (getting service tickets from `kdc` with the delegated TGT): what a Windows service
+    /// impersonating a client with delegation acts as. `None` when nothing was delegated.
+    ///
+    /// # Errors
+    /// As [`SecurityContext::delegated_ticket`].
+    pub fn delegated_credentials(&self, kdc: KdcClient) -> Result<Option<Credentials>> {
+        Ok(self.delegated_ticket()?.map(|tgt| {
+            Credentials::kerberos(kerberos::credentials::InitiatorCredentials::with_tickets(
+                tgt.client.clone(),
+                vec![tgt],
+                kdc,
+            ))
+        }))
+    }
+
     /// `SECPKG_ATTR_SESSION_KEY`: the exported session key. Key material: keep it secret.
     ///
     /// # Errors

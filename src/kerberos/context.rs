@@ -22,6 +22,7 @@ use super::credentials::{AcceptorCredentials, InitiatorCredentials};
 use super::gss::{self, AuthenticatorChecksum, flags as gf};
 use super::{Key, Principal};
 use crate::bindings::ChannelBindings;
+use crate::crypto::SecretBytes;
 use crate::env::{Environment, FileTime};
 use crate::error::{Error, Result};
 use crate::flags::{AscReq, AscRet, IscReq, IscRet};
@@ -97,8 +98,9 @@ pub(crate) struct Established {
     pub(crate) server: Principal,
     /// When the ticket (and so the context) expires, seconds since the Unix epoch.
     pub(crate) end_time: u32,
-    /// The delegated credentials (a KRB-CRED) the initiator sent, on the acceptor.
-    pub(crate) delegated: Option<Vec<u8>>,
+    /// The credential the initiator delegated, on the acceptor: an unencrypted KRB-CRED (it
+    /// holds a TGT's session key: wiped on drop).
+    pub(crate) delegated: Option<SecretBytes>,
     /// When the handshake completed.
     pub(crate) logon_time: FileTime,
     /// The ticket's PAC (MS-PAC), verified with the service key, on the acceptor.
@@ -118,7 +120,7 @@ pub(crate) struct EstablishedParts {
     pub(crate) client: Principal,
     pub(crate) server: Principal,
     pub(crate) end_time: u32,
-    pub(crate) delegated: Option<Vec<u8>>,
+    pub(crate) delegated: Option<SecretBytes>,
     pub(crate) logon_time: FileTime,
     pub(crate) pac: Option<Pac>,
 }
@@ -521,11 +523,22 @@ fn send_ap_req(config: &InitiatorConfig) -> Result<(State, Output)> {
     let env = &config.env;
     let subkey = ap::random_key(ticket.session_key.etype(), env)?;
     let seq_number = random_seq(env)?;
-    let gss_flags = gss_flags_of(config.requested);
+    let delegation = if config.requested.contains(IscReq::DELEGATE) {
+        credentials
+            .forwarded_tgt()?
+            .map(|tgt| super::cred::build(&tgt, &ticket.session_key, env))
+            .transpose()?
+    } else {
+        None
+    };
+    let mut gss_flags = gss_flags_of(config.requested);
+    if delegation.is_some() {
+        gss_flags |= gf::DELEG;
+    }
     let checksum = AuthenticatorChecksum {
         bindings: bindings_md5(config.bindings.as_ref())?.unwrap_or([0; 16]),
         flags: gss_flags,
-        delegation: None,
+        delegation,
     };
     let mutual = gss_flags & gf::MUTUAL != 0;
     let (ap_req, time) = ap::build_ap_req(
@@ -577,6 +590,26 @@ fn check_pac(req: &ap::ReceivedApReq) -> Result<Option<Pac>> {
     pac.verify_server_checksum(&req.ticket_key)?;
     pac.check_client_info(&req.client.name.components.join("/"), req.auth_time)?;
     Ok(Some(pac))
+}
+
+/// The initiator's delegated TGT (a KRB-CRED in the checksum), decrypted with the ticket's
+/// session key (or the authenticator's subkey, which some initiators use), checked to be the
+/// client's own, and kept as an unencrypted KRB-CRED.
+///
+/// # Errors
+/// [`Error::MessageAltered`] if it does not decrypt; [`Error::InvalidToken`] if it is
+/// malformed or another principal's.
+fn delegated_credential(req: &ap::ReceivedApReq) -> Result<Option<SecretBytes>> {
+    let Some(bytes) = &req.checksum.delegation else { return Ok(None) };
+    let mut keys = vec![&req.session_key];
+    keys.extend(req.subkey.as_ref());
+    let cred = super::cred::read(bytes, &keys)?;
+    if cred.client.realm != req.client.realm
+        || cred.client.name.components != req.client.name.components
+    {
+        return Err(Error::InvalidToken("a delegated ticket of another client"));
+    }
+    Ok(Some(SecretBytes(super::cred::to_plain(&cred)?.to_vec())))
 }
 
 /// An error token from the peer (TOK_ID 03 00): its KRB-ERROR as an [`Error`].
@@ -648,6 +681,7 @@ fn accept(config: &AcceptorConfig, token: &[u8]) -> Result<(State, Output)> {
     let (now, _) = super::kdc::now(&config.env);
     creds.replay_cache().check_and_insert(req.replay_tag, req.time.ctime, now, config.max_skew)?;
     let pac = check_pac(&req)?;
+    let delegated = delegated_credential(&req)?;
     let gss_flags = req.checksum.flags;
     let peer_seq = req.seq_number.unwrap_or(0);
     let mutual = req.ap_options & ap::AP_OPTION_MUTUAL_REQUIRED != 0 || gss_flags & gf::MUTUAL != 0;
@@ -673,7 +707,7 @@ fn accept(config: &AcceptorConfig, token: &[u8]) -> Result<(State, Output)> {
         client: req.client,
         server: req.server,
         end_time: req.end_time,
-        delegated: req.checksum.delegation,
+        delegated,
         logon_time: config.env.now(),
         pac,
     })?;

@@ -210,6 +210,21 @@ impl InitiatorCredentials {
         Ok(ticket)
     }
 
+    /// A forwarded TGT to delegate, if the TGT is forwardable (`None` if it is not: the
+    /// context then delegates nothing, as Windows and MIT do). Not kept: each delegation asks
+    /// for its own.
+    ///
+    /// # Errors
+    /// As [`InitiatorCredentials::tgt`].
+    pub fn forwarded_tgt(&self) -> Result<Option<Credential>> {
+        const FORWARDABLE: u32 = 1 << (31 - 1);
+        let tgt = self.tgt()?;
+        if tgt.ticket_flags & FORWARDABLE == 0 {
+            return Ok(None);
+        }
+        self.kdc.forwarded_tgt(&tgt).map(Some)
+    }
+
     /// The tickets obtained (or read from the cache) so far.
     pub fn tickets(&self) -> Vec<Credential> {
         self.tickets.lock().unwrap_or_else(|e| e.into_inner()).clone()

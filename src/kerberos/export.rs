@@ -98,7 +98,7 @@ fn established_out(e: &Established) -> krb::Established<'_> {
         client: principal_out(&e.client),
         server: principal_out(&e.server),
         end_time: e.end_time,
-        delegated: e.delegated.as_deref(),
+        delegated: e.delegated.as_ref().map(|d| d.as_slice()),
         logon_time: e.logon_time.0,
         pac: e.pac.as_ref().map(super::pac::Pac::as_bytes),
     }
@@ -117,7 +117,7 @@ fn established_in(e: &krb::Established<'_>, initiator: bool) -> Result<Box<Estab
         client: principal_in(&e.client),
         server: principal_in(&e.server),
         end_time: e.end_time,
-        delegated: e.delegated.map(<[u8]>::to_vec),
+        delegated: e.delegated.map(|d| crate::crypto::SecretBytes(d.to_vec())),
         logon_time: FileTime(e.logon_time),
         pac: e
             .pac

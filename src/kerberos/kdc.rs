@@ -108,6 +108,7 @@ pub const MAX_REPLY_LEN: usize = 1 << 20;
 
 /// KDC options (RFC 4120 section 5.4.1), as bits of the 32-bit KerberosFlags value.
 const OPT_FORWARDABLE: u32 = 1 << (31 - 1);
+const OPT_FORWARDED: u32 = 1 << (31 - 2);
 const OPT_PROXIABLE: u32 = 1 << (31 - 3);
 const OPT_RENEWABLE: u32 = 1 << (31 - 8);
 const OPT_CANONICALIZE: u32 = 1 << (31 - 15);
@@ -122,6 +123,8 @@ pub struct RequestOptions {
     pub renew_lifetime: Option<Duration>,
     /// Ask for a forwardable ticket.
     pub forwardable: bool,
+    /// Ask for a forwarded TGT (TGS only: the TGT to delegate, RFC 4120 section 2.6).
+    pub forwarded: bool,
     /// Ask for a proxiable ticket.
     pub proxiable: bool,
     /// Allow the KDC to canonicalize names (RFC 6806): the reply may then name the client or
@@ -141,6 +144,7 @@ impl Default for RequestOptions {
             lifetime: Duration::from_secs(10 * 3600),
             renew_lifetime: None,
             forwardable: false,
+            forwarded: false,
             proxiable: false,
             canonicalize: false,
             etypes: vec![
@@ -160,6 +164,9 @@ impl RequestOptions {
         let mut bits = 0;
         if self.forwardable {
             bits |= OPT_FORWARDABLE;
+        }
+        if self.forwarded {
+            bits |= OPT_FORWARDED;
         }
         if self.proxiable {
             bits |= OPT_PROXIABLE;

@@ -26,6 +26,7 @@ pub mod ap;
 pub mod ccache;
 pub mod config;
 pub(crate) mod context;
+pub mod cred;
 pub mod credentials;
 pub mod crypto;
 pub(crate) mod export;

@@ -534,6 +534,24 @@ impl KdcClient {
         self.service_ticket_for(tgt, &service)
     }
 
+    /// A forwarded (and forwardable) TGT from `tgt`, which must be forwardable: the TGT an
+    /// initiator delegates (RFC 4120 section 2.6).
+    ///
+    /// # Errors
+    /// As [`KdcClient::service_ticket`].
+    pub fn forwarded_tgt(&self, tgt: &Credential) -> Result<Credential> {
+        let mut options = self.options.clone();
+        if let Some(etypes) = &self.tgs_etypes {
+            options.etypes.clone_from(etypes);
+        }
+        options.forwardable = true;
+        options.forwarded = true;
+        let krbtgt = Principal::krbtgt(&tgt.client.realm);
+        let (state, request) = TgsExchange::start(tgt, &krbtgt, &options, &self.env)?;
+        let reply = self.exchange(&tgt.server.realm.clone(), &request)?;
+        state.handle_reply(&reply)
+    }
+
     /// A service ticket for the principal `service`.
     ///
     /// # Errors

@@ -227,3 +227,79 @@ fn export_and_import_mid_session_with_mit() {
     messages_both_ways(&mut peer, &mut client, name, true);
     peer.quit();
 }
+
+/// Delegation (`ISC_REQ_DELEGATE`, GSS_C_DELEG_FLAG) with a forwardable TGT: our initiator
+/// delegates to MIT's acceptor and to ours; MIT's initiator delegates to ours; the delegated
+/// TGT gets a service ticket from the KDC for the client.
+#[test]
+fn delegation_both_ways_with_mit() {
+    let test = "mit_gss_delegation";
+    if !python_gssapi_ready(test) {
+        return;
+    }
+    let Some(realm) = Realm::start_with(test, &[], "forwardable = true") else { return };
+    realm.add_user("alice", USER_PASSWORD);
+    realm.add_service(SERVICE);
+    realm.add_service("HTTP/other.example.test");
+    realm.export_keytab(SERVICE, &realm.keytab(), false);
+    realm.kinit_password("alice", USER_PASSWORD, &realm.ccache());
+    let keytab = Keytab::read(realm.keytab()).unwrap();
+    let config = Krb5Config::load(realm.krb5_conf()).unwrap();
+    let kdc = || KdcClient::from_config(&config).timeout(Duration::from_secs(10));
+    let alice = Credentials::kerberos(InitiatorCredentials::with_password(
+        Principal::new(NameType::PRINCIPAL, &["alice"], REALM),
+        Password::new(USER_PASSWORD),
+        kdc(),
+    ));
+    let flags = IscReq::MUTUAL_AUTH | IscReq::DELEGATE;
+    // Ours to ours: the acceptor gets alice's forwarded TGT and uses it.
+    let mut client = SecurityContext::initiator(
+        &alice,
+        InitiatorOptions::new().target_name(SERVICE).flags(flags),
+    )
+    .unwrap();
+    let mut server = our_acceptor(&keytab);
+    let ap_req = client.step(None).unwrap().token;
+    let ap_rep = server.step(Some(&ap_req)).unwrap().token;
+    client.step(Some(&ap_rep)).unwrap();
+    assert_ne!(client.attributes().unwrap() & sspi_emu::flags::IscRet::DELEGATE.0, 0);
+    assert_ne!(server.attributes().unwrap() & sspi_emu::flags::AscRet::DELEGATE.0, 0);
+    let tgt = server.delegated_ticket().unwrap().expect("a delegated TGT");
+    assert_eq!(tgt.server.to_string(), format!("krbtgt/{REALM}@{REALM}"));
+    assert_eq!(tgt.client.to_string(), format!("alice@{REALM}"));
+    let delegated = server.delegated_credentials(kdc()).unwrap().unwrap();
+    let ticket =
+        delegated.as_kerberos().unwrap().service_ticket("HTTP/other.example.test").unwrap();
+    assert_eq!(ticket.client.to_string(), format!("alice@{REALM}"));
+    // Without the flag: nothing delegated.
+    let mut client = SecurityContext::initiator(
+        &alice,
+        InitiatorOptions::new().target_name(SERVICE).flags(IscReq::MUTUAL_AUTH),
+    )
+    .unwrap();
+    let mut server = our_acceptor(&keytab);
+    server.step(Some(&client.step(None).unwrap().token)).unwrap();
+    assert!(server.delegated_ticket().unwrap().is_none());
+    // Ours to MIT: MIT's acceptor reports delegated credentials.
+    let mut peer = Peer::script("mit server", SCRIPT, &["server"], &realm.env());
+    let mut client = SecurityContext::initiator(
+        &alice,
+        InitiatorOptions::new().target_name(SERVICE).flags(flags),
+    )
+    .unwrap();
+    peer.send_token(&client.step(None).unwrap().token);
+    client.step(Some(&peer.token())).unwrap();
+    assert!(peer.established().bool("delegated"), "MIT got no delegated credentials");
+    peer.quit();
+    // MIT to ours (mutual | delegate): we get the TGT.
+    let mut env = realm.env();
+    env.push(("KRB5_PEER_FLAGS".into(), "3".into()));
+    let mut peer = Peer::script("mit client", SCRIPT, &["client", HOSTBASED], &env);
+    let mut server = our_acceptor(&keytab);
+    let reply = server.step(Some(&peer.token())).unwrap();
+    peer.send_token(&reply.token);
+    peer.established();
+    let tgt = server.delegated_ticket().unwrap().expect("MIT delegated a TGT");
+    assert_eq!(tgt.client.to_string(), format!("alice@{REALM}"));
+    peer.quit();
+}

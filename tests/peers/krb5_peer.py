@@ -75,9 +75,10 @@ def channel_bindings():
     return gr.ChannelBindings(application_data=bytes.fromhex(cb))
 
 
-def info_of(ctx, role):
+def info_of(ctx, role, delegated=None):
     ic = gr.inquire_context(ctx)
     return {
+        "delegated": delegated is not None,
         "role": role,
         "established": bool(ic.complete),
         "initiator_name": name_str(ic.initiator_name),
@@ -119,7 +120,7 @@ def run_server():
             out("TOKEN " + res.token.hex())
         if not res.more_steps:
             break
-    return ctx, info_of(ctx, "server")
+    return ctx, info_of(ctx, "server", res.delegated_creds)
 
 
 def command_loop(ctx):
