@@ -125,16 +125,27 @@ pub fn krb_pair() -> (SecurityContext, SecurityContext, Vec<u8>, Vec<u8>) {
     (client, server, ap_req, ap_rep)
 }
 
-/// `krb_ap`: `data[0] % 4` picks what the rest is: 0, an AP-REQ token for a fresh acceptor;
+/// `krb_ap`: `data[0] % 5` picks what the rest is: 0, an AP-REQ token for a fresh acceptor;
 /// 1, an AP-REP token for an initiator waiting for one; 2, a GSS InitialContextToken and a
 /// GSS checksum field (canonical: what parses re-encodes to the input); 3, the same AP-REQ
-/// read with the acceptor's bindings set. Never a panic; an accepted AP-REQ names alice.
+/// read with the acceptor's bindings set; 4, a KRB-CRED (delegation) under the ticket's
+/// session key. Never a panic; an accepted AP-REQ names alice; a KRB-CRED that reads
+/// survives its unencrypted form.
 pub fn krb_ap(data: &[u8]) {
     let Some((&mode, rest)) = data.split_first() else { return };
-    match mode % 4 {
+    match mode % 5 {
+        4 => {
+            let key = &world().ticket.session_key;
+            if let Ok(cred) = crate::kerberos::cred::read(rest, &[key]) {
+                let plain = crate::kerberos::cred::to_plain(&cred).expect("re-encoded");
+                let again = crate::kerberos::cred::read(&plain, &[]).expect("reads again");
+                assert_eq!(again.client, cred.client);
+                assert_eq!(again.ticket, cred.ticket);
+            }
+        }
         0 | 3 => {
             let mut server = acceptor(2);
-            if mode % 4 == 3 {
+            if mode % 5 == 3 {
                 let _ = server.set_channel_bindings(crate::ChannelBindings::application(
                     b"tls-server-end-point:x".to_vec(),
                 ));
@@ -229,6 +240,12 @@ pub fn seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
     }
     .encode()
     .expect("encodes");
+    let krb_cred = crate::kerberos::cred::build(
+        &world().ticket,
+        &world().ticket.session_key,
+        &env(7),
+    )
+    .expect("a KRB-CRED");
     let mic = client.sign(b"message").expect("a MIC");
     let wrap = client.wrap(b"wrapped").expect("a token");
     let mut data = b"sealed".to_vec();
@@ -247,6 +264,7 @@ pub fn seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
         ("krb_ap", "gss-frame", with(2, &ap_req)),
         ("krb_ap", "gss-checksum", with(2, &checksum)),
         ("krb_ap", "ap-req-bindings", with(3, &ap_req)),
+        ("krb_ap", "krb-cred", with(4, &krb_cred)),
         ("krb_message", "mic", with(0, &mic)),
         ("krb_message", "wrap", with(1, &wrap)),
         ("krb_message", "split", with(2, &[&trailer[..], &data].concat())),
