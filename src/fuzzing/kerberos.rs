@@ -240,12 +240,9 @@ pub fn seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
     }
     .encode()
     .expect("encodes");
-    let krb_cred = crate::kerberos::cred::build(
-        &world().ticket,
-        &world().ticket.session_key,
-        &env(7),
-    )
-    .expect("a KRB-CRED");
+    let krb_cred =
+        crate::kerberos::cred::build(&world().ticket, &world().ticket.session_key, &env(7))
+            .expect("a KRB-CRED");
     let mic = client.sign(b"message").expect("a MIC");
     let wrap = client.wrap(b"wrapped").expect("a token");
     let mut data = b"sealed".to_vec();

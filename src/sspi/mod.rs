@@ -390,23 +390,30 @@ fn output_token<'o, 'a>(output: &'o mut [SecBuffer<'a>]) -> Result<&'o mut SecBu
 
 /// Checks, before any state changes, that the output can take whatever the call produces:
 /// a `SECBUFFER_TOKEN` buffer exists and, unless the provider allocates, is writable caller
-/// memory of `cbMaxToken` bytes (`needs_room`) or at least writable (or empty) when the call
-/// writes no token. The initiator never produces a larger token (it refuses first).
-fn check_output(output: &mut [SecBuffer<'_>], allocate: bool, needs_room: bool) -> Result<()> {
+/// memory of `needed` bytes (the package's `cbMaxToken` when the call may write a token) or at
+/// least writable (or empty) when the call writes none (`needed` 0). No call produces a
+/// larger token than its package's `cbMaxToken` (it refuses first).
+fn check_output(output: &mut [SecBuffer<'_>], allocate: bool, needed: usize) -> Result<()> {
     let out = output_token(output)?;
     if allocate {
         return Ok(());
     }
     match out.data {
-        SecBufferData::Borrowed(ref b) if !needs_room || b.len() >= MAX_TOKEN_SIZE => Ok(()),
-        SecBufferData::Empty if !needs_room => Ok(()),
+        SecBufferData::Borrowed(ref b) if b.len() >= needed => Ok(()),
+        SecBufferData::Empty if needed == 0 => Ok(()),
         SecBufferData::Borrowed(_) | SecBufferData::Empty => {
-            Err(Error::BufferTooSmall { needed: MAX_TOKEN_SIZE })
+            Err(Error::BufferTooSmall { needed })
         }
         SecBufferData::ReadOnly(_) | SecBufferData::Allocated(_) => {
             Err(Error::InvalidParameter("the output token buffer is not writable caller memory"))
         }
     }
+}
+
+/// `cbMaxToken` of the credentials' package (NTLM's when there are none: the call fails on
+/// the missing handle next).
+fn max_token(package: Option<Package>) -> usize {
+    package.map_or(MAX_TOKEN_SIZE, |p| usize::try_from(p.info().max_token).unwrap_or(usize::MAX))
 }
 
 fn finish_step(
@@ -450,7 +457,15 @@ pub fn initialize_security_context(
     let _ = target_data_rep;
     status_of((|| {
         let allocate = context_req.contains(IscReq::ALLOCATE_MEMORY);
-        check_output(output, allocate, true)?;
+        // Every NTLM initiator call writes a token; a Kerberos initiator only its first (the
+        // AP-REQ): reading the AP-REP writes nothing.
+        let needed = match context {
+            None => max_token(credential.map(credentials).transpose()?.map(|c| c.credentials.package())),
+            Some(handle) => with_context(&handle, |ctx| {
+                Ok(if ctx.package() == Package::Ntlm { MAX_TOKEN_SIZE } else { 0 })
+            })?,
+        };
+        check_output(output, allocate, needed)?;
         let (token, bindings) = parse_input(input)?;
         let (step, handle, attrs) = match context {
             None => {
@@ -470,7 +485,7 @@ pub fn initialize_security_context(
                 }
                 let mut ctx = SecurityContext::initiator(&cred.credentials, options)?;
                 let step = ctx.step(token)?;
-                let attrs = ctx.attributes().unwrap_or(0);
+                let attrs = (ctx.attributes().unwrap_or(0), ctx.expiry());
                 (step, insert_context(ctx), attrs)
             }
             Some(handle) => with_context(&handle, |ctx| {
@@ -481,12 +496,13 @@ pub fn initialize_security_context(
                     ctx.set_channel_bindings(cb)?;
                 }
                 let step = ctx.step(token)?;
-                Ok((step, handle, ctx.attributes().unwrap_or(0)))
+                Ok((step, handle, (ctx.attributes().unwrap_or(0), ctx.expiry())))
             })?,
         };
         *new_context = handle;
+        let (attrs, expires) = attrs;
         *context_attr = attrs | if allocate { crate::flags::IscRet::ALLOCATED_MEMORY.0 } else { 0 };
-        *expiry = FileTime::NEVER;
+        *expiry = expires;
         finish_step(step, output, allocate)
     })())
 }
@@ -515,7 +531,11 @@ pub fn accept_security_context(
         let allocate = context_req.contains(AscReq::ALLOCATE_MEMORY);
         // Only the first call answers with a token (CHALLENGE); the AUTHENTICATE leg
         // writes none, so its output buffer may be empty.
-        check_output(output, allocate, context.is_none())?;
+        let needed = match context {
+            None => max_token(credential.map(credentials).transpose()?.map(|c| c.credentials.package())),
+            Some(_) => 0,
+        };
+        check_output(output, allocate, needed)?;
         let (token, bindings) = parse_input(input)?;
         let (step, handle, attrs) = match context {
             None => {
@@ -532,7 +552,8 @@ pub fn accept_security_context(
                 }
                 let mut ctx = SecurityContext::acceptor(&cred.credentials, options)?;
                 let step = ctx.step(token)?;
-                (step, insert_context(ctx), 0)
+                let attrs = (ctx.attributes().unwrap_or(0), ctx.expiry());
+                (step, insert_context(ctx), attrs)
             }
             Some(handle) => with_context(&handle, |ctx| {
                 if ctx.is_initiator() {
@@ -542,12 +563,13 @@ pub fn accept_security_context(
                     ctx.set_channel_bindings(cb)?;
                 }
                 let step = ctx.step(token)?;
-                Ok((step, handle, ctx.attributes().unwrap_or(0)))
+                Ok((step, handle, (ctx.attributes().unwrap_or(0), ctx.expiry())))
             })?,
         };
         *new_context = handle;
+        let (attrs, expires) = attrs;
         *context_attr = attrs | if allocate { crate::flags::AscRet::ALLOCATED_MEMORY.0 } else { 0 };
-        *expiry = FileTime::NEVER;
+        *expiry = expires;
         finish_step(step, output, allocate)
     })())
 }

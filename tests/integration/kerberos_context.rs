@@ -569,3 +569,148 @@ fn pac_logon_info_is_verified_exposed_and_exported() {
     assert_eq!(run("alice", &other).err(), Some(Error::MessageAltered));
     assert_eq!(run("bob", &service_key).err(), Some(Error::MessageAltered));
 }
+
+/// The Windows-shaped layer with Kerberos: handles, SecBuffer lists, every message call
+/// (EncryptMessage's token and data buffers, DecryptMessage's SECBUFFER_STREAM), the sizes
+/// Windows reports, and export/import of handles.
+#[test]
+fn kerberos_over_handles() {
+    use sspi_emu::sspi::*;
+    use sspi_emu::{FileTime, SecurityStatus as S};
+    let Some((realm, keytab)) = realm_with_service("kerberos_over_handles", &[]) else {
+        return;
+    };
+    let (mut ccred, mut scred, mut t) =
+        (SecHandle::default(), SecHandle::default(), FileTime::default());
+    let alice = alice_credentials(&realm);
+    let st = acquire_credentials_handle(
+        None,
+        "Kerberos",
+        SECPKG_CRED_OUTBOUND,
+        Some(&alice),
+        &mut ccred,
+        &mut t,
+    );
+    assert_eq!(st, S::SEC_E_OK);
+    let service = service_credentials(&keytab);
+    let st = acquire_credentials_handle(
+        None,
+        "kerberos",
+        SECPKG_CRED_INBOUND,
+        Some(&service),
+        &mut scred,
+        &mut t,
+    );
+    assert_eq!(st, S::SEC_E_OK);
+    let (mut c, mut s) = (SecHandle::default(), SecHandle::default());
+    let (mut attrs, mut expiry) = (0, FileTime::default());
+    // ISC into a caller buffer of cbMaxToken.
+    let mut token = vec![0u8; 48_000];
+    let mut out = [SecBuffer::new(SECBUFFER_TOKEN, &mut token)];
+    let flags = IscReq::MUTUAL_AUTH | IscReq::CONFIDENTIALITY | IscReq::REPLAY_DETECT;
+    let st = initialize_security_context(
+        Some(&ccred),
+        None,
+        Some(SERVICE),
+        flags,
+        0,
+        None,
+        &mut c,
+        &mut out,
+        &mut attrs,
+        &mut expiry,
+    );
+    assert_eq!(st, S::SEC_I_CONTINUE_NEEDED);
+    let ap_req = out[0].as_slice().to_vec();
+    // ASC allocating its output.
+    let mut inputs = [SecBuffer::read_only(SECBUFFER_TOKEN, &ap_req)];
+    let mut out = [SecBuffer::empty(SECBUFFER_TOKEN)];
+    let st = accept_security_context(
+        Some(&scred),
+        None,
+        Some(&mut inputs),
+        sspi_emu::flags::AscReq::ALLOCATE_MEMORY,
+        0,
+        &mut s,
+        &mut out,
+        &mut attrs,
+        &mut expiry,
+    );
+    assert_eq!(st, S::SEC_E_OK);
+    let ap_rep = out[0].take_allocated().unwrap();
+    let ap_rep_bytes = ap_rep.as_slice().to_vec();
+    assert_eq!(free_context_buffer(ap_rep), S::SEC_E_OK);
+    assert!(
+        expiry.0 > FileTime::from_system_time(std::time::SystemTime::now()).0,
+        "the ticket's end"
+    );
+    let mut inputs = [SecBuffer::read_only(SECBUFFER_TOKEN, &ap_rep_bytes)];
+    let mut empty = [0u8; 16];
+    let mut out = [SecBuffer::new(SECBUFFER_TOKEN, &mut empty)];
+    let old = c;
+    let st = initialize_security_context(
+        Some(&ccred),
+        Some(old),
+        Some(SERVICE),
+        flags,
+        0,
+        Some(&mut inputs),
+        &mut c,
+        &mut out,
+        &mut attrs,
+        &mut expiry,
+    );
+    assert_eq!(st, S::SEC_E_OK);
+    // Sizes: Windows' for aes-sha1.
+    let mut value = None;
+    assert_eq!(query_context_attributes(&c, SECPKG_ATTR_SIZES, &mut value), S::SEC_E_OK);
+    assert!(
+        matches!(value.take(), Some(ContextAttribute::Sizes(z)) if (z.max_signature, z.security_trailer) == (28, 76))
+    );
+    assert_eq!(query_context_attributes(&s, SECPKG_ATTR_NAMES, &mut value), S::SEC_E_OK);
+    assert!(matches!(value.take(), Some(ContextAttribute::Names(n)) if n == "alice@EXAMPLE.TEST"));
+    // EncryptMessage into a trailer of cbSecurityTrailer, data in place; DecryptMessage.
+    let mut data = *b"over the wire, in place";
+    let mut trailer = [0u8; 76];
+    let mut msg =
+        [SecBuffer::new(SECBUFFER_TOKEN, &mut trailer), SecBuffer::new(SECBUFFER_DATA, &mut data)];
+    assert_eq!(encrypt_message(&c, 0, &mut msg, 0), S::SEC_E_OK);
+    assert_eq!(msg[0].len(), 60, "narrowed to what EncryptMessage wrote");
+    let sealed_trailer = msg[0].as_slice().to_vec();
+    let mut trailer = sealed_trailer.clone();
+    let mut msg =
+        [SecBuffer::new(SECBUFFER_TOKEN, &mut trailer), SecBuffer::new(SECBUFFER_DATA, &mut data)];
+    let mut qop = 9;
+    assert_eq!(decrypt_message(&s, &mut msg, 0, &mut qop), S::SEC_E_OK);
+    assert_eq!(msg[1].as_slice(), b"over the wire, in place");
+    // SECBUFFER_STREAM: the whole token in one buffer, the data buffer pointed at the plaintext.
+    let mut data = *b"streamed";
+    let mut trailer = [0u8; 76];
+    let mut msg =
+        [SecBuffer::new(SECBUFFER_TOKEN, &mut trailer), SecBuffer::new(SECBUFFER_DATA, &mut data)];
+    assert_eq!(encrypt_message(&s, 0, &mut msg, 0), S::SEC_E_OK);
+    let mut stream = [msg[0].as_slice(), msg[1].as_slice()].concat();
+    let mut msg = [SecBuffer::new(SECBUFFER_STREAM, &mut stream), SecBuffer::empty(SECBUFFER_DATA)];
+    assert_eq!(decrypt_message(&c, &mut msg, 0, &mut qop), S::SEC_E_OK);
+    assert_eq!(msg[1].as_slice(), b"streamed");
+    // MakeSignature / VerifySignature, and a replay.
+    let payload = *b"signed";
+    let mut sig = [0u8; 28];
+    let mut msg =
+        [SecBuffer::read_only(SECBUFFER_DATA, &payload), SecBuffer::new(SECBUFFER_TOKEN, &mut sig)];
+    assert_eq!(make_signature(&c, 0, &mut msg, 0), S::SEC_E_OK);
+    assert_eq!(verify_signature(&s, &mut msg, 0, &mut qop), S::SEC_E_OK);
+    assert_eq!(verify_signature(&s, &mut msg, 0, &mut qop), S::SEC_E_OUT_OF_SEQUENCE);
+    let mut small = [0u8; 16];
+    let mut msg = [
+        SecBuffer::read_only(SECBUFFER_DATA, &payload),
+        SecBuffer::new(SECBUFFER_TOKEN, &mut small),
+    ];
+    assert_eq!(make_signature(&c, 0, &mut msg, 0), S::SEC_E_BUFFER_TOO_SMALL);
+    for h in [c, s] {
+        assert_eq!(delete_security_context(&h), S::SEC_E_OK);
+    }
+    for h in [ccred, scred] {
+        assert_eq!(free_credentials_handle(&h), S::SEC_E_OK);
+    }
+}
