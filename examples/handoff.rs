@@ -10,17 +10,39 @@
 //! Both processes find the export key in a per-host key file (owner-only permissions): the
 //! parent creates it, the worker reads it through `SSPI_EMU_EXPORT_KEY_FILE`.
 //!
+//! Then the same with Kerberos, when MIT's KDC tools are installed (Debian: `krb5-kdc
+//! krb5-admin-server krb5-user`): the example starts its own throwaway realm on loopback
+//! (the tests' recipe, `tests/integration/krb5_realm.rs`), says so, authenticates with a
+//! password and a service keytab, hands an established context and an acceptor waiting for
+//! its AP-REQ to the worker, and stops the realm at the end. Without the tools it says what
+//! is missing and skips that part.
+//!
 //! Run with `cargo run --example handoff`.
 
 use sspi_emu::ImportOptions;
 use sspi_emu::export::{ExportKey, ExportOptions, KEY_FILE_ENV, Protection};
 use sspi_emu::flags::{AscReq, IscReq};
+use sspi_emu::kerberos::config::Krb5Config;
+use sspi_emu::kerberos::credentials::InitiatorCredentials;
+use sspi_emu::kerberos::transport::KdcClient;
+use sspi_emu::kerberos::{NameType, Principal};
 use sspi_emu::ntlm::users::MemoryUserStore;
 use sspi_emu::{AcceptorOptions, Credentials, InitiatorOptions, Password, SecurityContext};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 type Error = Box<dyn std::error::Error>;
+
+/// The tests' throwaway MIT realm, shared with this example rather than copied.
+#[path = "../tests/integration/krb5_realm.rs"]
+mod krb5_realm;
+
+/// What the realm module asks of the test driver: the example never requires the peers.
+mod driver {
+    pub fn peers_required() -> bool {
+        false
+    }
+}
 
 const USER: &str = "alice";
 const DOMAIN: &str = "EXAMPLE";
@@ -71,6 +93,21 @@ impl Worker {
             .arg("worker")
             .env(KEY_FILE_ENV, dir.join("export.key"))
             .env("NTLM_USER_FILE", dir.join("users"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        let to = child.stdin.take().ok_or("no stdin")?;
+        let from = BufReader::new(child.stdout.take().ok_or("no stdout")?);
+        Ok(Self { child, to, from })
+    }
+
+    /// A worker for Kerberos: the service keytab through `KRB5_KTNAME`.
+    fn spawn_kerberos(dir: &std::path::Path, keytab: &std::path::Path) -> Result<Self, Error> {
+        let mut child = Command::new(std::env::current_exe()?)
+            .arg("worker")
+            .env(KEY_FILE_ENV, dir.join("export.key"))
+            .env("KRB5_KTNAME", format!("FILE:{}", keytab.display()))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -217,7 +254,88 @@ fn run_parent(dir: &std::path::Path) -> Result<(), Error> {
     worker.ask(&format!("AUTH {}", hex(&authenticate)))?;
     converse(&mut client, &mut worker, &["GET /inbox HTTP/1.1"])?;
     drop(worker);
-    println!("\nDone: the client never noticed either move.");
+    kerberos_handoff(dir, &export)?;
+    println!("\nDone: the client never noticed any move.");
+    Ok(())
+}
+
+const SERVICE: &str = "HTTP/web.example.test";
+
+/// The Kerberos hand-offs, in a throwaway MIT realm the example starts and stops.
+fn kerberos_handoff(dir: &std::path::Path, export: &ExportOptions) -> Result<(), Error> {
+    let pid = std::process::id();
+    println!("\n== 3. Kerberos: the same hand-offs");
+    if !krb5_realm::mit_tools_present() {
+        println!(
+            "(skipped: MIT KDC tools not installed; Debian: krb5-kdc krb5-admin-server krb5-user)"
+        );
+        return Ok(());
+    }
+    let realm = krb5_realm::Realm::start("handoff", &[]).ok_or("the realm did not start")?;
+    println!(
+        "[realm]           started a throwaway MIT realm {} on 127.0.0.1:{} (stopped at the end)",
+        realm.name, realm.port
+    );
+    realm.add_user("alice", krb5_realm::USER_PASSWORD);
+    realm.add_service(SERVICE);
+    let keytab = dir.join("service.keytab");
+    realm.export_keytab(SERVICE, &keytab, false);
+    let kdc = KdcClient::from_config(&Krb5Config::load(realm.krb5_conf())?);
+    let alice = Credentials::kerberos(InitiatorCredentials::with_password(
+        Principal::new(NameType::PRINCIPAL, &["alice"], krb5_realm::REALM),
+        Password::new(krb5_realm::USER_PASSWORD),
+        kdc,
+    ));
+    let service = Credentials::kerberos_acceptor_from_keytab(
+        Some(&format!("{SERVICE}@{}", krb5_realm::REALM)),
+        Some(&keytab),
+    )?;
+    let client_options = || {
+        InitiatorOptions::new()
+            .flags(IscReq::MUTUAL_AUTH | IscReq::CONFIDENTIALITY | IscReq::SEQUENCE_DETECT)
+            .target_name(SERVICE)
+    };
+    let delete_old = sspi_emu::export::SECPKG_CONTEXT_EXPORT_DELETE_OLD;
+
+    // An established context moves to the worker.
+    let mut client = SecurityContext::initiator(&alice, client_options())?;
+    let mut server = SecurityContext::acceptor(&service, AcceptorOptions::new())?;
+    let ap_req = client.step(None)?.token;
+    println!("[client]          AP-REQ       {} (a ticket from the KDC)", short(&ap_req));
+    let ap_rep = server.step(Some(&ap_req))?.token;
+    println!(
+        "[server pid {pid}] AP-REP       {}: authenticated {}",
+        short(&ap_rep),
+        server.client_name()?
+    );
+    client.step(Some(&ap_rep))?;
+    let exported = server.export(delete_old, export)?;
+    println!(
+        "[server pid {pid}] exported the Kerberos context ({} bytes)",
+        exported.packed.as_bytes().len()
+    );
+    let mut worker = Worker::spawn_kerberos(dir, &keytab)?;
+    let reply = worker.ask(&format!("IMPORT {}", hex(exported.packed.as_bytes())))?;
+    println!("[server pid {pid}] handed it to worker pid {}", word(&reply, 1)?);
+    converse(&mut client, &mut worker, &["GET /ledger HTTP/1.1"])?;
+    drop(worker);
+
+    // An acceptor that has not seen the AP-REQ yet moves; the worker accepts it with its own
+    // keytab.
+    let mut client = SecurityContext::initiator(&alice, client_options())?;
+    let mut server = SecurityContext::acceptor(&service, AcceptorOptions::new())?;
+    let exported = server.export(delete_old, export)?;
+    let mut worker = Worker::spawn_kerberos(dir, &keytab)?;
+    let reply = worker.ask(&format!("IMPORT {}", hex(exported.packed.as_bytes())))?;
+    println!("[server pid {pid}] handed a fresh acceptor to worker pid {}", word(&reply, 1)?);
+    let ap_req = client.step(None)?.token;
+    let reply = worker.ask(&format!("AUTH {}", hex(&ap_req)))?;
+    client.step(Some(&unhex(word(&reply, 1)?)?))?;
+    println!("[client]          mutual authentication done with the worker");
+    converse(&mut client, &mut worker, &["GET /ledger/2026 HTTP/1.1"])?;
+    drop(worker);
+    drop(realm);
+    println!("[realm]           stopped");
     Ok(())
 }
 
@@ -234,13 +352,21 @@ fn worker() -> Result<(), Error> {
         let reply: Result<String, Error> = (|| {
             Ok(match (words.as_slice(), context.as_mut()) {
                 (["IMPORT", blob], _) => {
-                    // The per-host key comes from SSPI_EMU_EXPORT_KEY_FILE; the user store (needed
-                    // only mid-handshake) from NTLM_USER_FILE.
-                    let users = MemoryUserStore::from_file(
-                        std::env::var_os("NTLM_USER_FILE").ok_or("NTLM_USER_FILE")?,
-                    )?;
-                    let options = ImportOptions::new().credentials(Credentials::acceptor(users));
-                    let ctx = SecurityContext::import(&unhex(blob)?, &options)?;
+                    // The per-host key comes from SSPI_EMU_EXPORT_KEY_FILE; the credentials
+                    // (needed only before the handshake completed): NTLM's user store from
+                    // NTLM_USER_FILE, Kerberos's keys from KRB5_KTNAME.
+                    let blob = unhex(blob)?;
+                    let credentials = match SecurityContext::package_of(&blob)? {
+                        sspi_emu::Package::Kerberos => Credentials::kerberos_acceptor_from_keytab(
+                            Some(&format!("{SERVICE}@EXAMPLE.TEST")),
+                            None,
+                        )?,
+                        _ => Credentials::acceptor(MemoryUserStore::from_file(
+                            std::env::var_os("NTLM_USER_FILE").ok_or("NTLM_USER_FILE")?,
+                        )?),
+                    };
+                    let options = ImportOptions::new().credentials(credentials);
+                    let ctx = SecurityContext::import(&blob, &options)?;
                     let who =
                         ctx.client_name().unwrap_or_else(|_| "(handshake in progress)".into());
                     eprintln!("[worker pid {pid}] imported the context: {who}");
@@ -248,12 +374,12 @@ fn worker() -> Result<(), Error> {
                     format!("IMPORTED {pid}")
                 }
                 (["AUTH", token], Some(ctx)) => {
-                    ctx.step(Some(&unhex(token)?))?;
+                    let reply = ctx.step(Some(&unhex(token)?))?.token;
                     eprintln!(
-                        "[worker pid {pid}] accepted AUTHENTICATE: authenticated {}",
+                        "[worker pid {pid}] accepted the client's token: authenticated {}",
                         ctx.client_name()?
                     );
-                    "OK".to_owned()
+                    format!("OK {}", hex(&reply))
                 }
                 (["SEALED", sig, data], Some(ctx)) => {
                     let mut data = unhex(data)?;

@@ -401,9 +401,7 @@ fn check_output(output: &mut [SecBuffer<'_>], allocate: bool, needed: usize) -> 
     match out.data {
         SecBufferData::Borrowed(ref b) if b.len() >= needed => Ok(()),
         SecBufferData::Empty if needed == 0 => Ok(()),
-        SecBufferData::Borrowed(_) | SecBufferData::Empty => {
-            Err(Error::BufferTooSmall { needed })
-        }
+        SecBufferData::Borrowed(_) | SecBufferData::Empty => Err(Error::BufferTooSmall { needed }),
         SecBufferData::ReadOnly(_) | SecBufferData::Allocated(_) => {
             Err(Error::InvalidParameter("the output token buffer is not writable caller memory"))
         }
@@ -460,7 +458,9 @@ pub fn initialize_security_context(
         // Every NTLM initiator call writes a token; a Kerberos initiator only its first (the
         // AP-REQ): reading the AP-REP writes nothing.
         let needed = match context {
-            None => max_token(credential.map(credentials).transpose()?.map(|c| c.credentials.package())),
+            None => {
+                max_token(credential.map(credentials).transpose()?.map(|c| c.credentials.package()))
+            }
             Some(handle) => with_context(&handle, |ctx| {
                 Ok(if ctx.package() == Package::Ntlm { MAX_TOKEN_SIZE } else { 0 })
             })?,
@@ -532,7 +532,9 @@ pub fn accept_security_context(
         // Only the first call answers with a token (CHALLENGE); the AUTHENTICATE leg
         // writes none, so its output buffer may be empty.
         let needed = match context {
-            None => max_token(credential.map(credentials).transpose()?.map(|c| c.credentials.package())),
+            None => {
+                max_token(credential.map(credentials).transpose()?.map(|c| c.credentials.package()))
+            }
             Some(_) => 0,
         };
         check_output(output, allocate, needed)?;
