@@ -35,11 +35,12 @@ type Error = Box<dyn std::error::Error>;
 
 /// The tests' throwaway MIT realm, shared with this example rather than copied.
 #[path = "../tests/integration/krb5_realm.rs"]
+#[allow(unreachable_pub)]
 mod krb5_realm;
 
 /// What the realm module asks of the test driver: the example never requires the peers.
 mod driver {
-    pub fn peers_required() -> bool {
+    pub(crate) fn peers_required() -> bool {
         false
     }
 }
