@@ -14,7 +14,7 @@
 //! |---|---|---|
 //! | 0 | 8 | magic `SSPI-EMU` |
 //! | 8 | 2 | format version: the oldest that holds the context (1, or 2 for options version 1 has no room for; this build reads up to [`FORMAT_VERSION`]) |
-//! | 10 | 1 | package: 1 = NTLM, 2 = Kerberos (from version 2; [`krb`]), 3 reserved for Negotiate |
+//! | 10 | 1 | package: 1 = NTLM, 2 = Kerberos (from version 2; module `krb`), 3 reserved for Negotiate |
 //! | 11 | 1 | protection: 1 = XChaCha20-Poly1305, 0 = none (dangerous) |
 //! | 12 | 8 | key id: the first 8 bytes of SHA-256(`"sspi-emu export key id\0"` ‖ key); zero when unprotected |
 //! | 20 | 24 | nonce (random; zero when unprotected) |

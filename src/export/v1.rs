@@ -33,7 +33,7 @@
 //! Direction = sign_key: [u8; 16]; rc4_s: bytes (exactly 256); rc4_i, rc4_j: u8; seq: u32
 //! ```
 //!
-//! Fixed-size byte arrays are [`Bytes`]: on the wire, serde's tuple of `N` bytes, which postcard
+//! Fixed-size byte arrays are `Bytes`: on the wire, serde's tuple of `N` bytes, which postcard
 //! writes as the `N` bytes themselves, as serde's own `[u8; N]` did.
 //!
 //! Byte strings are (de)serialized as postcard byte arrays (`serde_bytes`): the same bytes on

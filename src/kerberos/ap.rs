@@ -1,6 +1,6 @@
 //! The AP exchange (RFC 4120 section 3.2): the AP-REQ an initiator sends with a service ticket,
 //! its checks on the acceptor, and the AP-REP of mutual authentication. Sans-IO: bytes in,
-//! bytes and checked values out; the security contexts ([`super::context`]) frame them as GSS
+//! bytes and checked values out; the security contexts (`kerberos::context`) frame them as GSS
 //! tokens and keep the state.
 //!
 //! ```text
