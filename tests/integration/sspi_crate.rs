@@ -378,3 +378,113 @@ fn tampered_sealed_message_from_sspi() {
     }
     assert_eq!(server.sequence_numbers().unwrap(), (0, 4));
 }
+
+/// The `sspi` crate's network client for its Kerberos client: TCP to the test realm's KDC on
+/// loopback, the request's own 4-byte length prefix sent as is and the reply's returned with
+/// its prefix (as the crate's own client does).
+struct LoopbackKdc;
+
+impl sspi::network_client::NetworkClient for LoopbackKdc {
+    fn send(&self, request: &sspi::generator::NetworkRequest) -> sspi::Result<Vec<u8>> {
+        use std::io::{Read, Write};
+        let url = &request.url;
+        let host = url.host_str().unwrap_or_default();
+        assert!(host == "127.0.0.1", "the test KDC is on loopback, not {host}");
+        let mut stream = std::net::TcpStream::connect((host, url.port().unwrap_or(88)))?;
+        stream.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
+        stream.write_all(&request.data)?;
+        let mut len = [0u8; 4];
+        stream.read_exact(&mut len)?;
+        let mut reply = len.to_vec();
+        reply.resize(4 + usize::try_from(u32::from_be_bytes(len)).unwrap(), 0);
+        stream.read_exact(&mut reply[4..])?;
+        Ok(reply)
+    }
+}
+
+/// The `sspi` crate's Kerberos client (its own AS and TGS exchanges with the MIT KDC) to our
+/// acceptor: the AP-REQ is accepted and the client takes our AP-REP.
+#[test]
+fn sspi_kerberos_client_to_our_acceptor() {
+    use crate::kerberos_context::{SERVICE, realm_with_service, service_credentials};
+    use crate::krb5_realm::{REALM, USER_PASSWORD};
+    use sspi::{Kerberos, KerberosConfig};
+    let Some((realm, keytab)) = realm_with_service("sspi_kerberos_client", &[]) else { return };
+    // The crate expects Active Directory's behaviour: pre-authentication required.
+    realm.kadmin("modprinc +requires_preauth alice");
+    let config = KerberosConfig::new_with_kdc_url(
+        &format!("tcp://127.0.0.1:{}", realm.port),
+        "WORKSTATION".into(),
+    );
+    let mut client = Kerberos::new_client_from_config(config).unwrap();
+    let identity = AuthIdentity {
+        username: Username::new("alice", Some(REALM)).unwrap(),
+        password: USER_PASSWORD.to_owned().into(),
+    };
+    let mut cred = client
+        .acquire_credentials_handle()
+        .with_credential_use(CredentialUse::Outbound)
+        .with_auth_data(&identity.into())
+        .execute(&mut client)
+        .unwrap()
+        .credentials_handle;
+    let mut out = vec![SecurityBuffer::new(Vec::new(), BufferType::Token)];
+    // The crate's Kerberos client wants an input list even on its first call.
+    let mut none = vec![SecurityBuffer::new(Vec::new(), BufferType::Token)];
+    let mut builder = client
+        .initialize_security_context()
+        .with_credentials_handle(&mut cred)
+        .with_context_requirements(ClientRequestFlags::MUTUAL_AUTH | ClientRequestFlags::INTEGRITY)
+        .with_target_data_representation(DataRepresentation::Native)
+        .with_target_name(SERVICE)
+        .with_input(&mut none)
+        .with_output(&mut out);
+    let result = client
+        .initialize_security_context_impl(&mut builder)
+        .unwrap()
+        .resolve_with_client(&LoopbackKdc)
+        .unwrap_or_else(|e| panic!("sspi's Kerberos client: {e:?}\n{}", realm.kdc_logs()));
+    assert_eq!(result.status, SecurityStatus::ContinueNeeded);
+    let ap_req = std::mem::take(&mut out[0].buffer);
+    let mut server =
+        SecurityContext::acceptor(&service_credentials(&keytab), AcceptorOptions::new()).unwrap();
+    let reply = server.step(Some(&ap_req)).unwrap_or_else(|e| panic!("our acceptor: {e}"));
+    assert!(reply.complete);
+    assert_eq!(server.client_name().unwrap(), format!("alice@{REALM}"));
+    let mut out = vec![SecurityBuffer::new(Vec::new(), BufferType::Token)];
+    let mut inp = vec![SecurityBuffer::new(reply.token, BufferType::Token)];
+    let mut builder = client
+        .initialize_security_context()
+        .with_credentials_handle(&mut cred)
+        .with_context_requirements(ClientRequestFlags::MUTUAL_AUTH | ClientRequestFlags::INTEGRITY)
+        .with_target_data_representation(DataRepresentation::Native)
+        .with_target_name(SERVICE)
+        .with_input(&mut inp)
+        .with_output(&mut out);
+    let result = client
+        .initialize_security_context_impl(&mut builder)
+        .unwrap()
+        .resolve_with_client(&LoopbackKdc)
+        .unwrap_or_else(|e| panic!("sspi's Kerberos client took our AP-REP: {e:?}"));
+    assert_eq!(result.status, SecurityStatus::Ok);
+    // EncryptMessage both ways: the crate's split form (RRC 28, MS-KILE 3.4.5.4.1) to ours and
+    // ours to it.
+    for len in [1usize, 16, 100, 1000] {
+        let msg = message(len, 7);
+        let mut data = msg.clone();
+        let mut token = vec![0u8; 60];
+        let mut bufs =
+            [SecurityBufferRef::token_buf(&mut token), SecurityBufferRef::data_buf(&mut data)];
+        client.encrypt_message(EncryptionFlags::empty(), &mut bufs).unwrap();
+        let token_len = bufs[0].data().len();
+        server.unseal(&mut data, &token[..token_len]).unwrap_or_else(|e| panic!("{len}: {e}"));
+        assert_eq!(data, msg);
+        let mut data = msg.clone();
+        let trailer = server.seal(&mut data).unwrap();
+        let mut token = trailer.to_vec();
+        let mut bufs =
+            [SecurityBufferRef::token_buf(&mut token), SecurityBufferRef::data_buf(&mut data)];
+        client.decrypt_message(&mut bufs).unwrap_or_else(|e| panic!("{len}: sspi: {e:?}"));
+        assert_eq!(bufs[1].data(), &msg[..]);
+    }
+}
