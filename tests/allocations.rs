@@ -7,6 +7,9 @@
 
 use sspi_emu::env::{FileTime, ManualClock, SeededRandom};
 use sspi_emu::flags::{AscReq, IscReq};
+use sspi_emu::kerberos::message::MessageKeys;
+use sspi_emu::kerberos::{EncType, Key};
+use sspi_emu::ntlm::Part;
 use sspi_emu::ntlm::users::MemoryUserStore;
 use sspi_emu::sspi::*;
 use sspi_emu::{
@@ -72,6 +75,70 @@ fn pair() -> (SecurityContext, SecurityContext) {
     let a = client.step(Some(&c)).unwrap().token;
     server.step(Some(&a)).unwrap();
     (client, server)
+}
+
+/// The Kerberos token layer (`kerberos::message`) for AES-SHA1, AES-SHA2 and rc4-hmac keys.
+#[test]
+fn kerberos_message_calls_allocate_nothing() {
+    for (etype, key_len) in [
+        (EncType::AES256_CTS_HMAC_SHA1_96, 32),
+        (EncType::AES256_CTS_HMAC_SHA384_192, 32),
+        (EncType::RC4_HMAC, 16),
+    ] {
+        let key = Key::new(etype, &[9; 32][..key_len]);
+        let init = MessageKeys::new(&key, true, true).unwrap();
+        let acc = MessageKeys::new(&key, false, true).unwrap();
+        let conf = &[5u8; 16][..init.confounder_len()];
+        let mut mic = [0u8; 64];
+        let mut wrap = [0u8; 100 + 72];
+        let mut token = [0u8; 72];
+        let (mut a, mut b, header) = ([1u8; 37], [2u8; 50], [3u8; 13]);
+        let n = allocations(|| {
+            for seq in 0..10u64 {
+                let parts: [&[u8]; 2] = [&a, &b];
+                let len = init.make_mic(seq, &parts[..], &mut mic).unwrap();
+                assert_eq!(acc.verify_mic(&parts[..], &mic[..len]).unwrap(), seq);
+                for confidential in [true, false] {
+                    let w = &mut wrap[..init.wrap_len(confidential, 100)];
+                    init.wrap_in_place(seq, confidential, conf, w).unwrap();
+                    assert_eq!(acc.unwrap_in_place(w).unwrap().seq, seq);
+                    let t = {
+                        let mut parts =
+                            [Part::SignOnly(&header), Part::Seal(&mut a), Part::Seal(&mut b)];
+                        init.seal_parts(seq, confidential, conf, &mut parts[..], &mut token)
+                            .unwrap()
+                    };
+                    let mut parts =
+                        [Part::SignOnly(&header), Part::Seal(&mut a), Part::Seal(&mut b)];
+                    assert_eq!(acc.unseal_parts(&mut token[..t], &mut parts[..]).unwrap().seq, seq);
+                }
+            }
+        });
+        assert_eq!(n, 0, "allocations in 10 rounds of Kerberos message calls ({etype:?})");
+        assert!(a.iter().all(|&x| x == 1) && b.iter().all(|&x| x == 2));
+    }
+}
+
+/// Kerberos contexts (the offline world of `sspi_emu::fuzzing`: a ticket issued under a fixed
+/// key): MakeSignature/VerifySignature and EncryptMessage/DecryptMessage through the api
+/// allocate nothing.
+#[test]
+fn kerberos_context_message_calls_allocate_nothing() {
+    let (mut client, mut server, _, _) = sspi_emu::fuzzing::krb_pair();
+    let mut data = vec![7u8; 4096];
+    let n = allocations(|| {
+        for _ in 0..10 {
+            let trailer = client.seal(&mut data).unwrap();
+            server.unseal(&mut data, &trailer).unwrap();
+            let sig = server.sign(&data).unwrap();
+            client.verify(&data, &sig).unwrap();
+            let sig = client.sign(&data).unwrap();
+            assert!(server.verify(&data[1..], &sig).is_err());
+            server.verify(&data, &sig).unwrap();
+        }
+    });
+    assert_eq!(n, 0, "allocations in 10 rounds of Kerberos context message calls");
+    assert!(data.iter().all(|&b| b == 7));
 }
 
 #[test]
