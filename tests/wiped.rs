@@ -892,3 +892,100 @@ fn debug_output_shows_no_key_material() {
     .unwrap();
     check_debug("AsAwaitingReply", &awaiting, &[krb_pw]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Kerberos contexts
+
+/// The service key of the contexts scenario (a keytab's key).
+const KRB_SERVICE_KEY: [u8; 32] = [0x3c; 32];
+
+/// A Kerberos context pair's whole life, offline: a ticket issued under the service key, the
+/// AP exchange with mutual authentication, messages both ways, an export and import, then
+/// everything dropped. Returns the ticket's session key (random: learned on the first run).
+fn kerberos_context_life() -> Vec<u8> {
+    use sspi_emu::kerberos::config::Krb5Config;
+    use sspi_emu::kerberos::credentials::{AcceptorCredentials, InitiatorCredentials};
+    use sspi_emu::kerberos::transport::KdcClient;
+    let t0 = 1_767_225_600u32;
+    let env = |seed| {
+        Environment::new(
+            SeededRandom::new(seed),
+            ManualClock::new(FileTime(134_116_992_000_000_000)),
+        )
+    };
+    let alice = Principal::new(NameType::PRINCIPAL, &["alice"], "EXAMPLE.TEST");
+    let http = Principal::new(NameType::SRV_INST, &["HTTP", "web.example.test"], "EXAMPLE.TEST");
+    let service_key = Key::new(EncType::AES256_CTS_HMAC_SHA1_96, &KRB_SERVICE_KEY);
+    let ticket = sspi_emu::kerberos::testing::issue_ticket(
+        &alice,
+        &http,
+        &service_key,
+        2,
+        EncType::AES256_CTS_HMAC_SHA1_96,
+        t0 - 60,
+        3600,
+        &[],
+        &env(1),
+    )
+    .unwrap();
+    let session = ticket.session_key.dangerous_bytes().to_vec();
+    let config = Krb5Config::parse("[libdefaults]\n default_realm = EXAMPLE.TEST\n", "w").unwrap();
+    let creds = Credentials::kerberos(InitiatorCredentials::with_tickets(
+        alice.clone(),
+        vec![ticket],
+        KdcClient::from_config(&config).environment(env(2)),
+    ));
+    let keytab = Keytab {
+        entries: vec![KeytabEntry {
+            principal: http.clone(),
+            timestamp: t0,
+            kvno: 2,
+            key: service_key,
+        }],
+    };
+    let service =
+        Credentials::kerberos_acceptor(AcceptorCredentials::new(keytab, Some(http)).unwrap());
+    let mut client = SecurityContext::initiator(
+        &creds,
+        InitiatorOptions::new()
+            .target_name("HTTP/web.example.test")
+            .flags(IscReq::MUTUAL_AUTH | IscReq::REPLAY_DETECT)
+            .environment(env(3)),
+    )
+    .unwrap();
+    let mut server =
+        SecurityContext::acceptor(&service, AcceptorOptions::new().environment(env(4))).unwrap();
+    let ap_req = client.step(None).unwrap().token;
+    let ap_rep = server.step(Some(&ap_req)).unwrap().token;
+    client.step(Some(&ap_rep)).unwrap();
+    let mut data = b"kerberos secrets".to_vec();
+    let trailer = client.seal(&mut data).unwrap();
+    server.unseal(&mut data, &trailer).unwrap();
+    let token = server.wrap(b"reply").unwrap();
+    assert_eq!(client.unwrap(&token).unwrap(), b"reply");
+    let blob = server
+        .export(SECPKG_CONTEXT_EXPORT_DELETE_OLD, &ExportOptions::new().protection(key()))
+        .unwrap();
+    let mut imported = SecurityContext::import(
+        blob.packed.as_bytes(),
+        &ImportOptions::new().protection(key()).environment(env(5)),
+    )
+    .unwrap();
+    let sig = client.sign(b"after").unwrap();
+    imported.verify(b"after", &sig).unwrap();
+    drop((client, server, imported, blob, creds, service));
+    session
+}
+
+#[test]
+fn kerberos_context_secrets_are_wiped() {
+    let (_serial, dir) = start("krb-contexts");
+    let session = kerberos_context_life();
+    register("the service's key", &KRB_SERVICE_KEY);
+    register("the ticket's session key", &session);
+    let mut again = Vec::new();
+    let found = armed(|| again = kerberos_context_life());
+    assert_eq!(again, session);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_clean("Kerberos contexts", &found);
+}

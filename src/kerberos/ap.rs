@@ -19,7 +19,9 @@ use super::gss::{AuthenticatorChecksum, CKSUMTYPE_GSSAPI};
 use super::kdc::convert::{
     asn_name, flags, flags_value, int, int32, kstring, ktime, principal, unix_time,
 };
-use super::kdc::{EnvRandom, decode, der, encrypted, key_of, now};
+use super::kdc::{
+    EnvRandom, Wiped, decode, der, der_with_key, encrypted, key_of, now, placeholder_key, wipe_key,
+};
 use super::{AuthData, Credential, EncType, Key, Principal};
 use crate::env::Environment;
 use crate::error::{Error, Result};
@@ -32,7 +34,7 @@ use picky_asn1::wrapper::{
 use picky_asn1_der::application_tag::ApplicationTag;
 use picky_krb::data_types::{
     Authenticator, AuthenticatorInner, Checksum, EncApRepPart, EncApRepPartInner, EncTicketPart,
-    EncryptionKey, Ticket,
+    Ticket,
 };
 use picky_krb::messages::{ApRep, ApRepInner, ApReq, ApReqInner};
 use sha2::Digest;
@@ -84,13 +86,6 @@ fn uint32(i: &IntegerAsn1) -> Result<u32> {
     Ok(int32(i)?.cast_unsigned())
 }
 
-fn encryption_key(key: &Key) -> EncryptionKey {
-    EncryptionKey {
-        key_type: ExplicitContextTag0::from(int(key.etype().0)),
-        key_value: ExplicitContextTag1::from(OctetStringAsn1::from(key.bytes().to_vec())),
-    }
-}
-
 /// Builds the AP-REQ (DER, without the GSS framing); returns it with the authenticator time
 /// the AP-REP must echo.
 ///
@@ -110,11 +105,11 @@ pub fn build_ap_req(params: &ApReqParams<'_>, env: &Environment) -> Result<(Vec<
         }))),
         cusec: ExplicitContextTag4::from(int(cusec)),
         ctime: ExplicitContextTag5::from(ktime(ctime)),
-        subkey: Optional::from(Some(ExplicitContextTag6::from(encryption_key(params.subkey)))),
+        subkey: Optional::from(Some(ExplicitContextTag6::from(placeholder_key(params.subkey)))),
         seq_number: Optional::from(Some(ExplicitContextTag7::from(uint(params.seq_number)))),
         authorization_data: Optional::from(None),
     });
-    let plain = Zeroizing::new(der(&authenticator)?);
+    let plain = der_with_key(&authenticator, params.subkey)?;
     let enc =
         encrypted(&ticket_cred.session_key, KeyUsage::AP_REQ_AUTHENTICATOR, &plain, env, None)?;
     let ticket: Ticket = decode(&ticket_cred.ticket, "the service ticket")?;
@@ -234,7 +229,7 @@ pub fn read_ap_req(
         Zeroizing::new(crypto::decrypt(&key, KeyUsage::KDC_REP_TICKET, &tenc.cipher.0.0)?);
     application_sequence(&ticket_plain, 3, "not an EncTicketPart")?;
     let part: EncTicketPart = decode(&ticket_plain, "EncTicketPart")?;
-    let part = part.0;
+    let part = Wiped::new(part.0, |p| wipe_key(&mut p.key.0));
     let session_key = key_of(&part.key.0)?;
     let client = principal(&part.crealm.0, &part.cname.0)?;
     let auth_time = unix_time(&part.auth_time.0)?;
@@ -265,7 +260,11 @@ pub fn read_ap_req(
         Zeroizing::new(crypto::decrypt(&session_key, KeyUsage::AP_REQ_AUTHENTICATOR, cipher)?);
     application_sequence(&auth_plain, 2, "not an Authenticator")?;
     let auth: Authenticator = decode(&auth_plain, "Authenticator")?;
-    let auth = auth.0;
+    let auth = Wiped::new(auth.0, |a| {
+        if let Some(k) = a.subkey.0.as_mut() {
+            wipe_key(&mut k.0);
+        }
+    });
     if int32(&auth.authenticator_vno.0)? != 5 {
         return Err(Error::InvalidToken("authenticator: wrong vno"));
     }
@@ -422,10 +421,13 @@ pub fn build_ap_rep(
     let part: EncApRepPart = ApplicationTag::from(EncApRepPartInner {
         ctime: ExplicitContextTag0::from(ktime(time.ctime)),
         cusec: ExplicitContextTag1::from(int(time.cusec)),
-        subkey: Optional::from(subkey.map(|k| ExplicitContextTag2::from(encryption_key(k)))),
+        subkey: Optional::from(subkey.map(|k| ExplicitContextTag2::from(placeholder_key(k)))),
         seq_number: Optional::from(Some(ExplicitContextTag3::from(uint(seq_number)))),
     });
-    let plain = Zeroizing::new(der(&part)?);
+    let plain = match subkey {
+        Some(k) => der_with_key(&part, k)?,
+        None => Zeroizing::new(der(&part)?),
+    };
     let enc = encrypted(session_key, KeyUsage::AP_REP_ENC_PART, &plain, env, None)?;
     let rep: ApRep = ApplicationTag::from(ApRepInner {
         pvno: ExplicitContextTag0::from(int(5)),
@@ -465,7 +467,11 @@ pub fn read_ap_rep(
     )?);
     application_sequence(&plain, 27, "not an EncAPRepPart")?;
     let part: EncApRepPart = decode(&plain, "EncAPRepPart")?;
-    let part = part.0;
+    let part = Wiped::new(part.0, |p| {
+        if let Some(k) = p.subkey.0.as_mut() {
+            wipe_key(&mut k.0);
+        }
+    });
     let echoed =
         ApTime { ctime: i64::from(unix_time(&part.ctime.0)?), cusec: int32(&part.cusec.0)? };
     if echoed != sent {

@@ -11,7 +11,7 @@
 use super::kdc::convert::{
     asn_name, flags, flags_value, int, int32, kstring, ktime, principal, unix_time,
 };
-use super::kdc::{decode, der, encrypted, key_of};
+use super::kdc::{decode, der, der_with_key, encrypted, key_of, placeholder_key};
 use super::{Credential, Key};
 use crate::env::Environment;
 use crate::error::{Error, Result};
@@ -23,7 +23,7 @@ use picky_asn1::wrapper::{
 };
 use picky_asn1_der::application_tag::ApplicationTag;
 use picky_krb::data_types::{
-    EncKrbCredPart, EncKrbCredPartInner, EncryptedData, EncryptionKey, KrbCredInfo, Ticket,
+    EncKrbCredPart, EncKrbCredPartInner, EncryptedData, KrbCredInfo, Ticket,
 };
 use picky_krb::messages::{KrbCred, KrbCredInner};
 use zeroize::Zeroizing;
@@ -34,12 +34,7 @@ pub const MAX_KRB_CRED_LEN: usize = 65_535;
 fn cred_info(c: &Credential) -> Result<KrbCredInfo> {
     let time = |t: u32| ExplicitContextTag4::from(ktime(i64::from(t)));
     Ok(KrbCredInfo {
-        key: ExplicitContextTag0::from(EncryptionKey {
-            key_type: ExplicitContextTag0::from(int(c.session_key.etype().0)),
-            key_value: ExplicitContextTag1::from(OctetStringAsn1::from(
-                c.session_key.bytes().to_vec(),
-            )),
-        }),
+        key: ExplicitContextTag0::from(placeholder_key(&c.session_key)),
         prealm: Optional::from(Some(ExplicitContextTag1::from(kstring(&c.client.realm)?))),
         pname: Optional::from(Some(ExplicitContextTag2::from(asn_name(&c.client.name)?))),
         flags: Optional::from(Some(ExplicitContextTag3::from(flags(c.ticket_flags)))),
@@ -77,7 +72,7 @@ fn enc_part(c: &Credential) -> Result<Zeroizing<Vec<u8>>> {
         s_address: Optional::from(None),
         r_address: Optional::from(None),
     });
-    Ok(Zeroizing::new(der(&part)?))
+    der_with_key(&part, &c.session_key)
 }
 
 /// A KRB-CRED delivering `tgt`, its enc-part encrypted in `key` (the service ticket's session
@@ -139,6 +134,11 @@ pub fn read(bytes: &[u8], keys: &[&Key]) -> Result<Credential> {
     };
     super::kdc::der::check_tree(&plain)?;
     let part: EncKrbCredPart = decode(&plain, "EncKrbCredPart")?;
+    let part = super::kdc::Wiped::new(part, |p| {
+        for info in &mut p.0.ticket_info.0.0 {
+            super::kdc::wipe_key(&mut info.key.0);
+        }
+    });
     let infos = &part.0.ticket_info.0.0;
     let [info] = infos.as_slice() else {
         return Err(Error::InvalidToken("KRB-CRED: not exactly one ticket-info"));

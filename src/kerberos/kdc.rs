@@ -238,6 +238,74 @@ pub(super) fn der<T: serde::Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
         .map_err(|_| Error::InvalidParameter("cannot DER-encode a request"))
 }
 
+/// A decoded ASN.1 value holding key bytes (picky-krb's types keep them in plain `Vec`s),
+/// whose keys are wiped when it drops: the function given wipes them in place.
+pub(super) struct Wiped<T> {
+    value: T,
+    wipe: fn(&mut T),
+}
+
+impl<T> Wiped<T> {
+    pub(super) fn new(value: T, wipe: fn(&mut T)) -> Self {
+        Self { value, wipe }
+    }
+}
+
+impl<T> core::ops::Deref for Wiped<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<T> Drop for Wiped<T> {
+    fn drop(&mut self) {
+        (self.wipe)(&mut self.value);
+    }
+}
+
+/// Wipes the key bytes of an `EncryptionKey`.
+pub(super) fn wipe_key(key: &mut EncryptionKey) {
+    zeroize::Zeroize::zeroize(&mut key.key_value.0.0);
+}
+
+/// An `EncryptionKey` whose bytes are a placeholder of `key`'s length (see
+/// [`der_with_key`]): the real key never enters picky-krb's encoder, whose intermediate
+/// buffers are freed unwiped.
+pub(super) fn placeholder_key(key: &Key) -> EncryptionKey {
+    EncryptionKey {
+        key_type: ExplicitContextTag0::from(int(key.etype().0)),
+        key_value: ExplicitContextTag1::from(OctetStringAsn1::from(placeholder(key.bytes().len()))),
+    }
+}
+
+fn placeholder(len: usize) -> Vec<u8> {
+    use sha2::Digest;
+    let digest = sha2::Sha512::digest(b"sspi-emu: a key's place in a DER encoding");
+    digest.iter().copied().cycle().take(len).collect()
+}
+
+/// DER of `value`, which holds [`placeholder_key`]`(key)` exactly once, with the placeholder
+/// replaced by `key`'s bytes in the (wiped on drop) output.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] if the placeholder is not found exactly once.
+pub(super) fn der_with_key<T: serde::Serialize + ?Sized>(
+    value: &T,
+    key: &Key,
+) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+    let mut out = zeroize::Zeroizing::new(der(value)?);
+    let marker = placeholder(key.bytes().len());
+    let mut found = out.windows(marker.len()).enumerate().filter(|(_, w)| *w == marker.as_slice());
+    let (Some((at, _)), None) = (found.next(), found.next()) else {
+        return Err(Error::InvalidParameter("a key's placeholder is not in the encoding once"));
+    };
+    out.get_mut(at..at + marker.len())
+        .ok_or(Error::InvalidParameter("placeholder"))?
+        .copy_from_slice(key.bytes());
+    Ok(out)
+}
+
 pub(super) fn decode<'a, T: serde::Deserialize<'a>>(
     bytes: &'a [u8],
     what: &'static str,
@@ -593,15 +661,16 @@ pub fn check_ticket_times(start: u32, end: u32, till: i64) -> Result<()> {
 
 /// Decrypts and reads an EncASRepPart or EncTGSRepPart (either tag is accepted in either
 /// exchange, RFC 4120 section 5.4.2 "Compatibility note").
-fn enc_rep_part(key: &Key, usage: KeyUsage, enc: &EncryptedData) -> Result<EncKdcRepPart> {
-    // The plaintext holds the session key: wiped when done.
+fn enc_rep_part(key: &Key, usage: KeyUsage, enc: &EncryptedData) -> Result<Wiped<EncKdcRepPart>> {
+    // The plaintext holds the session key: wiped when done, and so is the decoded part.
     let plain = zeroize::Zeroizing::new(crypto::decrypt(key, usage, &enc.cipher.0.0)?);
     let tlv = der::read_only(&plain)?;
-    match tlv.tag {
-        0x79 => Ok(decode::<EncAsRepPart>(&plain, "EncASRepPart")?.0),
-        0x7a => Ok(decode::<EncTgsRepPart>(&plain, "EncTGSRepPart")?.0),
-        _ => Err(Error::InvalidToken("the reply's enc-part is not an EncKDCRepPart")),
-    }
+    let part = match tlv.tag {
+        0x79 => decode::<EncAsRepPart>(&plain, "EncASRepPart")?.0,
+        0x7a => decode::<EncTgsRepPart>(&plain, "EncTGSRepPart")?.0,
+        _ => return Err(Error::InvalidToken("the reply's enc-part is not an EncKDCRepPart")),
+    };
+    Ok(Wiped::new(part, |p| wipe_key(&mut p.key.0)))
 }
 
 pub(super) fn key_of(ek: &EncryptionKey) -> Result<Key> {
@@ -1076,16 +1145,16 @@ impl TgsExchange {
             }))),
             cusec: ExplicitContextTag4::from(int(micros)),
             ctime: ExplicitContextTag5::from(ktime(secs)),
-            subkey: Optional::from(subkey.as_ref().map(|k| {
-                ExplicitContextTag6::from(EncryptionKey {
-                    key_type: ExplicitContextTag0::from(int(k.etype().0)),
-                    key_value: ExplicitContextTag1::from(OctetStringAsn1::from(k.bytes().to_vec())),
-                })
-            })),
+            subkey: Optional::from(
+                subkey.as_ref().map(|k| ExplicitContextTag6::from(placeholder_key(k))),
+            ),
             seq_number: Optional::from(None),
             authorization_data: Optional::from(None),
         });
-        let auth_plain = zeroize::Zeroizing::new(der(&authenticator)?);
+        let auth_plain = match &subkey {
+            Some(k) => der_with_key(&authenticator, k)?,
+            None => zeroize::Zeroizing::new(der(&authenticator)?),
+        };
         let enc_auth = encrypted(session, USAGE_TGS_REQ_AUTHENTICATOR, &auth_plain, env, None)?;
         let ticket: Ticket = decode(&tgt.ticket, "the TGT's ticket")?;
         let ap_req: ApReq = ApplicationTag::from(ApReqInner {

@@ -3,7 +3,7 @@
 //! AP-REQ processing can be driven deterministically and offline.
 
 use super::kdc::convert::{asn_name, flags, int, kstring, ktime};
-use super::kdc::{EnvRandom, der, encrypted};
+use super::kdc::{EnvRandom, der, der_with_key, encrypted, placeholder_key};
 use super::{AuthData, Credential, Key, Principal};
 use crate::env::Environment;
 use crate::error::Result;
@@ -15,7 +15,7 @@ use picky_asn1::wrapper::{
 };
 use picky_asn1_der::application_tag::ApplicationTag;
 use picky_krb::data_types::{
-    AuthorizationDataInner, EncTicketPart, EncTicketPartInner, EncryptionKey, Ticket, TicketInner,
+    AuthorizationDataInner, EncTicketPart, EncTicketPartInner, Ticket, TicketInner,
     TransitedEncoding,
 };
 
@@ -42,12 +42,7 @@ pub fn issue_ticket(
     let end = start.saturating_add(lifetime);
     let part: EncTicketPart = ApplicationTag::from(EncTicketPartInner {
         flags: ExplicitContextTag0::from(flags(0x0040_0000 | 0x0080_0000)), // initial, pre-authent
-        key: ExplicitContextTag1::from(EncryptionKey {
-            key_type: ExplicitContextTag0::from(int(session_key.etype().0)),
-            key_value: ExplicitContextTag1::from(OctetStringAsn1::from(
-                session_key.bytes().to_vec(),
-            )),
-        }),
+        key: ExplicitContextTag1::from(placeholder_key(&session_key)),
         crealm: ExplicitContextTag2::from(kstring(&client.realm)?),
         cname: ExplicitContextTag3::from(asn_name(&client.name)?),
         transited: ExplicitContextTag4::from(TransitedEncoding {
@@ -71,7 +66,7 @@ pub fn issue_ticket(
             ))
         })),
     });
-    let plain = zeroize::Zeroizing::new(der(&part)?);
+    let plain = der_with_key(&part, &session_key)?;
     let enc = encrypted(service_key, KeyUsage::KDC_REP_TICKET, &plain, env, Some(kvno))?;
     let ticket: Ticket = ApplicationTag::from(TicketInner {
         tkt_vno: ExplicitContextTag0::from(int(5)),
