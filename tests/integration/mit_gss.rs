@@ -303,3 +303,70 @@ fn delegation_both_ways_with_mit() {
     assert_eq!(tgt.client.to_string(), format!("alice@{REALM}"));
     peer.quit();
 }
+
+/// Channel bindings with MIT's initiator: the same bindings on both sides are accepted,
+/// different ones refused; and MIT's AP-REQ replayed to a second acceptor of the same
+/// credentials is refused.
+#[test]
+fn mit_channel_bindings_and_replay() {
+    use sspi_emu::{AcceptorOptions, ChannelBindings, Error};
+    let (etype, name) = ENCTYPES[1];
+    let Some((realm, keytab)) = realm_for("mit_gss_bindings_replay", etype, name) else { return };
+    let service = Principal::parse(&format!("{SERVICE}@{REALM}"), None).unwrap();
+    let creds = Credentials::kerberos_acceptor(
+        AcceptorCredentials::new(keytab.clone(), Some(service)).unwrap(),
+    );
+    let cb = b"tls-server-end-point:0123456789abcdef".to_vec();
+    let mut env = realm.env();
+    env.push(("KRB5_PEER_CB_HEX".into(), crate::driver::to_hex(&cb)));
+    for (ours, accepted) in [(cb.clone(), true), (b"tls-server-end-point:other".to_vec(), false)] {
+        let mut peer = Peer::script("mit client", SCRIPT, &["client", HOSTBASED], &env);
+        let mut server = SecurityContext::acceptor(
+            &creds,
+            AcceptorOptions::new().channel_bindings(ChannelBindings::application(ours)),
+        )
+        .unwrap();
+        let ap_req = peer.token();
+        let result = server.step(Some(&ap_req));
+        if accepted {
+            peer.send_token(&result.unwrap().token);
+            peer.established();
+            peer.quit();
+            // The same AP-REQ again, to another context of the same credentials: a replay.
+            let mut again = SecurityContext::acceptor(
+                &creds,
+                AcceptorOptions::new().channel_bindings(ChannelBindings::application(cb.clone())),
+            )
+            .unwrap();
+            assert_eq!(again.step(Some(&ap_req)).unwrap_err(), Error::Replay);
+        } else {
+            assert_eq!(result.unwrap_err(), Error::BadBindings);
+        }
+    }
+    // Our initiator's bindings, checked by MIT's acceptor.
+    for (ours, accepted) in [(cb.clone(), true), (b"tls-server-end-point:other".to_vec(), false)] {
+        let mut peer = Peer::script("mit server", SCRIPT, &["server"], &env);
+        let config = Krb5Config::load(realm.krb5_conf()).unwrap();
+        let alice = Credentials::kerberos(InitiatorCredentials::with_password(
+            Principal::new(NameType::PRINCIPAL, &["alice"], REALM),
+            Password::new(USER_PASSWORD),
+            KdcClient::from_config(&config),
+        ));
+        let mut client = SecurityContext::initiator(
+            &alice,
+            InitiatorOptions::new()
+                .target_name(SERVICE)
+                .flags(IscReq::MUTUAL_AUTH)
+                .channel_bindings(ChannelBindings::application(ours)),
+        )
+        .unwrap();
+        peer.send_token(&client.step(None).unwrap().token);
+        if accepted {
+            client.step(Some(&peer.token())).unwrap();
+            peer.established();
+            peer.quit();
+        } else {
+            assert!(peer.outcome().is_err(), "MIT accepted other bindings");
+        }
+    }
+}
