@@ -958,10 +958,59 @@ impl SecurityContext {
         dispatch!(&mut self.inner, c => c.seal_parts(parts).map(Signature::from),
         k => {
             let mut sig = Signature::empty();
-            let n = k.seal_parts(parts, &mut sig.bytes)?;
+            let n = k.seal_parts(parts, &mut sig.bytes, true)?;
             sig.set_len(n)?;
             Ok(sig)
         })
+    }
+
+    /// `EncryptMessage` with `SECQOP_WRAP_NO_ENCRYPT`: the parts are not encrypted, the
+    /// returned token carries their checksum (a Kerberos Wrap token with the Sealed flag
+    /// clear, RFC 4121 section 4.2.6.2). Kerberos only.
+    ///
+    /// # Errors
+    /// `SEC_E_QOP_NOT_SUPPORTED` on an NTLM context; as [`SecurityContext::seal`].
+    pub fn seal_parts_integrity_only<P: MessageParts + ?Sized>(
+        &mut self,
+        parts: &mut P,
+    ) -> Result<Signature> {
+        match &mut self.inner {
+            Inner::Kerberos(k) => {
+                let mut sig = Signature::empty();
+                let n = k.seal_parts(parts, &mut sig.bytes, false)?;
+                sig.set_len(n)?;
+                Ok(sig)
+            }
+            Inner::Ntlm(_) => Err(Error::QopNotSupported),
+            Inner::Deleted(_) => Err(Error::InvalidHandle),
+        }
+    }
+
+    /// GSS-style wrap without confidentiality (`gss_wrap` with `conf_req` false): the message
+    /// travels in the clear with a checksum. Kerberos only.
+    ///
+    /// # Errors
+    /// As [`SecurityContext::seal_parts_integrity_only`].
+    pub fn wrap_integrity_only(&mut self, message: &[u8]) -> Result<Vec<u8>> {
+        match &mut self.inner {
+            Inner::Kerberos(k) => k.wrap(message, false),
+            Inner::Ntlm(_) => Err(Error::QopNotSupported),
+            Inner::Deleted(_) => Err(Error::InvalidHandle),
+        }
+    }
+
+    /// [`SecurityContext::unseal_parts`], saying whether the message was encrypted (false: a
+    /// Kerberos integrity-only token, `SECQOP_WRAP_NO_ENCRYPT`).
+    ///
+    /// # Errors
+    /// As [`SecurityContext::unseal`].
+    pub fn unseal_parts_qop<P: MessageParts + ?Sized>(
+        &mut self,
+        parts: &mut P,
+        signature: &[u8],
+    ) -> Result<bool> {
+        dispatch!(&mut self.inner, c => c.unseal_parts(parts, signature).map(|()| true),
+            k => k.established_mut()?.unseal_parts(parts, signature))
     }
 
     /// Unseals a message of several parts.
@@ -975,7 +1024,7 @@ impl SecurityContext {
         signature: &[u8],
     ) -> Result<()> {
         dispatch!(&mut self.inner, c => c.unseal_parts(parts, signature),
-            k => k.established_mut()?.unseal_parts(parts, signature))
+            k => k.established_mut()?.unseal_parts(parts, signature).map(|_| ()))
     }
 
     /// GSS-style wrap in place: `token[..16]` receives the signature, `token[16..]` holds the
@@ -1019,7 +1068,7 @@ impl SecurityContext {
     /// header for Kerberos (60 for aes-sha1).
     pub fn seal_signature_len(&self) -> usize {
         match &self.inner {
-            Inner::Kerberos(k) => k.seal_signature_len(),
+            Inner::Kerberos(k) => k.seal_signature_len(true),
             Inner::Ntlm(_) | Inner::Deleted(_) => SIGNATURE_SIZE,
         }
     }
@@ -1042,7 +1091,7 @@ impl SecurityContext {
     /// As [`SecurityContext::seal`].
     pub fn wrap(&mut self, message: &[u8]) -> Result<Vec<u8>> {
         if let Inner::Kerberos(k) = &mut self.inner {
-            return k.wrap(message);
+            return k.wrap(message, true);
         }
         let mut token = Vec::with_capacity(SIGNATURE_SIZE + message.len());
         token.extend_from_slice(&[0; SIGNATURE_SIZE]);

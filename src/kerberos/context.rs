@@ -196,48 +196,58 @@ impl Established {
     }
 
     /// `EncryptMessage`: the split-form Wrap token into `out`, the parts encrypted in place.
+    /// With `confidential` false, Windows' `SECQOP_WRAP_NO_ENCRYPT`: the parts stay as they
+    /// are and the token carries their checksum.
     pub(crate) fn seal_parts<P: MessageParts + ?Sized>(
         &mut self,
         parts: &mut P,
         out: &mut [u8],
+        confidential: bool,
         env: &Environment,
     ) -> Result<usize> {
         let confounder: [u8; 16] = env.random()?;
         let keys = self.keys()?;
         let confounder = confounder.get(..keys.confounder_len()).unwrap_or_default();
-        let n = keys.seal_parts(self.send_seq, true, confounder, parts, out)?;
+        let n = keys.seal_parts(self.send_seq, confidential, confounder, parts, out)?;
         self.next_seq();
         Ok(n)
     }
 
     /// `DecryptMessage`: the split-form Wrap token `token` (copied: it is rotated in place)
-    /// over the parts, then its sequence number.
+    /// over the parts, then its sequence number. Returns whether the message was encrypted
+    /// (false: an integrity-only token, `SECQOP_WRAP_NO_ENCRYPT`).
     pub(crate) fn unseal_parts<P: MessageParts + ?Sized>(
         &mut self,
         parts: &mut P,
         token: &[u8],
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let mut copy = [0u8; MAX_SIGNATURE];
         let copy = copy.get_mut(..token.len()).ok_or(Error::InvalidToken(
             "Kerberos token buffer longer than any Wrap token header",
         ))?;
         copy.copy_from_slice(token);
         let unsealed = self.keys()?.unseal_parts(copy, parts)?;
-        self.window.accept(unsealed.seq)
+        self.window.accept(unsealed.seq)?;
+        Ok(unsealed.confidential)
     }
 
-    /// GSS-API wrap (confidential, contiguous RFC 4121 token).
-    pub(crate) fn wrap(&mut self, message: &[u8], env: &Environment) -> Result<Vec<u8>> {
+    /// GSS-API wrap (a contiguous RFC 4121 token, encrypted or integrity-only).
+    pub(crate) fn wrap(
+        &mut self,
+        message: &[u8],
+        confidential: bool,
+        env: &Environment,
+    ) -> Result<Vec<u8>> {
         let keys = self.keys()?;
-        let mut token = vec![0u8; keys.wrap_len(true, message.len())];
-        let at = keys.wrap_data_offset(true, message.len());
+        let mut token = vec![0u8; keys.wrap_len(confidential, message.len())];
+        let at = keys.wrap_data_offset(confidential, message.len());
         token
             .get_mut(at..at + message.len())
             .ok_or(Error::InvalidParameter("wrap buffer"))?
             .copy_from_slice(message);
         let confounder: [u8; 16] = env.random()?;
         let confounder = confounder.get(..keys.confounder_len()).unwrap_or_default();
-        keys.wrap_in_place(self.send_seq, true, confounder, &mut token)?;
+        keys.wrap_in_place(self.send_seq, confidential, confounder, &mut token)?;
         self.next_seq();
         Ok(token)
     }
@@ -434,20 +444,24 @@ impl KerberosContext {
         &mut self,
         parts: &mut P,
         out: &mut [u8],
+        confidential: bool,
     ) -> Result<usize> {
         let (e, env) = self.parts_mut()?;
-        e.seal_parts(parts, out, env)
+        e.seal_parts(parts, out, confidential, env)
     }
 
     /// See [`Established::wrap`].
-    pub(crate) fn wrap(&mut self, message: &[u8]) -> Result<Vec<u8>> {
+    pub(crate) fn wrap(&mut self, message: &[u8], confidential: bool) -> Result<Vec<u8>> {
         let (e, env) = self.parts_mut()?;
-        e.wrap(message, env)
+        e.wrap(message, confidential, env)
     }
 
-    /// How many bytes `EncryptMessage` writes into the token buffer (60 for aes-sha1).
-    pub(crate) fn seal_signature_len(&self) -> usize {
-        self.established().and_then(|e| e.messages.as_ref()).map_or(60, |k| k.seal_token_len(true))
+    /// How many bytes `EncryptMessage` writes into the token buffer (60 for aes-sha1; the
+    /// MIC's length integrity-only).
+    pub(crate) fn seal_signature_len(&self, confidential: bool) -> usize {
+        self.established()
+            .and_then(|e| e.messages.as_ref())
+            .map_or(60, |k| k.seal_token_len(confidential))
     }
 
     /// `SecPkgContext_Sizes`.

@@ -814,9 +814,14 @@ pub fn verify_signature(
     }))
 }
 
+/// `SECQOP_WRAP_NO_ENCRYPT`: `EncryptMessage` only signs (Kerberos); `DecryptMessage`
+/// reports it for a message that was not encrypted.
+pub const SECQOP_WRAP_NO_ENCRYPT: u32 = 0x8000_0001;
+
 /// `EncryptMessage`: encrypts every writable `SECBUFFER_DATA` buffer in place, signs them
 /// and the read-only ones, and writes the signature into the first `SECBUFFER_TOKEN`.
-/// A `qop` other than 0 gives `SEC_E_QOP_NOT_SUPPORTED`.
+/// `qop` 0, or for Kerberos [`SECQOP_WRAP_NO_ENCRYPT`] (the data stays in the clear, the
+/// token carries its checksum); any other gives `SEC_E_QOP_NOT_SUPPORTED`.
 pub fn encrypt_message(
     context: &SecHandle,
     qop: u32,
@@ -825,6 +830,11 @@ pub fn encrypt_message(
 ) -> SecurityStatus {
     let _ = seq_no;
     status_of(with_context(context, |ctx| {
+        if qop == SECQOP_WRAP_NO_ENCRYPT && ctx.package() == Package::Kerberos {
+            let needed = usize::try_from(ctx.sizes().max_signature).unwrap_or(usize::MAX);
+            produce_signature(message, needed, |data| ctx.seal_parts_integrity_only(data))?;
+            return Ok(SecurityStatus::SEC_E_OK);
+        }
         check_qop(qop)?;
         let needed = ctx.seal_signature_len();
         produce_signature(message, needed, |data| ctx.seal_parts(data))?;
@@ -870,7 +880,10 @@ pub fn decrypt_message(
             let sig = received_signature(ctx, message)?;
             let mut data = DataBuffers(message);
             data.check()?;
-            ctx.unseal_parts(&mut data, &sig)?;
+            if !ctx.unseal_parts_qop(&mut data, &sig)? {
+                *qop = SECQOP_WRAP_NO_ENCRYPT;
+                return Ok(SecurityStatus::SEC_E_OK);
+            }
         }
         *qop = 0;
         Ok(SecurityStatus::SEC_E_OK)

@@ -693,6 +693,25 @@ fn kerberos_over_handles() {
     let mut msg = [SecBuffer::new(SECBUFFER_STREAM, &mut stream), SecBuffer::empty(SECBUFFER_DATA)];
     assert_eq!(decrypt_message(&c, &mut msg, 0, &mut qop), S::SEC_E_OK);
     assert_eq!(msg[1].as_slice(), b"streamed");
+    // SECQOP_WRAP_NO_ENCRYPT: the data stays in the clear, its checksum in the token, and
+    // DecryptMessage says so; a change to the data is caught.
+    let mut data = *b"in the clear";
+    let mut token = [0u8; 28];
+    let mut msg =
+        [SecBuffer::new(SECBUFFER_TOKEN, &mut token), SecBuffer::new(SECBUFFER_DATA, &mut data)];
+    assert_eq!(encrypt_message(&c, SECQOP_WRAP_NO_ENCRYPT, &mut msg, 0), S::SEC_E_OK);
+    assert_eq!(msg[1].as_slice(), b"in the clear");
+    let signed = msg[0].as_slice().to_vec();
+    let mut bad = *b"in the clean";
+    let mut t = signed.clone();
+    let mut msg =
+        [SecBuffer::new(SECBUFFER_TOKEN, &mut t), SecBuffer::new(SECBUFFER_DATA, &mut bad)];
+    assert_eq!(decrypt_message(&s, &mut msg, 0, &mut qop), S::SEC_E_MESSAGE_ALTERED);
+    let mut t = signed.clone();
+    let mut msg =
+        [SecBuffer::new(SECBUFFER_TOKEN, &mut t), SecBuffer::new(SECBUFFER_DATA, &mut data)];
+    assert_eq!(decrypt_message(&s, &mut msg, 0, &mut qop), S::SEC_E_OK);
+    assert_eq!(qop, SECQOP_WRAP_NO_ENCRYPT);
     // MakeSignature / VerifySignature, and a replay.
     let payload = *b"signed";
     let mut sig = [0u8; 28];

@@ -153,6 +153,11 @@ fn messages_both_ways(peer: &mut Peer, ours: &mut SecurityContext, name: &str, s
         let sealed =
             peer.command(&format!("SEALED {}", crate::driver::to_hex(&ours.wrap(&msg).unwrap())));
         assert_eq!(sealed.unwrap(), [1], "{name}: our wrap is encrypted");
+        let token = ours.wrap_integrity_only(&msg).unwrap();
+        let sealed = peer.command(&format!("SEALED {}", crate::driver::to_hex(&token)));
+        assert_eq!(sealed.unwrap(), [0], "{name}: our integrity-only wrap is not encrypted");
+        let token = ours.wrap_integrity_only(&msg).unwrap();
+        assert_eq!(peer.unwrap(&token).unwrap(), msg, "{name}: our integrity-only wrap");
         if split {
             let mut data = msg.clone();
             let trailer = ours.seal(&mut data).unwrap();
