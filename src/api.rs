@@ -1198,6 +1198,25 @@ impl SecurityContext {
         }))
     }
 
+    /// `SECPKG_ATTR_SESSION_KEY` of a Kerberos context: the key its messages are protected
+    /// with (the acceptor's subkey if it sent one, else the initiator's subkey, else the
+    /// ticket's session key), as Windows reports it. Key material: keep it secret.
+    ///
+    /// # Errors
+    /// `SEC_E_OUT_OF_SEQUENCE` before the handshake completed; `SEC_E_UNSUPPORTED_FUNCTION`
+    /// on an NTLM context (see [`SecurityContext::dangerous_session_key`]).
+    pub fn dangerous_kerberos_session_key(&self) -> Result<kerberos::Key> {
+        match &self.inner {
+            Inner::Kerberos(k) => {
+                k.established().map(|e| e.key.clone()).ok_or(KERBEROS_NOT_ESTABLISHED)
+            }
+            Inner::Ntlm(_) => {
+                Err(Error::NotSupported("an NTLM context's key is 16 bytes: dangerous_session_key"))
+            }
+            Inner::Deleted(_) => Err(Error::InvalidHandle),
+        }
+    }
+
     /// `SECPKG_ATTR_SESSION_KEY`: the exported session key. Key material: keep it secret.
     ///
     /// # Errors

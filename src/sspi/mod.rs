@@ -138,8 +138,11 @@ pub enum ContextAttribute {
     Names(String),
     /// `SECPKG_ATTR_LIFESPAN`: (start, expiry).
     Lifespan(FileTime, FileTime),
-    /// `SECPKG_ATTR_SESSION_KEY`.
+    /// `SECPKG_ATTR_SESSION_KEY` of an NTLM context (the exported session key).
     SessionKey(Key16),
+    /// `SECPKG_ATTR_SESSION_KEY` of a Kerberos context: the key its messages are protected
+    /// with (the acceptor's subkey, else the initiator's, else the ticket's session key).
+    KerberosSessionKey(crate::kerberos::Key),
     /// `SECPKG_ATTR_PACKAGE_INFO`.
     PackageInfo(PackageInfo),
     /// `SECPKG_ATTR_FLAGS`: `ISC_RET_*` or `ASC_RET_*`.
@@ -607,6 +610,9 @@ pub fn query_context_attributes(
             SECPKG_ATTR_SIZES => ContextAttribute::Sizes(ctx.sizes()),
             SECPKG_ATTR_NAMES => ContextAttribute::Names(ctx.client_name()?),
             SECPKG_ATTR_LIFESPAN => ContextAttribute::Lifespan(FileTime(0), ctx.expiry()),
+            SECPKG_ATTR_SESSION_KEY if ctx.package() == Package::Kerberos => {
+                ContextAttribute::KerberosSessionKey(ctx.dangerous_kerberos_session_key()?)
+            }
             SECPKG_ATTR_SESSION_KEY => ContextAttribute::SessionKey(ctx.dangerous_session_key()?),
             SECPKG_ATTR_PACKAGE_INFO => ContextAttribute::PackageInfo(ctx.package_info()),
             SECPKG_ATTR_FLAGS => ContextAttribute::Flags(ctx.attributes()?),

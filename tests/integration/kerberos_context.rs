@@ -693,6 +693,22 @@ fn kerberos_over_handles() {
     let mut msg = [SecBuffer::new(SECBUFFER_STREAM, &mut stream), SecBuffer::empty(SECBUFFER_DATA)];
     assert_eq!(decrypt_message(&c, &mut msg, 0, &mut qop), S::SEC_E_OK);
     assert_eq!(msg[1].as_slice(), b"streamed");
+    // SECPKG_ATTR_SESSION_KEY: the same key on both sides (the acceptor's subkey).
+    let mut other = None;
+    assert_eq!(query_context_attributes(&c, SECPKG_ATTR_SESSION_KEY, &mut value), S::SEC_E_OK);
+    assert_eq!(query_context_attributes(&s, SECPKG_ATTR_SESSION_KEY, &mut other), S::SEC_E_OK);
+    match (value.take(), other.take()) {
+        (
+            Some(ContextAttribute::KerberosSessionKey(a)),
+            Some(ContextAttribute::KerberosSessionKey(b)),
+        ) => {
+            assert!(a.ct_eq(&b));
+            assert_eq!(a.dangerous_bytes().len(), 32, "aes256");
+        }
+        x => panic!("{x:?}"),
+    }
+    assert_eq!(query_context_attributes(&s, SECPKG_ATTR_LIFESPAN, &mut value), S::SEC_E_OK);
+    assert!(matches!(value.take(), Some(ContextAttribute::Lifespan(_, end)) if end == expiry));
     // SECQOP_WRAP_NO_ENCRYPT: the data stays in the clear, its checksum in the token, and
     // DecryptMessage says so; a change to the data is caught.
     let mut data = *b"in the clear";
