@@ -1,5 +1,6 @@
 //! Races (issue 16): the `sspi::` handle table under 8 threads × 100,000 racing operations,
-//! and the per-host key file created by many processes at once.
+//! the Kerberos replay cache under as many racing check-and-inserts, and the per-host key
+//! file created by many processes at once.
 //!
 //! The handle table is process-wide, so this is its own test binary: at the end, with every
 //! handle deleted, the table must be empty (nothing lost, nothing leaked), which another test
@@ -475,4 +476,50 @@ fn key_file_child() {
     let key = ExportKey::load_or_create(&path).unwrap();
     let id: String = key.id().iter().map(|b| format!("{b:02x}")).collect();
     println!("KEY ID {id}");
+}
+
+/// The Kerberos replay cache under 8 threads × 100,000 racing check-and-insert calls over a
+/// shared set of authenticator tags (the case of one credential's acceptors accepting in
+/// parallel): every tag is accepted by exactly one call, every other call on it is a replay,
+/// and nothing deadlocks.
+#[test]
+#[cfg_attr(debug_assertions, ignore = "slow unoptimized: .ci/run runs it with --release")]
+fn eight_threads_race_on_the_replay_cache() {
+    use sspi_emu::Error;
+    use sspi_emu::kerberos::replay::ReplayCache;
+    use std::sync::atomic::AtomicUsize;
+    const TAGS: usize = 50_000;
+    let cache = ReplayCache::new(TAGS);
+    let accepted: Vec<AtomicUsize> = (0..TAGS).map(|_| AtomicUsize::new(0)).collect();
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::scope(|scope| {
+        for t in 0..THREADS {
+            let (cache, accepted, done_tx) = (&cache, &accepted, done_tx.clone());
+            scope.spawn(move || {
+                // Each thread walks the tags in its own order (a stride prime to TAGS).
+                let stride = [1usize, 7, 11, 13, 17, 19, 23, 29][t];
+                for i in 0..OPS_PER_THREAD {
+                    let n = (i * stride + t * 101) % TAGS;
+                    let mut tag = [0u8; 32];
+                    tag[..8].copy_from_slice(&(n as u64).to_le_bytes());
+                    match cache.check_and_insert(tag, 1_000, 1_000, 300) {
+                        Ok(()) => {
+                            accepted[n].fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(Error::Replay) => {}
+                        Err(e) => panic!("tag {n}: {e}"),
+                    }
+                }
+                done_tx.send(()).unwrap();
+            });
+        }
+        drop(done_tx);
+        for _ in 0..THREADS {
+            done_rx.recv_timeout(Duration::from_secs(120)).expect("a thread is stuck: deadlock?");
+        }
+    });
+    let seen = accepted.iter().filter(|a| a.load(Ordering::Relaxed) > 0).count();
+    assert!(accepted.iter().all(|a| a.load(Ordering::Relaxed) <= 1), "a tag accepted twice");
+    assert_eq!(cache.len(), seen, "the cache holds exactly the accepted tags");
+    assert!(seen > TAGS / 2, "the threads covered the tags ({seen})");
 }
