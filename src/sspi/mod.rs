@@ -665,9 +665,10 @@ pub fn export_security_context_ex(
 }
 
 /// `ImportSecurityContext`: a new context handle from a packed context, protected with the
-/// per-host key. An acceptor packed before its handshake completed gets its user store from
-/// the file named by [`NTLM_USER_FILE`]; [`import_security_context_ex`] takes credentials,
-/// a key and an environment directly. `token`, when given, must be the identity the
+/// per-host key. An NTLM acceptor packed before its handshake completed gets its user store
+/// from the file named by [`NTLM_USER_FILE`]; a Kerberos context before its first token
+/// needs its credentials through [`import_security_context_ex`], which takes credentials, a
+/// key and an environment directly. `token`, when given, must be the identity the
 /// exporter handed out. On failure no handle is created.
 ///
 /// `package` is checked against the package the blob names before the blob is opened:
@@ -687,7 +688,11 @@ pub fn import_security_context(
         options = options.environment(env);
     }
     let mut file_error = None;
-    if let Some(path) = std::env::var_os(NTLM_USER_FILE) {
+    // The user file is NTLM's: a Kerberos blob gets no credentials here (an established
+    // context needs none; one before its first token is imported with
+    // `import_security_context_ex` and its credentials).
+    let ntlm = Package::from_name(package).is_ok_and(|p| p == Package::Ntlm);
+    if let Some(path) = std::env::var_os(NTLM_USER_FILE).filter(|_| ntlm) {
         match MemoryUserStore::from_file(path) {
             Ok(users) => options = options.credentials(Credentials::acceptor(users)),
             Err(e) => file_error = Some(e),
