@@ -7,6 +7,7 @@
 mod files;
 mod handles;
 mod kerberos;
+mod replay;
 
 pub use files::{key_file, seeds as file_seeds, user_file};
 pub use handles::{
@@ -18,6 +19,7 @@ pub use kerberos::{
     krb_acceptor_credentials, krb_ap, krb_initiator_credentials, krb_message, krb_pair,
     seeds as krb_seeds,
 };
+pub use replay::{replay_file, seeds as replay_seeds};
 
 use crate::api::{AcceptorOptions, Credentials, InitiatorOptions, SecurityContext};
 use crate::bindings::ChannelBindings;
