@@ -60,21 +60,25 @@
 //!
 //! Capacity: a window fills up by chance long before the whole table does. With the default
 //! [`DEFAULT_FILE_SLOTS`] (262,144 records, 8 MiB) and [`MAX_FILE_PROBE`] = 64, the first
-//! full window comes at about 70% load: some 180,000 authentications within one skew
-//! window (600 per second over 5 minutes).
+//! full window came at 59% to 68% load in three runs with random tags (150,000 to 178,000
+//! live entries: some 500 authentications per second over a 5-minute skew window); offered
+//! as many insertions as it has slots, the table still took 96% of them. A check-and-insert
+//! costs about 8 µs against 1.2 µs in memory (release build, Linux, ext4: lock, read of
+//! 2 KiB, write of 32 bytes, unlock).
 //!
 //! ## Safety of the file
 //!
 //! On Unix the file is created with mode 0600 (through a temporary file linked into place, so
-//! no process ever sees it half written) and an existing one is refused ([`Error::ReplayCacheFile`])
-//! if it is a symbolic link or not a regular file, if this process's effective user does not
-//! own it, if anyone else may read or write it (mode `& 0o077`), or if its directory is
-//! writable by others without the sticky bit (`/tmp` and `/var/tmp` are fine). A file of the
-//! wrong length, magic, version, record length, slot or probe count, or with non-zero
-//! reserved bytes is refused too: never a panic, and never a cache that accepts everything.
-//! On Windows only the symbolic-link and regular-file checks are made: the directory's ACL is
-//! the caller's to keep private. Records are written without `fsync`: the cache survives a
-//! crash of the process, not of the machine (nor does MIT's).
+//! no process ever sees it half written). An existing one is refused
+//! ([`Error::ReplayCacheFile`]) if it is a symbolic link or not a regular file, if this
+//! process's effective user does not own it, if anyone else may read or write it (mode
+//! `& 0o077`, as for the export key file; a reader would learn the seed), or if its
+//! directory is writable by others without the sticky bit (`/tmp` and `/var/tmp` are fine).
+//! A file of the wrong length, magic, version, record length, slot or probe count, or with
+//! non-zero reserved bytes is refused too: never a panic, and never a cache that accepts
+//! everything. On Windows only the symbolic-link and regular-file checks are made: the
+//! directory's ACL is the caller's to keep private. Records are written without `fsync`: the
+//! cache survives a crash of the process, not of the machine (nor does MIT's).
 
 use crate::error::{Error, Result};
 use std::collections::{HashMap, VecDeque};
@@ -691,7 +695,8 @@ mod file_tests {
         let d = Dir::new("corrupt");
         ReplayCache::file_with_slots(d.file(), 16).unwrap();
         let good = std::fs::read(d.file()).unwrap();
-        let cases: &[(&str, Box<dyn Fn(&mut Vec<u8>)>)] = &[
+        type Damage = Box<dyn Fn(&mut Vec<u8>)>;
+        let cases: &[(&str, Damage)] = &[
             ("magic", Box::new(|b| b[0] = b'X')),
             ("version", Box::new(|b| b[9] = 2)),
             ("record length", Box::new(|b| b[11] = 16)),
