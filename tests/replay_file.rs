@@ -156,3 +156,49 @@ fn threads_with_their_own_caches_accept_each_authenticator_once() {
     assert_each_won_once(&wins);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// End to end: two acceptor credentials (two workers) with the same replay file; an AP-REQ
+/// accepted by one is refused by the other, while each credential on its own memory cache
+/// would accept it. The world is `sspi_emu::fuzzing`'s offline one (its service key, its
+/// ticket for alice, its clock).
+#[test]
+fn an_ap_req_accepted_by_one_worker_is_refused_by_another() {
+    use sspi_emu::api::{AcceptorOptions, Credentials, SecurityContext};
+    use sspi_emu::env::{Environment, FileTime, ManualClock, SeededRandom};
+    use sspi_emu::kerberos::credentials::AcceptorCredentials;
+    use sspi_emu::kerberos::keytab::{Keytab, KeytabEntry};
+    use sspi_emu::kerberos::{EncType, Key, NameType, Principal};
+    let dir = private_dir("workers");
+    let file = dir.join("replay");
+    let service = Principal::new(NameType::SRV_INST, &["HTTP", "web.example.test"], "EXAMPLE.TEST");
+    let keytab = || Keytab {
+        entries: vec![KeytabEntry {
+            principal: service.clone(),
+            timestamp: 1_767_225_600,
+            kvno: 2,
+            key: Key::new(EncType::AES256_CTS_HMAC_SHA1_96, &[0x5a; 32]),
+        }],
+    };
+    let worker = |shared: bool| {
+        let creds = AcceptorCredentials::new(keytab(), Some(service.clone())).unwrap();
+        let creds = if shared { creds.with_replay_file(&file).unwrap() } else { creds };
+        let env = Environment::new(
+            SeededRandom::new(2),
+            ManualClock::new(FileTime(134_116_992_000_000_000)),
+        );
+        SecurityContext::acceptor(
+            &Credentials::kerberos_acceptor(creds),
+            AcceptorOptions::new().environment(env),
+        )
+        .unwrap()
+    };
+    let (_, _, ap_req, _) = sspi_emu::fuzzing::krb_pair();
+    // Separate memory caches: both accept (which is what the file is for).
+    worker(false).step(Some(&ap_req)).unwrap();
+    worker(false).step(Some(&ap_req)).unwrap();
+    // One file: the first accepts, the second refuses the replay.
+    worker(true).step(Some(&ap_req)).unwrap();
+    let refused = worker(true).step(Some(&ap_req)).map(|_| ()).unwrap_err();
+    assert_eq!(refused, sspi_emu::Error::Replay, "{refused:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
