@@ -139,6 +139,11 @@ pub enum Error {
     /// refused rather than letting a replay through (see `manual`, "Replay cache").
     #[error("replay cache full")]
     ReplayCacheFull,
+    /// The replay cache file cannot be created, opened, locked, read or written, or is
+    /// refused (a symbolic link, another user's, open to others, or not in the documented
+    /// format); the text says which file and why.
+    #[error("replay cache file: {0}")]
+    ReplayCacheFile(String),
 }
 
 /// Shorthand for `Result<T, sspi_emu::Error>`.

@@ -8,6 +8,7 @@ mod files;
 mod handles;
 mod kerberos;
 mod pac;
+mod replay;
 
 pub use files::{key_file, seeds as file_seeds, user_file};
 pub use handles::{
@@ -20,6 +21,7 @@ pub use kerberos::{
     krb_initiator_credentials, krb_message, krb_pair, seeds as krb_seeds,
 };
 pub use pac::{pac, seeds as pac_seeds};
+pub use replay::{replay_file, seeds as replay_seeds};
 
 use crate::api::{AcceptorOptions, Credentials, InitiatorOptions, SecurityContext};
 use crate::bindings::ChannelBindings;

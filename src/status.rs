@@ -138,6 +138,7 @@ impl From<&Error> for SecurityStatus {
             Error::ContextExpired => Self::SEC_E_CONTEXT_EXPIRED,
             Error::Replay => Self::SEC_E_LOGON_DENIED,
             Error::ReplayCacheFull => Self::SEC_E_INSUFFICIENT_MEMORY,
+            Error::ReplayCacheFile(_) => Self::SEC_E_NO_CREDENTIALS,
         }
     }
 }
@@ -196,6 +197,7 @@ mod tests {
             (Error::ContextExpired, SecurityStatus::SEC_E_CONTEXT_EXPIRED),
             (Error::Replay, SecurityStatus::SEC_E_LOGON_DENIED),
             (Error::ReplayCacheFull, SecurityStatus::SEC_E_INSUFFICIENT_MEMORY),
+            (Error::ReplayCacheFile("x".into()), SecurityStatus::SEC_E_NO_CREDENTIALS),
             (Error::Kdc { code: 24, message: "x".into() }, SecurityStatus::SEC_E_LOGON_DENIED),
             (Error::Kdc { code: 6, message: "x".into() }, SecurityStatus::SEC_E_LOGON_DENIED),
             (Error::Kdc { code: 7, message: "x".into() }, SecurityStatus::SEC_E_TARGET_UNKNOWN),

@@ -297,6 +297,17 @@ impl AcceptorCredentials {
         self
     }
 
+    /// Replaces the replay cache by the file at `path`, shared with every process (and every
+    /// credential) that uses the same file: an authenticator accepted through one is refused
+    /// as a replay by all (the format and its checks: [`super::replay`]). Created if missing.
+    ///
+    /// # Errors
+    /// As [`super::replay::ReplayCache::file`].
+    pub fn with_replay_file(mut self, path: impl AsRef<std::path::Path>) -> Result<Self> {
+        self.replay = super::replay::ReplayCache::file(path)?;
+        Ok(self)
+    }
+
     /// The service these credentials accept for, if restricted to one.
     pub fn service(&self) -> Option<&Principal> {
         self.service.as_ref()
