@@ -15,8 +15,8 @@ pub use handles::{
     seeds as handles_seeds,
 };
 pub use kerberos::{
-    krb_acceptor_credentials, krb_ap, krb_initiator_credentials, krb_message, krb_pair,
-    seeds as krb_seeds,
+    krb_acceptor_credentials, krb_ap, krb_initiator_credentials, krb_initiator_credentials_for,
+    krb_message, krb_pair, krb_world, seeds as krb_seeds,
 };
 
 use crate::api::{AcceptorOptions, Credentials, InitiatorOptions, SecurityContext};
