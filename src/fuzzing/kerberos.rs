@@ -99,11 +99,14 @@ pub fn krb_initiator_credentials_for(session_etype: EncType) -> Credentials {
     ))
 }
 
-/// For benchmarks' floors: the world's service key (aes256-sha1, key version 2), its
-/// service name (`HTTP/web.example.test`) and its clock (2026-01-01T00:00:00Z), which an
-/// acceptor's environment must be near (the acceptor checks the authenticator's time).
-pub fn krb_world() -> (Key, &'static str, FileTime) {
-    (world().keytab.entries[0].key.clone(), SERVICE, T0)
+/// For benchmarks' floors: the bytes of the world's service key (aes256-sha1, key version
+/// 2), its service name (`HTTP/web.example.test`) and its clock (2026-01-01T00:00:00Z),
+/// which an acceptor's environment must be near (the acceptor checks the authenticator's
+/// time).
+pub fn krb_world() -> ([u8; 32], &'static str, FileTime) {
+    let mut key = [0u8; 32];
+    key.copy_from_slice(world().keytab.entries[0].key.bytes());
+    (key, SERVICE, T0)
 }
 
 /// The acceptor's credentials (a fresh replay cache each time).
