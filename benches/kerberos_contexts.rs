@@ -664,6 +664,12 @@ impl HandshakeFloor {
         assert_eq!(Block::slice_as_flattened(&blocks)[16..], [9; 32]);
 
         let (ticket_len, auth_len, rep_len) = Self::sizes();
+        if !profiling() {
+            eprintln!(
+                "handshake floor: ciphertexts of the ticket part {ticket_len} B, authenticator \
+                 {auth_len} B, AP-REP part {rep_len} B"
+            );
+        }
         let blocks = |len: usize| vec![Block::default(); (len - 12).div_ceil(16)];
         let mut ticket_ct = blocks(ticket_len);
         let ticket_tag = ticket_keys.encrypt(&mut ticket_ct);
