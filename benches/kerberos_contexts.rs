@@ -1035,6 +1035,19 @@ fn floor_parts(c: &mut Criterion) {
         b.iter(|| DerivedKeys::new(black_box(&key), KeyUsage::KG_ACCEPTOR_SEAL).unwrap())
     });
     let bytes = [0x5au8; 32];
+    // What `DerivedKeys::new` computes (aes256-sha1: Ke, Ki, Kc), with the n-folded
+    // constants from a table: the base key's schedule, three DKs, Ke's schedule, two HMAC
+    // key setups.
+    let folded = [constant(22, 0xAA), constant(22, 0x55), constant(22, 0x99)];
+    g.bench_function("raw_derived_keys/aes256-sha1", |b| {
+        b.iter(|| {
+            let base = Aes256::new(black_box(&bytes.into()));
+            let ke = Aes256::new(&dk(&base, &folded[0]).into());
+            let ki: HmacSha1 = KeyInit::new_from_slice(&dk(&base, &folded[1])).unwrap();
+            let kc: HmacSha1 = KeyInit::new_from_slice(&dk(&base, &folded[2])).unwrap();
+            (ke, ki, kc)
+        })
+    });
     g.bench_function("aes256_key_schedule", |b| b.iter(|| Aes256::new(black_box(&bytes.into()))));
     g.bench_function("hmac_sha1_key_setup", |b| {
         b.iter(|| <Hmac<sha1::Sha1> as KeyInit>::new_from_slice(black_box(&bytes[..16])).unwrap())
