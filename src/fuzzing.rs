@@ -18,7 +18,8 @@ pub use handles::{
 };
 pub use kerberos::{
     krb_acceptor, krb_acceptor_credentials, krb_ap, krb_env, krb_initiator,
-    krb_initiator_credentials, krb_message, krb_pair, seeds as krb_seeds,
+    krb_initiator_credentials, krb_initiator_credentials_for, krb_message, krb_pair, krb_world,
+    seeds as krb_seeds,
 };
 pub use pac::{pac, seeds as pac_seeds};
 pub use replay::{replay_file, seeds as replay_seeds};

@@ -76,6 +76,44 @@ pub fn krb_initiator_credentials() -> Credentials {
     ))
 }
 
+/// For benchmarks: the initiator's credentials (alice) holding a ticket of the world's
+/// service whose session key is of `session_etype` (the world's own ticket has aes256-sha1).
+/// The initiator's subkey follows the session key's type, the acceptor's subkey the
+/// initiator's, so an established pair's message keys are of `session_etype`.
+///
+/// # Panics
+/// For a type `issue_ticket` cannot make a key of.
+pub fn krb_initiator_credentials_for(session_etype: EncType) -> Credentials {
+    let w = world();
+    let ticket = crate::kerberos::testing::issue_ticket(
+        &w.ticket.client,
+        &w.ticket.server,
+        &w.keytab.entries[0].key,
+        2,
+        session_etype,
+        T0_UNIX - 60,
+        10 * 3600,
+        &[],
+        &env(100 + u64::from(session_etype.0.unsigned_abs())),
+    )
+    .expect("a ticket");
+    Credentials::kerberos(InitiatorCredentials::with_tickets(
+        ticket.client.clone(),
+        vec![ticket],
+        kdc(),
+    ))
+}
+
+/// For benchmarks' floors: the bytes of the world's service key (aes256-sha1, key version
+/// 2), its service name (`HTTP/web.example.test`) and its clock (2026-01-01T00:00:00Z),
+/// which an acceptor's environment must be near (the acceptor checks the authenticator's
+/// time).
+pub fn krb_world() -> ([u8; 32], &'static str, FileTime) {
+    let mut key = [0u8; 32];
+    key.copy_from_slice(world().keytab.entries[0].key.bytes());
+    (key, SERVICE, T0)
+}
+
 /// The acceptor's credentials (a fresh replay cache each time).
 pub fn krb_acceptor_credentials() -> Credentials {
     let service = Principal::parse(&format!("{SERVICE}@{REALM}"), None).expect("a name");
