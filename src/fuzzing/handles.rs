@@ -1960,7 +1960,7 @@ fn kerberos_seeds() -> Vec<(&'static str, Program)> {
                 .op(Protect, &[0, 0x80, 0, 3, 1, 2, 3])
                 .op(Check, &[1, 0, 0, 0, 0])
                 .op(Protect, &[1, 0x80, 0, 3, 4, 5, 6])
-                .op(Check, &[0, 1, 4, 0, 0]),
+                .op(Check, &[0, 1, 2, 0, 0]),
         ),
         (
             "kerberos-legs-one-by-one",
@@ -2021,17 +2021,20 @@ fn kerberos_seeds() -> Vec<(&'static str, Program)> {
                 .op(Import, &[0, 1, 0, 0, 0, 2])
                 .op(Accept, &accept)
                 .op(Step, &leg(0, 1, 0, 6))
-                // Established, both: with the NTLM credentials (refused), another package's
-                // name (refused), none, the role's own.
+                // Established, both (blobs 1 and 2): with the NTLM credentials (refused),
+                // another package's name (refused), none, the role's own, the other role's
+                // (refused).
                 .op(Export, &[0, 0, 1, 0])
                 .op(Export, &[1, 0, 2, 0])
-                .op(Import, &[0, 1, 0, 0, 0, 0])
-                .op(Import, &[0, 1, 4, 0, 0, 2])
-                .op(Import, &[0, 1, 3, 2, 0, 2])
-                .op(Import, &[1, 2, 0, 2, 0, 3])
-                .op(Import, &[1, 2, 0, 0, 0, 4])
+                .op(Import, &[1, 1, 0, 0, 0, 0])
+                .op(Import, &[1, 1, 4, 0, 0, 2])
+                .op(Import, &[1, 1, 3, 2, 0, 2])
+                .op(Import, &[2, 2, 0, 2, 0, 3])
+                .op(Import, &[2, 2, 0, 0, 0, 4])
                 .op(Protect, &[2, 0x80, 0, 3, 7, 7, 7])
-                .op(Check, &[3, 0, 0, 0, 0]),
+                .op(Check, &[3, 0, 0, 0, 0])
+                .op(Protect, &[3, 0x00, 0, 3, 7, 7, 7])
+                .op(Check, &[2, 1, 0, 0, 0]),
         ),
         (
             "kerberos-reset",
@@ -2044,12 +2047,16 @@ fn kerberos_seeds() -> Vec<(&'static str, Program)> {
                 .op(Export, &[0, 1, 1, 1])
                 .op(Import, &[0, 1, 0, 0, 0, 2])
                 .op(Import, &[0, 1, 0, 0, 0, 4])
+                // Contexts: 0 the initiator, 1 its reset copy, 2 the acceptor; its reset copy
+                // (3) takes the AP-REQ again (a replay cache of its own).
                 .op(Accept, &accept)
-                .op(Export, &[1, 1, 1, 1])
+                .op(Export, &[2, 1, 1, 1])
                 .op(Import, &[1, 1, 0, 0, 0, 2])
                 .op(Import, &[1, 1, 0, 0, 0, 3])
-                .op(Accept, &[3, 0, 0, 0, 0, 0, 0, 0, 0, 1])
-                .op(Step, &[2, 0, 0, 0, 0, 0, 0, 0, 0, 1]),
+                .op(Step, &[3, 0, 0, 0, 0, 0, 0, 0, 0, 1])
+                .op(Step, &leg(0, 3, 0, 6))
+                .op(Protect, &[0, 0x80, 0, 2, 1, 2])
+                .op(Check, &[3, 0, 0, 0, 0]),
         ),
         (
             "kerberos-tampered-ap-req",
@@ -2130,7 +2137,10 @@ fn kerberos_seeds() -> Vec<(&'static str, Program)> {
                 .op(Clock, &[128])
                 .op(Protect, &[1, 0x80, 0, 2, 1, 2])
                 .op(Check, &[2, 0, 0, 0, 0])
-                .op(Initialize, &initialize(4)),
+                // The credentials' clock is the world's (their ticket still looks valid to
+                // them); the acceptor's is the run's: the ticket has expired.
+                .op(Initialize, &initialize(4))
+                .op(Accept, &[1, 3, 0, 0, 0, 0, 0, 0, 0, 1]),
         ),
         (
             "kerberos-sequence",
