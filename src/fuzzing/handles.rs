@@ -2236,6 +2236,114 @@ mod tests {
         }
     }
 
+    /// `import_security_context` (the call without `_ex`) of an established Kerberos context
+    /// while `NTLM_USER_FILE` is set, as in the fuzz target's process: the blob imports with
+    /// `import_security_context_ex` and the same host key, so it must import here too. The
+    /// variables are process-wide: the check runs in a child process (this test binary on
+    /// `kerberos_import_with_user_file_child`).
+    ///
+    /// Found by reading the handle layer for the Kerberos `handles` target: today the call
+    /// hands the user file's NTLM acceptor credentials to every blob, and a Kerberos blob
+    /// refuses credentials of another package (`SEC_E_UNKNOWN_CREDENTIALS`), even an
+    /// established one, which needs none.
+    #[test]
+    fn kerberos_import_with_user_file_set() {
+        let dir = std::env::temp_dir().join(format!("sspi-emu-h16-import-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let users = dir.join("users");
+        std::fs::write(&users, "EXAMPLE:alice:pw\n").unwrap();
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "fuzzing::handles::tests::kerberos_import_with_user_file_child",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(sspi::NTLM_USER_FILE, &users)
+            .env(KEY_FILE_ENV, dir.join("export.key"))
+            .env("SSPI_EMU_H16_IMPORT_CHILD", "1")
+            .output()
+            .unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains("child: import_security_context_ex SEC_E_OK"), "{stdout}");
+        assert!(stdout.contains("child: import_security_context SEC_E_OK"), "{stdout}");
+    }
+
+    /// The child half of `kerberos_import_with_user_file_set`; does nothing on its own.
+    #[test]
+    fn kerberos_import_with_user_file_child() {
+        if std::env::var_os("SSPI_EMU_H16_IMPORT_CHILD").is_none() {
+            return;
+        }
+        // The world's clock: its ticket is valid then.
+        sspi::with_environment(crate::fuzzing::krb_env(5), || {
+            let (mut client_cred, mut server_cred) = (SecHandle::default(), SecHandle::default());
+            let mut expiry = FileTime::default();
+            for (usage, creds, handle) in [
+                (sspi::SECPKG_CRED_OUTBOUND, krb_initiator_credentials(), &mut client_cred),
+                (sspi::SECPKG_CRED_INBOUND, krb_acceptor_credentials(), &mut server_cred),
+            ] {
+                let st = sspi::acquire_credentials_handle(
+                    None,
+                    "Kerberos",
+                    usage,
+                    Some(&creds),
+                    handle,
+                    &mut expiry,
+                );
+                assert_eq!(st, S::SEC_E_OK);
+            }
+            let (mut client, mut server, mut attrs) =
+                (SecHandle::default(), SecHandle::default(), 0);
+            let mut out = [SecBuffer::empty(SECBUFFER_TOKEN)];
+            let st = sspi::initialize_security_context(
+                Some(&client_cred),
+                None,
+                Some(KRB_SPN),
+                IscReq::ALLOCATE_MEMORY,
+                0,
+                None,
+                &mut client,
+                &mut out,
+                &mut attrs,
+                &mut expiry,
+            );
+            assert_eq!(st, S::SEC_E_OK, "without mutual authentication: one leg");
+            let ap_req = written_token(&mut out);
+            let mut input = [SecBuffer::read_only(SECBUFFER_TOKEN, &ap_req)];
+            let mut out = [SecBuffer::empty(SECBUFFER_TOKEN)];
+            let st = sspi::accept_security_context(
+                Some(&server_cred),
+                None,
+                Some(&mut input),
+                AscReq::ALLOCATE_MEMORY,
+                0,
+                &mut server,
+                &mut out,
+                &mut attrs,
+                &mut expiry,
+            );
+            assert_eq!(st, S::SEC_E_OK);
+            let mut packed = None;
+            assert_eq!(sspi::export_security_context(&server, 0, &mut packed, None), S::SEC_E_OK);
+            let blob = packed.expect("a blob").as_slice().to_vec();
+            let mut imported = SecHandle::default();
+            let options = ImportOptions::new().protection(Protection::HostKey);
+            let st =
+                sspi::import_security_context_ex("Kerberos", &blob, None, &options, &mut imported);
+            println!("child: import_security_context_ex {st:?}");
+            let mut again = SecHandle::default();
+            let st = sspi::import_security_context("Kerberos", &blob, None, &mut again);
+            println!("child: import_security_context {st:?}");
+            for h in [client, server, imported, again] {
+                sspi::delete_security_context(&h);
+            }
+            sspi::free_credentials_handle(&client_cred);
+            sspi::free_credentials_handle(&server_cred);
+        });
+    }
+
     #[test]
     fn any_bytes_run() {
         handles_replay(&[]);
