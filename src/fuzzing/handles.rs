@@ -27,6 +27,26 @@
 //!   is valid and (for the fuzz target, alone in its process) the table holds as many handles
 //!   as before the run.
 //!
+//! # Packages
+//!
+//! Every context has the package of the credentials that made it (or of the blob it was
+//! imported from): NTLM, or Kerberos in the offline world of [`crate::fuzzing::kerberos`]
+//! (alice holding a ticket for `HTTP/web.example.test`, the service's keytab; the same T0).
+//! The package decides the target name of a new initiator (the world's service), the room
+//! of an output token buffer (its `cbMaxToken`, unless the argument asks for NTLM's), the
+//! size of a signature (16; Kerberos 28 for a MIC, 60 for EncryptMessage's token) and the
+//! credentials a twin is imported with. For Kerberos the checks above hold as they are,
+//! with two readings:
+//!
+//! - A Kerberos context always has integrity once established (every RFC 4121 token is
+//!   checked with the context key), and a token's length is part of it: a changed or longer
+//!   token buffer is a change (NTLM reads the first 16 bytes only).
+//! - Twins of an acceptor each get a replay cache of their own (fresh credentials on
+//!   import), so both take the same AP-REQ; two contexts from one credentials handle share
+//!   one, and the second refuses it (a replay, not a divergence). With sequence detection
+//!   an early token is refused but counted (see `manual`, "Sequence numbers"): both twins
+//!   count it, so they stay alike.
+//!
 //! # Determinism
 //!
 //! Every context the run creates gets one [`Environment`] (through
