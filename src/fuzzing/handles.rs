@@ -1258,16 +1258,26 @@ impl Run {
         if ctx.twin.is_some() || self.free_ctx_slot().is_none() {
             return;
         }
-        let (initiator, package, outbox) = (ctx.initiator, ctx.package, ctx.outbox.clone());
+        let (handle, initiator, package, outbox) =
+            (ctx.handle, ctx.initiator, ctx.package, ctx.outbox.clone());
         let Some(blob) = self.export(at, 0, prot, true) else { return };
         // Credentials given directly (odd choices: never the host-key call, which takes
         // NTLM_USER_FILE's): for NTLM the acceptor's users (an acceptor exported before its
         // handshake completed needs them); for Kerberos those of the context's role, fresh
         // ones (an acceptor before its AP-REQ gets a replay cache of its own, so both twins
         // take the same AP-REQ; one shared cache would refuse it the second time).
+        // An established Kerberos acceptor gets none: one imported without credentials
+        // exports a blob that no longer names its service, and refuses the service's (see
+        // the test kerberos_acceptor_reexported_takes_its_credentials).
+        let established = {
+            let mut names = None;
+            sspi::query_context_attributes(&handle, sspi::SECPKG_ATTR_NAMES, &mut names)
+                == S::SEC_E_OK
+        };
         let credentials = match (package, initiator) {
             (Package::Ntlm, _) => 5,
             (Package::Kerberos, true) => 9,
+            (Package::Kerberos, false) if established => 7,
             (Package::Kerberos, false) => 3,
         };
         let handle = self
@@ -2362,6 +2372,54 @@ mod tests {
             sspi::free_credentials_handle(&client_cred);
             sspi::free_credentials_handle(&server_cred);
         });
+    }
+
+    /// An established Kerberos acceptor imported without credentials (it needs none) and
+    /// exported again no longer names its service in the blob: the service's own
+    /// credentials are then refused (`SEC_E_UNKNOWN_CREDENTIALS`, "for another service"),
+    /// where the first blob took them. An initiator keeps its client from the state; the
+    /// acceptor could keep the service it was established for likewise.
+    #[test]
+    fn kerberos_acceptor_reexported_takes_its_credentials() {
+        use crate::export::ExportOptions;
+        let (_, mut server, _, _) = crate::fuzzing::krb_pair();
+        let protection = Protection::Key(key_a());
+        let export = ExportOptions::new().protection(protection.clone());
+        let blob = server.export(0, &export).expect("exports").packed;
+        let with_creds = ImportOptions::new()
+            .protection(protection.clone())
+            .credentials(krb_acceptor_credentials());
+        crate::api::SecurityContext::import(blob.as_bytes(), &with_creds)
+            .expect("the first blob takes the service's credentials");
+        let without = ImportOptions::new().protection(protection.clone());
+        let mut moved = crate::api::SecurityContext::import(blob.as_bytes(), &without)
+            .expect("an established acceptor needs no credentials");
+        let again = moved.export(0, &export).expect("exports again").packed;
+        crate::api::SecurityContext::import(again.as_bytes(), &with_creds)
+            .expect("the blob of the moved acceptor takes the service's credentials too");
+    }
+
+    /// The fuzz run's crash (fuzz/artifacts/handles/crash-53f59720...): an established
+    /// Kerberos acceptor imported without credentials, then twinned; the twin's import was
+    /// given the service's credentials and refused. Twins of established acceptors now get
+    /// none.
+    #[test]
+    fn twin_of_a_moved_kerberos_acceptor() {
+        let reached = handles_replay(&[
+            0x2c, 0x00, 0x04, 0x00, 0x08, 0x0f, 0x00, 0x01, 0x05, 0x0d, 0x00, 0x08, 0x00, 0x00,
+            0x00, 0x03, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x01, 0x00, 0x03, 0x01,
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x01, 0x07, 0x01, 0x02, 0x01, 0x00,
+            0x08, 0x00, 0x01, 0x01, 0x07, 0x01, 0x02, 0x01, 0x00, 0x08, 0x00, 0x01, 0x00, 0x00,
+            0x40, 0x01, 0x01, 0x00, 0x03, 0x01, 0x00, 0x00, 0x00, 0x00, 0x03, 0x0d, 0x01, 0x01,
+            0xa8, 0x96, 0x96, 0x96, 0x96, 0x96, 0x96, 0x96, 0x00, 0x80, 0x01, 0x00, 0x00, 0x02,
+            0x03, 0x04, 0x05, 0x00, 0xe0, 0x80, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x01, 0x02,
+            0x06, 0x00, 0xad, 0xad, 0xad, 0xad, 0xad, 0xad, 0xad, 0xa9, 0x00, 0x00, 0x00, 0x01,
+            0x00, 0x08, 0x00, 0x01, 0x00, 0x00, 0x00, 0x02, 0x08, 0x00, 0x01, 0x00, 0x00, 0x00,
+            0x20, 0x04, 0xad, 0xad, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xad, 0xad,
+            0xad, 0x01, 0x00, 0xd9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x01, 0x06, 0x01, 0xad, 0xad,
+            0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00,
+        ]);
+        assert_ne!(reached & REACHED_TWINS, 0);
     }
 
     #[test]
