@@ -27,6 +27,26 @@
 //!   is valid and (for the fuzz target, alone in its process) the table holds as many handles
 //!   as before the run.
 //!
+//! # Packages
+//!
+//! Every context has the package of the credentials that made it (or of the blob it was
+//! imported from): NTLM, or Kerberos in the offline world of [`crate::fuzzing::kerberos`]
+//! (alice holding a ticket for `HTTP/web.example.test`, the service's keytab; the same T0).
+//! The package decides the target name of a new initiator (the world's service), the room
+//! of an output token buffer (its `cbMaxToken`, unless the argument asks for NTLM's), the
+//! size of a signature (16; Kerberos 28 for a MIC, 60 for EncryptMessage's token) and the
+//! credentials a twin is imported with. For Kerberos the checks above hold as they are,
+//! with two readings:
+//!
+//! - A Kerberos context always has integrity once established (every RFC 4121 token is
+//!   checked with the context key), and a token's length is part of it: a changed or longer
+//!   token buffer is a change (NTLM reads the first 16 bytes only).
+//! - Twins of an acceptor each get a replay cache of their own (fresh credentials on
+//!   import), so both take the same AP-REQ; two contexts from one credentials handle share
+//!   one, and the second refuses it (a replay, not a divergence). With sequence detection
+//!   an early token is refused but counted (see `manual`, "Sequence numbers"): both twins
+//!   count it, so they stay alike.
+//!
 //! # Determinism
 //!
 //! Every context the run creates gets one [`Environment`] (through
@@ -35,10 +55,10 @@
 //! therefore draw the same bytes, so twins stay identical even through handshake legs.
 //! (Randomness this poor is only good for a fuzzer; the production default is the OS.)
 
-use crate::api::{Credentials, ImportOptions};
+use crate::api::{Credentials, ImportOptions, Package};
 use crate::bindings::ChannelBindings;
 use crate::crypto::{NtHash, Password};
-use crate::env::{Environment, FileTime, ManualClock, RandomSource};
+use crate::env::{Clock, Environment, FileTime, ManualClock, RandomSource};
 use crate::error::Result;
 use crate::export::{
     ClientIdentity, ExportKey, ExportOptions, KEY_FILE_ENV, Protection,
@@ -46,8 +66,7 @@ use crate::export::{
     SECPKG_CONTEXT_EXPORT_TO_KERNEL,
 };
 use crate::flags::{AscReq, AscRet, IscReq, IscRet};
-use crate::kerberos::credentials::InitiatorCredentials;
-use crate::kerberos::transport::KdcClient;
+use crate::fuzzing::kerberos::{krb_acceptor_credentials, krb_initiator_credentials};
 use crate::ntlm::users::MemoryUserStore;
 use crate::sspi::{self, ContextAttribute, ContextBuffer, SecBuffer, SecBufferData, SecHandle};
 use crate::sspi::{
@@ -63,14 +82,34 @@ pub const MAX_OPS: usize = 96;
 const CRED_SLOTS: usize = 4;
 const CTX_SLOTS: usize = 6;
 const KEPT: usize = 4;
+/// NTLM's `cbMaxToken`: the room of a call whose output buffer is sized for NTLM.
 const TOKEN_ROOM: usize = crate::api::MAX_TOKEN_SIZE;
+/// The clock of the Kerberos world of [`crate::fuzzing::kerberos`] too.
 const T0: FileTime = FileTime(134_116_992_000_000_000);
+/// The service of the Kerberos world's only ticket: the target of its initiators.
+const KRB_SPN: &str = "HTTP/web.example.test";
+
+/// `cbMaxToken` of `package` (48,000 for Kerberos): the room of an output token buffer.
+fn room(package: Package) -> usize {
+    usize::try_from(package.info().max_token).unwrap_or(usize::MAX)
+}
+
+/// How many bytes a successful `make_signature` (`sealed` false) or `encrypt_message` writes
+/// into the token buffer: NTLM's 16-byte signature; for Kerberos the world's
+/// aes256-cts-hmac-sha1-96 MIC token (28) or split Wrap token header (60).
+fn signature_len(package: Package, sealed: bool) -> usize {
+    match (package, sealed) {
+        (Package::Ntlm, _) => 16,
+        (Package::Kerberos, false) => 28,
+        (Package::Kerberos, true) => 60,
+    }
+}
 
 /// The operations, by opcode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Op {
-    /// `kind`: acquire credentials of kind `kind % 8` (see `acquire`).
+    /// `kind`: acquire credentials of kind `kind % 16` (see `acquire`).
     Acquire = 0,
     /// `slot`: free a credentials handle.
     FreeCredentials = 1,
@@ -246,18 +285,29 @@ fn tamper(input: &mut Input<'_>, bytes: &mut Vec<u8>) -> bool {
 
 struct Cred {
     handle: SecHandle,
+    package: Package,
+}
+
+/// The first leg of an initiator made by `initialize`.
+#[derive(Clone)]
+struct FirstLeg {
+    token: Vec<u8>,
+    status: S,
+    /// The clock then: a Kerberos AP-REQ carries the time it was made.
+    at: FileTime,
 }
 
 struct Ctx {
     handle: SecHandle,
     initiator: bool,
+    package: Package,
     /// The last token this context produced.
     outbox: Vec<u8>,
     /// The slot of its twin.
     twin: Option<usize>,
     /// An initiator made by this run's `initialize`: the first token it sent, which the
     /// context again sends first after an export with RESET_NEW.
-    first: Option<Vec<u8>>,
+    first: Option<FirstLeg>,
 }
 
 /// A message a context protected, kept for a `Check`.
@@ -271,12 +321,13 @@ struct Message {
 struct Blob {
     bytes: Vec<u8>,
     initiator: bool,
+    package: Package,
     /// The last token of the exported context (its peer has it; the import carries on).
     outbox: Vec<u8>,
     protection: u8,
     identity: Option<ClientIdentity>,
     /// With RESET_NEW, of an initiator whose first token is known: that token.
-    reset_first: Option<Vec<u8>>,
+    reset_first: Option<FirstLeg>,
 }
 
 /// What a call produced, compared between twins.
@@ -328,6 +379,12 @@ fn slot(index: u8, len: usize) -> usize {
     usize::from(index) % len
 }
 
+/// The caller memory for the output token of a handshake call: the package's `cbMaxToken`,
+/// or NTLM's with bit 6 of `choice` (too small for a Kerberos first leg).
+fn output_room(package: Package, choice: u8) -> usize {
+    if choice & 0x40 != 0 { TOKEN_ROOM } else { room(package) }
+}
+
 /// The output buffer of a handshake call, as `choice` says: whether to ask the provider to
 /// allocate and what memory the caller passes.
 fn output_buffers(choice: u8, memory: &mut [u8]) -> (bool, Vec<SecBuffer<'_>>) {
@@ -374,11 +431,26 @@ fn written_token(output: &mut [SecBuffer<'_>]) -> Vec<u8> {
     }
 }
 
+/// 0-2 and the raw bits (3, 7) as NTLM clients ask; 4-6 with mutual authentication (a
+/// Kerberos AP-REP; NTLM ignores it).
 fn isc_flags(choice: u8, raw: u32) -> IscReq {
-    match choice % 4 {
+    match choice % 8 {
         0 => IscReq::CONFIDENTIALITY | IscReq::INTEGRITY | IscReq::REPLAY_DETECT,
         1 => IscReq::EMPTY,
         2 => IscReq::INTEGRITY | IscReq::SEQUENCE_DETECT,
+        4 => {
+            IscReq::MUTUAL_AUTH
+                | IscReq::CONFIDENTIALITY
+                | IscReq::INTEGRITY
+                | IscReq::REPLAY_DETECT
+        }
+        5 => {
+            IscReq::MUTUAL_AUTH
+                | IscReq::INTEGRITY
+                | IscReq::REPLAY_DETECT
+                | IscReq::SEQUENCE_DETECT
+        }
+        6 => IscReq::MUTUAL_AUTH,
         _ => IscReq(raw & !IscReq::ALLOCATE_MEMORY.0),
     }
 }
@@ -420,11 +492,18 @@ impl Run {
         self.ctxs.iter().position(Option::is_none)
     }
 
-    fn add_ctx(&mut self, handle: SecHandle, initiator: bool, outbox: Vec<u8>) -> Option<usize> {
+    fn add_ctx(
+        &mut self,
+        handle: SecHandle,
+        initiator: bool,
+        package: Package,
+        outbox: Vec<u8>,
+    ) -> Option<usize> {
         self.created.push((handle, true));
         match self.free_ctx_slot() {
             Some(at) => {
-                self.ctxs[at] = Some(Ctx { handle, initiator, outbox, twin: None, first: None });
+                self.ctxs[at] =
+                    Some(Ctx { handle, initiator, package, outbox, twin: None, first: None });
                 Some(at)
             }
             None => {
@@ -476,26 +555,14 @@ impl Run {
         }
     }
 
+    /// Kinds 0-3 and 6 are NTLM credentials that work, 4 and 8 the Kerberos world's
+    /// initiator (alice with her ticket) and acceptor (the service's keytab, a replay cache
+    /// of its own), the others credentials that are refused.
     fn acquire(&mut self, kind: u8) {
         let Some(at) = self.creds.iter().position(Option::is_none) else { return };
-        let kerberos = || -> Option<Credentials> {
-            // Never contacted: the Kerberos contexts (and so the first ticket request) are
-            // not in this build; port 9 on loopback would refuse anyway.
-            let kdc = KdcClient::with_kdcs("EXAMPLE.TEST", &["127.0.0.1:9"]).ok()?;
-            let client = crate::kerberos::Principal::parse("alice@EXAMPLE.TEST", None).ok()?;
-            Some(Credentials::kerberos(InitiatorCredentials::with_password(
-                client,
-                Password::new("pw"),
-                kdc,
-            )))
-        };
-        let (package, usage, auth, should_work) = match kind % 8 {
-            0 => (
-                "NTLM",
-                sspi::SECPKG_CRED_OUTBOUND,
-                Some(Credentials::initiator("alice", "EXAMPLE", Password::new("pw"))),
-                true,
-            ),
+        let ntlm_initiator = || Credentials::initiator("alice", "EXAMPLE", Password::new("pw"));
+        let (package, usage, auth, should_work) = match kind % 16 {
+            0 => ("NTLM", sspi::SECPKG_CRED_OUTBOUND, Some(ntlm_initiator()), true),
             1 => (
                 "ntlm",
                 sspi::SECPKG_CRED_OUTBOUND,
@@ -509,11 +576,7 @@ impl Run {
                 true,
             ),
             3 => ("NTLM", sspi::SECPKG_CRED_INBOUND, Some(Credentials::acceptor(users())), true),
-            4 => {
-                let auth = kerberos();
-                let works = auth.is_some();
-                ("Kerberos", sspi::SECPKG_CRED_OUTBOUND, auth, works)
-            }
+            4 => ("Kerberos", sspi::SECPKG_CRED_OUTBOUND, Some(krb_initiator_credentials()), true),
             5 => ("NTLM", sspi::SECPKG_CRED_OUTBOUND, Some(Credentials::acceptor(users())), false),
             // From the file NTLM_USER_FILE names, when it is set (the fuzz target sets it).
             6 => (
@@ -522,13 +585,15 @@ impl Run {
                 None,
                 std::env::var_os(sspi::NTLM_USER_FILE).is_some(),
             ),
-            _ if kind & 8 == 0 => (
-                "NTLM",
-                sspi::SECPKG_CRED_BOTH,
-                Some(Credentials::initiator("alice", "EXAMPLE", Password::new("pw"))),
-                false,
-            ),
-            _ => ("Kerberos", sspi::SECPKG_CRED_INBOUND, kerberos(), false),
+            7 => ("NTLM", sspi::SECPKG_CRED_BOTH, Some(ntlm_initiator()), false),
+            8 => ("kerberos", sspi::SECPKG_CRED_INBOUND, Some(krb_acceptor_credentials()), true),
+            9 => ("Kerberos", sspi::SECPKG_CRED_BOTH, Some(krb_initiator_credentials()), false),
+            10 => ("Kerberos", sspi::SECPKG_CRED_OUTBOUND, Some(krb_acceptor_credentials()), false),
+            11 => ("Kerberos", sspi::SECPKG_CRED_INBOUND, Some(krb_initiator_credentials()), false),
+            12 => ("Kerberos", sspi::SECPKG_CRED_OUTBOUND, Some(ntlm_initiator()), false),
+            13 => ("NTLM", sspi::SECPKG_CRED_INBOUND, Some(krb_acceptor_credentials()), false),
+            14 => ("Negotiate", sspi::SECPKG_CRED_OUTBOUND, Some(ntlm_initiator()), false),
+            _ => ("Kerberos", 0, Some(krb_initiator_credentials()), false),
         };
         let mut handle = SecHandle::default();
         let mut expiry = FileTime::default();
@@ -543,7 +608,8 @@ impl Run {
         assert_eq!(status == S::SEC_E_OK, should_work, "{status:?}");
         if status == S::SEC_E_OK {
             self.created.push((handle, false));
-            self.creds[at] = Some(Cred { handle });
+            let package = Package::from_name(package).expect("a package that acquired");
+            self.creds[at] = Some(Cred { handle, package });
         }
     }
 
@@ -579,18 +645,29 @@ impl Run {
             .map_or(SecHandle { lower: u64::MAX, upper: 0 }, |c| c.handle)
     }
 
+    /// The package of the credentials in the slot (NTLM for an empty one).
+    fn cred_package(&self, index: u8) -> Package {
+        self.creds[slot(index, CRED_SLOTS)].as_ref().map_or(Package::Ntlm, |c| c.package)
+    }
+
     fn initialize(&mut self, input: &mut Input<'_>) {
-        let cred = self.cred_handle(input.byte());
+        let index = input.byte();
+        let (cred, package) = (self.cred_handle(index), self.cred_package(index));
         let flags = input.byte();
         let raw = input.u32();
-        let target = match input.byte() % 3 {
+        // A Kerberos initiator targets the world's service unless bit 7 says otherwise
+        // (another name sends it to a KDC the world has not: an error).
+        let choice = input.byte();
+        let target = match choice % 4 {
+            _ if package == Package::Kerberos && choice & 0x80 == 0 => Some(KRB_SPN),
             0 => None,
             1 => Some("HTTP/server"),
-            _ => Some(""),
+            2 => Some(""),
+            _ => Some(KRB_SPN),
         };
         let cb = bindings(input.byte());
         let output_choice = input.byte();
-        let mut memory = vec![0u8; TOKEN_ROOM];
+        let mut memory = vec![0u8; output_room(package, output_choice)];
         let (allocate, mut output) = output_buffers(output_choice, &mut memory);
         let mut req = isc_flags(flags, raw);
         if allocate {
@@ -614,8 +691,9 @@ impl Run {
         if status.is_success() {
             assert_eq!(attrs & IscRet::ALLOCATED_MEMORY.0 != 0, allocate);
             let token = written_token(&mut output);
-            if let Some(at) = self.add_ctx(new, true, token.clone()) {
-                self.ctxs[at].as_mut().expect("just added").first = Some(token);
+            let first = FirstLeg { token: token.clone(), status, at: self.clock.now() };
+            if let Some(at) = self.add_ctx(new, true, package, token) {
+                self.ctxs[at].as_mut().expect("just added").first = Some(first);
             }
         } else {
             assert_eq!(new, SecHandle::default(), "a failed first call creates no handle");
@@ -623,14 +701,15 @@ impl Run {
     }
 
     fn accept(&mut self, input: &mut Input<'_>) {
-        let cred = self.cred_handle(input.byte());
+        let index = input.byte();
+        let (cred, package) = (self.cred_handle(index), self.cred_package(index));
         let mut token = self.outbox(input.byte());
         tamper(input, &mut token);
         let flags = input.byte();
         let raw = input.u32();
         let cb = bindings(input.byte());
         let output_choice = input.byte();
-        let mut memory = vec![0u8; TOKEN_ROOM];
+        let mut memory = vec![0u8; output_room(package, output_choice)];
         let (allocate, mut output) = output_buffers(output_choice, &mut memory);
         let mut req = asc_flags(flags, raw);
         if allocate {
@@ -655,7 +734,7 @@ impl Run {
         if status.is_success() {
             assert_eq!(attrs & AscRet::ALLOCATED_MEMORY.0 != 0, allocate);
             let token = written_token(&mut output);
-            self.add_ctx(new, false, token);
+            self.add_ctx(new, false, package, token);
         } else {
             assert_eq!(new, SecHandle::default(), "a failed first call creates no handle");
         }
@@ -674,9 +753,12 @@ impl Run {
         let cb = bindings(input.byte());
         let output_choice = input.byte();
         let no_token = output_choice & 0x80 != 0;
-        let Some(initiator) = self.ctxs[at].as_ref().map(|c| c.initiator) else { return };
+        let Some((initiator, package)) = self.ctxs[at].as_ref().map(|c| (c.initiator, c.package))
+        else {
+            return;
+        };
         let outcome = self.on_ctx(at, |handle| {
-            let mut memory = vec![0u8; TOKEN_ROOM];
+            let mut memory = vec![0u8; output_room(package, output_choice)];
             let (allocate, mut output) = output_buffers(output_choice, &mut memory);
             let mut input_buffers = Vec::new();
             if !no_token {
@@ -744,9 +826,12 @@ impl Run {
         let len = usize::from(input.byte() % 80);
         let data = input.bytes(len).to_vec();
         let sealed = layout & 0x80 != 0;
-        // Bits 0-2: the signature buffer; 3-4: how the data is split and marked; 5: an extra
-        // buffer; 6: the signature buffer after the data.
-        let sig_len = [16usize, 0, 15, 17, 64, 16, 16, 16][usize::from(layout & 7)];
+        let Some(package) = self.ctxs[at].as_ref().map(|c| c.package) else { return };
+        // Bits 0-2: the signature buffer (its size around what the call writes); 3-4: how the
+        // data is split and marked; 5: an extra buffer; 6: the signature buffer after the data.
+        let written = signature_len(package, sealed);
+        let sig_len = [written, 0, written - 1, written + 1, 128, written, written, written]
+            [usize::from(layout & 7)];
         let read_only_sig = layout & 7 == 5;
         let flagged_sig = layout & 7 == 6;
         let missing_sig = layout & 7 == 7;
@@ -807,7 +892,7 @@ impl Run {
                 .unwrap_or_default();
             drop(buffers);
             if status == S::SEC_E_OK {
-                assert_eq!(written_sig.len(), 16, "the signature buffer is narrowed to 16 bytes");
+                assert_eq!(written_sig.len(), written, "the signature buffer is narrowed");
             }
             let mut bytes = vec![written_sig];
             bytes.extend(parts.iter().map(|(p, _)| p.clone()));
@@ -846,17 +931,24 @@ impl Run {
         let mut signature = message.signature.clone();
         let mut parts = message.parts.clone();
         let sealed = message.sealed;
+        let package = self.ctxs[at].as_ref().map_or(Package::Ntlm, |c| c.package);
         tamper(input, &mut signature);
-        // A token buffer longer than a signature is accepted: only its first 16 bytes count.
-        let mut changed = signature.get(..16) != message.signature.get(..16);
-        if let Some((first, _)) = parts.first_mut() {
-            changed |= tamper(input, first);
-        }
         let decrypt = sealed != (layout & 1 != 0);
         // Bits 1-2: 0 the signature and the data buffers as sent; 1 one SECBUFFER_STREAM
         // (signature then data) and an empty data buffer; 2 a stream without the data buffer;
         // 3 the signature buffer longer than a signature.
         let form = (layout >> 1) & 3;
+        let mut changed = match package {
+            // A token buffer longer than a signature is accepted: only its first 16 bytes
+            // count.
+            Package::Ntlm => signature.get(..16) != message.signature.get(..16),
+            // A Kerberos token's length is part of it: every byte counts, and so do the bytes
+            // form 3 appends.
+            Package::Kerberos => signature != message.signature || form == 3,
+        };
+        if let Some((first, _)) = parts.first_mut() {
+            changed |= tamper(input, first);
+        }
         let integrity = self.has_integrity(at);
         let outcome = self.on_ctx(at, |handle| {
             let mut signature = signature.clone();
@@ -916,6 +1008,11 @@ impl Run {
         {
             return false;
         }
+        if ctx.package == Package::Kerberos {
+            // Every RFC 4121 token is checked with the context key (a MIC's checksum, a Wrap
+            // token's encryption and checksum), whatever flags were asked for.
+            return true;
+        }
         let Some(ContextAttribute::Flags(flags)) = value else { return false };
         let integrity = if ctx.initiator {
             IscRet::INTEGRITY.0 | IscRet::CONFIDENTIALITY.0
@@ -927,9 +1024,9 @@ impl Run {
 
     /// Exports the context in `at`; returns the blob on success.
     fn export(&mut self, at: usize, flags: u32, prot: u8, want_identity: bool) -> Option<Blob> {
-        let (handle, initiator, outbox, first) = self.ctxs[at]
+        let (handle, initiator, package, outbox, first) = self.ctxs[at]
             .as_ref()
-            .map(|c| (c.handle, c.initiator, c.outbox.clone(), c.first.clone()))?;
+            .map(|c| (c.handle, c.initiator, c.package, c.outbox.clone(), c.first.clone()))?;
         let mut packed = None;
         let mut identity = None;
         let token = want_identity.then_some(&mut identity);
@@ -969,6 +1066,7 @@ impl Run {
         Some(Blob {
             bytes,
             initiator,
+            package,
             outbox,
             protection: effective_protection(prot),
             identity,
@@ -1017,7 +1115,9 @@ impl Run {
             let mut options = ImportOptions::new()
                 .protection(protection(key_choice))
                 .environment(self.env.clone());
-            match credentials % 3 {
+            // A Kerberos blob takes only Kerberos credentials of its role (an NTLM one any
+            // NTLM credentials once established, an acceptor's users before).
+            match credentials % 5 {
                 0 => options = options.credentials(Credentials::acceptor(users())),
                 1 => {
                     options = options.credentials(Credentials::initiator(
@@ -1026,6 +1126,8 @@ impl Run {
                         Password::new("pw"),
                     ));
                 }
+                3 => options = options.credentials(krb_acceptor_credentials()),
+                4 => options = options.credentials(krb_initiator_credentials()),
                 _ => {}
             }
             sspi::import_security_context_ex(package, bytes, identity, &options, &mut handle)
@@ -1050,21 +1152,31 @@ impl Run {
     fn import_op(&mut self, input: &mut Input<'_>) {
         let which = input.byte();
         let key_choice = input.byte();
-        let package = match input.byte() % 8 {
-            0..=3 => "NTLM",
-            4 => "ntlm",
-            5 => "Kerberos",
-            6 => "Negotiate",
-            _ => "Bogus",
-        };
+        let package_choice = input.byte();
         let identity_choice = input.byte();
         if self.blobs.is_empty() {
             return;
         }
         let blob = &self.blobs[usize::from(which) % self.blobs.len()];
         let mut bytes = blob.bytes.clone();
-        let (sealed_with, initiator, outbox, reset_first) =
-            (blob.protection, blob.initiator, blob.outbox.clone(), blob.reset_first.clone());
+        let (sealed_with, initiator, blob_package, outbox, reset_first) = (
+            blob.protection,
+            blob.initiator,
+            blob.package,
+            blob.outbox.clone(),
+            blob.reset_first.clone(),
+        );
+        // 0-3: the blob's own package (3 in capitals); then fixed names, which are another
+        // package's for some blobs.
+        let upper = blob_package.name().to_uppercase();
+        let package = match package_choice % 8 {
+            0..=2 => blob_package.name(),
+            3 => upper.as_str(),
+            4 => "ntlm",
+            5 => "Kerberos",
+            6 => "Negotiate",
+            _ => "Bogus",
+        };
         let other = ClientIdentity {
             package: "NTLM".into(),
             user: "mallory".into(),
@@ -1092,7 +1204,7 @@ impl Run {
         ) else {
             return;
         };
-        self.add_ctx(handle, initiator, outbox);
+        self.add_ctx(handle, initiator, blob_package, outbox);
         // A context exported with RESET_NEW starts over as the context it was before its
         // first token: a second import of the blob sends exactly the first token the original
         // sent (a NEGOTIATE depends on the configuration only).
@@ -1109,7 +1221,7 @@ impl Run {
                     credentials,
                 )
                 .unwrap_or_else(|s| panic!("a blob that imported imports again: {s:?}"));
-            let mut memory = vec![0u8; TOKEN_ROOM];
+            let mut memory = vec![0u8; room(blob_package)];
             let mut output = [SecBuffer::new(SECBUFFER_TOKEN, &mut memory)];
             let (mut new, mut attrs, mut expiry) = (SecHandle::default(), 0, FileTime::default());
             let status = sspi::initialize_security_context(
@@ -1124,14 +1236,18 @@ impl Run {
                 &mut attrs,
                 &mut expiry,
             );
-            assert_eq!(status, S::SEC_I_CONTINUE_NEEDED, "a reset initiator starts over");
-            assert_eq!(
-                written_token(&mut output),
-                first,
-                "a reset initiator sends its first token again"
-            );
+            // A Kerberos AP-REQ carries the time (and needs a ticket still valid then): the
+            // same token only on the same clock.
+            if blob_package == Package::Ntlm || self.clock.now() == first.at {
+                assert_eq!(status, first.status, "a reset initiator starts over");
+                assert_eq!(
+                    written_token(&mut output),
+                    first.token,
+                    "a reset initiator sends its first token again"
+                );
+                self.reached |= REACHED_RESET;
+            }
             assert_eq!(sspi::delete_security_context(&again), S::SEC_E_OK);
-            self.reached |= REACHED_RESET;
         }
     }
 
@@ -1142,23 +1258,41 @@ impl Run {
         if ctx.twin.is_some() || self.free_ctx_slot().is_none() {
             return;
         }
-        let (initiator, outbox) = (ctx.initiator, ctx.outbox.clone());
+        let (handle, initiator, package, outbox) =
+            (ctx.handle, ctx.initiator, ctx.package, ctx.outbox.clone());
         let Some(blob) = self.export(at, 0, prot, true) else { return };
+        // Credentials given directly (odd choices: never the host-key call, which takes
+        // NTLM_USER_FILE's): for NTLM the acceptor's users (an acceptor exported before its
+        // handshake completed needs them); for Kerberos those of the context's role, fresh
+        // ones (an acceptor before its AP-REQ gets a replay cache of its own, so both twins
+        // take the same AP-REQ; one shared cache would refuse it the second time).
+        // An established Kerberos acceptor gets none: one imported without credentials
+        // exports a blob that no longer names its service, and refuses the service's (see
+        // the test kerberos_acceptor_reexported_takes_its_credentials).
+        let established = {
+            let mut names = None;
+            sspi::query_context_attributes(&handle, sspi::SECPKG_ATTR_NAMES, &mut names)
+                == S::SEC_E_OK
+        };
+        let credentials = match (package, initiator) {
+            (Package::Ntlm, _) => 5,
+            (Package::Kerberos, true) => 9,
+            (Package::Kerberos, false) if established => 7,
+            (Package::Kerberos, false) => 3,
+        };
         let handle = self
             .import(
                 &blob.bytes,
                 blob.protection,
                 prot,
-                "NTLM",
+                package.name(),
                 blob.identity.as_ref(),
                 false,
                 false,
-                // The acceptor's users, given directly (an acceptor exported before its
-                // handshake completed needs them).
-                3,
+                credentials,
             )
             .unwrap_or_else(|s| panic!("a context exported without changes imports: {s:?}"));
-        let t = self.add_ctx(handle, initiator, outbox).expect("a slot was free");
+        let t = self.add_ctx(handle, initiator, package, outbox).expect("a slot was free");
         self.ctxs[t].as_mut().expect("just added").twin = Some(at);
         self.ctxs[at].as_mut().expect("exported without DELETE_OLD").twin = Some(t);
         self.reached |= REACHED_TWINS;
@@ -1240,13 +1374,19 @@ impl Run {
         assert_eq!(dead_call(&handle, call), S::SEC_E_INVALID_HANDLE);
     }
 
+    /// A whole handshake: NTLM's three legs, or Kerberos' AP-REQ and, with mutual
+    /// authentication, AP-REP (the acceptor is established after its first call, the
+    /// initiator after its first without mutual authentication).
     fn handshake(&mut self, input: &mut Input<'_>) {
-        let client = self.cred_handle(input.byte());
+        let client_index = input.byte();
+        let client = self.cred_handle(client_index);
+        let package = self.cred_package(client_index);
         let server = self.cred_handle(input.byte());
         let flags = input.byte();
         if self.ctxs.iter().filter(|c| c.is_none()).count() < 2 {
             return;
         }
+        let target = if package == Package::Kerberos { KRB_SPN } else { "HTTP/server" };
         let mut memory = vec![0u8; TOKEN_ROOM];
         let (mut new, mut attrs, mut expiry) = (SecHandle::default(), 0, FileTime::default());
         let req = isc_flags(flags, 0) | IscReq::ALLOCATE_MEMORY;
@@ -1254,7 +1394,7 @@ impl Run {
         let status = sspi::initialize_security_context(
             Some(&client),
             None,
-            Some("HTTP/server"),
+            Some(target),
             req,
             0,
             None,
@@ -1263,12 +1403,13 @@ impl Run {
             &mut attrs,
             &mut expiry,
         );
-        if status != S::SEC_I_CONTINUE_NEEDED {
+        if !status.is_success() {
             return;
         }
-        let negotiate = written_token(&mut out);
-        let Some(ci) = self.add_ctx(new, true, negotiate.clone()) else { return };
-        let mut inp = [SecBuffer::read_only(SECBUFFER_TOKEN, &negotiate)];
+        let client_done = status == S::SEC_E_OK;
+        let first = written_token(&mut out);
+        let Some(ci) = self.add_ctx(new, true, package, first.clone()) else { return };
+        let mut inp = [SecBuffer::read_only(SECBUFFER_TOKEN, &first)];
         let mut out = [SecBuffer::empty(SECBUFFER_TOKEN)];
         let mut snew = SecHandle::default();
         let status = sspi::accept_security_context(
@@ -1282,47 +1423,60 @@ impl Run {
             &mut attrs,
             &mut expiry,
         );
-        if status != S::SEC_I_CONTINUE_NEEDED {
+        if !status.is_success() {
             return;
         }
-        let challenge = written_token(&mut out);
-        let Some(si) = self.add_ctx(snew, false, challenge.clone()) else { return };
-        let mut inp = [SecBuffer::read_only(SECBUFFER_TOKEN, &challenge)];
-        let mut out = [SecBuffer::empty(SECBUFFER_TOKEN)];
-        let status = sspi::initialize_security_context(
-            None,
-            Some(new),
-            None,
-            req,
-            0,
-            Some(&mut inp),
-            &mut new,
-            &mut out,
-            &mut attrs,
-            &mut expiry,
-        );
-        if status != S::SEC_E_OK {
-            return;
+        let server_done = status == S::SEC_E_OK;
+        let server_package = self
+            .creds
+            .iter()
+            .flatten()
+            .find(|c| c.handle == server)
+            .map_or(Package::Ntlm, |c| c.package);
+        let answer = written_token(&mut out);
+        let Some(si) = self.add_ctx(snew, false, server_package, answer.clone()) else { return };
+        let mut last = first;
+        if !client_done {
+            let mut inp = [SecBuffer::read_only(SECBUFFER_TOKEN, &answer)];
+            let mut out = [SecBuffer::empty(SECBUFFER_TOKEN)];
+            let status = sspi::initialize_security_context(
+                None,
+                Some(new),
+                None,
+                req,
+                0,
+                Some(&mut inp),
+                &mut new,
+                &mut out,
+                &mut attrs,
+                &mut expiry,
+            );
+            if status != S::SEC_E_OK {
+                return;
+            }
+            last = written_token(&mut out);
+            self.set_outbox(ci, &last);
         }
-        let authenticate = written_token(&mut out);
-        self.set_outbox(ci, &authenticate);
-        let mut inp = [SecBuffer::read_only(SECBUFFER_TOKEN, &authenticate)];
-        let mut out = [SecBuffer::empty(SECBUFFER_TOKEN)];
-        let status = sspi::accept_security_context(
-            None,
-            Some(snew),
-            Some(&mut inp),
-            asc_flags(flags, 0),
-            0,
-            &mut snew,
-            &mut out,
-            &mut attrs,
-            &mut expiry,
-        );
-        if status == S::SEC_E_OK {
+        if !server_done {
+            let mut inp = [SecBuffer::read_only(SECBUFFER_TOKEN, &last)];
+            let mut out = [SecBuffer::empty(SECBUFFER_TOKEN)];
+            let status = sspi::accept_security_context(
+                None,
+                Some(snew),
+                Some(&mut inp),
+                asc_flags(flags, 0),
+                0,
+                &mut snew,
+                &mut out,
+                &mut attrs,
+                &mut expiry,
+            );
+            if status != S::SEC_E_OK {
+                return;
+            }
             self.set_outbox(si, &[]);
-            self.reached |= REACHED_ESTABLISHED;
         }
+        self.reached |= REACHED_ESTABLISHED;
     }
 
     /// Deletes and frees everything the run holds; checks nothing it made is left.
@@ -1788,7 +1942,267 @@ pub fn seeds() -> Vec<(&'static str, Vec<u8>)> {
             .op(Export, &[0, 1, 1, 1])
             .op(Import, &[0, 1, 0, 0, 0, 2]),
     ));
+    seeds.extend(kerberos_seeds());
     seeds.into_iter().map(|(name, p)| (name, p.0)).collect()
+}
+
+/// The Kerberos seeds: credentials 0 are alice's (acquire kind 4), 1 the service's (kind 8);
+/// every context targets the world's service.
+fn kerberos_seeds() -> Vec<(&'static str, Program)> {
+    use Op::*;
+    let raw0 = [0u8; 4];
+    let leg = |slot: u8, from: u8, cb: u8, output: u8| -> Vec<u8> {
+        [&[slot, from, 0, 0][..], &raw0, &[cb, output]].concat()
+    };
+    // Flags choice 4: mutual authentication, confidentiality, integrity, replay detection.
+    let base = |seed: u8, flags: u8| {
+        Program::new(seed).op(Acquire, &[4]).op(Acquire, &[8]).op(Handshake, &[0, 1, flags])
+    };
+    // Initialize: credentials 0, flags 4, the world's service, no bindings, caller memory of
+    // 48,000 bytes. Accept: credentials 1, the token of context 0 as sent, provider memory.
+    let initialize = |flags: u8| [&[0u8, flags][..], &raw0, &[0, 0, 0]].concat();
+    let accept = [&[1u8, 0, 0, 0][..], &raw0, &[0, 1]].concat();
+    vec![
+        (
+            "kerberos-handshake-messages",
+            base(40, 4)
+                .op(Protect, &[0, 0x80, 0, 5, b'h', b'e', b'l', b'l', b'o'])
+                .op(Check, &[1, 0, 0, 0, 0])
+                .op(Protect, &[1, 0x00, 0, 3, b'a', b'b', b'c'])
+                .op(Check, &[0, 1, 0, 0, 0])
+                .op(Protect, &[1, 0x80, 0, 4, b'd', b'a', b't', b'a'])
+                .op(Check, &[0, 2, 2, 0, 0])
+                .op(Protect, &[0, 0x88, 0, 6, 1, 2, 3, 4, 5, 6])
+                .op(Check, &[1, 3, 0, 0, 0])
+                .op(Protect, &[0, 0x00, 0, 2, 1, 2])
+                .op(Check, &[1, 3, 0, 5, 1, 0, 0, 0])
+                .op(Check, &[1, 3, 6, 0, 0])
+                .op(Query, &[0, 0])
+                .op(Query, &[1, 1])
+                .op(Query, &[1, 2])
+                .op(Query, &[0, 9])
+                .op(Query, &[1, 10])
+                .op(Query, &[0, 14]),
+        ),
+        (
+            "kerberos-handshake-without-mutual",
+            base(41, 0)
+                .op(Protect, &[0, 0x80, 0, 3, 1, 2, 3])
+                .op(Check, &[1, 0, 0, 0, 0])
+                .op(Protect, &[1, 0x80, 0, 3, 4, 5, 6])
+                .op(Check, &[0, 1, 2, 0, 0]),
+        ),
+        (
+            "kerberos-legs-one-by-one",
+            Program::new(42)
+                .op(Acquire, &[4])
+                .op(Acquire, &[8])
+                .op(Initialize, &initialize(4))
+                .op(Accept, &accept)
+                .op(Step, &leg(0, 1, 0, 6))
+                .op(Protect, &[0, 0x80, 0, 4, b'd', b'a', b't', b'a'])
+                .op(Check, &[1, 0, 2, 0, 0])
+                .op(Protect, &[1, 0x00, 0, 1, 1])
+                .op(Check, &[0, 1, 0, 0, 0])
+                .op(Step, &leg(0, 1, 0, 6))
+                .op(Step, &leg(1, 0, 0, 6)),
+        ),
+        (
+            "kerberos-twins-every-state",
+            Program::new(43)
+                .op(Acquire, &[4])
+                .op(Acquire, &[8])
+                .op(Initialize, &initialize(4))
+                // The initiator waiting for the AP-REP (0) and its twin (1).
+                .op(Twin, &[0, 1])
+                .op(Accept, &[1, 0, 0, 0, 0, 0, 0, 0, 0, 1])
+                // The established acceptor (2) and its twin (3).
+                .op(Twin, &[2, 2])
+                .op(Step, &leg(0, 2, 0, 6))
+                .op(Protect, &[0, 0x80, 0, 5, 1, 2, 3, 4, 5])
+                .op(Check, &[2, 0, 0, 0, 0])
+                .op(Protect, &[2, 0x80, 0, 5, 5, 4, 3, 2, 1])
+                .op(Check, &[0, 1, 2, 0, 0])
+                .op(Protect, &[2, 0x00, 0, 2, 9, 9])
+                .op(Check, &[0, 2, 0, 0, 0])
+                .op(Check, &[0, 2, 0, 0, 0])
+                .op(Misc, &[3, 2, 0]),
+        ),
+        (
+            "kerberos-twins-established",
+            base(44, 5)
+                .op(Twin, &[0, 3])
+                .op(Twin, &[1, 1])
+                .op(Protect, &[0, 0x80, 0, 4, 1, 2, 3, 4])
+                .op(Protect, &[0, 0x80, 0, 4, 5, 6, 7, 8])
+                .op(Check, &[1, 1, 0, 0, 0])
+                .op(Check, &[1, 0, 0, 0, 0])
+                .op(Protect, &[1, 0x00, 0, 2, 1, 2])
+                .op(Check, &[0, 2, 0, 0, 0]),
+        ),
+        (
+            "kerberos-export-import",
+            Program::new(45)
+                .op(Acquire, &[4])
+                .op(Acquire, &[8])
+                .op(Initialize, &initialize(4))
+                // The initiator mid-handshake, exported with DELETE_OLD and imported.
+                .op(Export, &[0, 2, 1, 0])
+                .op(Import, &[0, 1, 0, 0, 0, 2])
+                .op(Accept, &accept)
+                .op(Step, &leg(0, 1, 0, 6))
+                // Established, both (blobs 1 and 2): with the NTLM credentials (refused),
+                // another package's name (refused), none, the role's own, the other role's
+                // (refused).
+                .op(Export, &[0, 0, 1, 0])
+                .op(Export, &[1, 0, 2, 0])
+                .op(Import, &[1, 1, 0, 0, 0, 0])
+                .op(Import, &[1, 1, 4, 0, 0, 2])
+                .op(Import, &[1, 1, 3, 2, 0, 2])
+                .op(Import, &[2, 2, 0, 2, 0, 3])
+                .op(Import, &[2, 2, 0, 0, 0, 4])
+                .op(Protect, &[2, 0x80, 0, 3, 7, 7, 7])
+                .op(Check, &[3, 0, 0, 0, 0])
+                .op(Protect, &[3, 0x00, 0, 3, 7, 7, 7])
+                .op(Check, &[2, 1, 0, 0, 0]),
+        ),
+        (
+            "kerberos-reset",
+            Program::new(46)
+                .op(Acquire, &[4])
+                .op(Acquire, &[8])
+                .op(Initialize, &initialize(4))
+                // RESET_NEW: the initiator starts over with alice's credentials (and is
+                // refused without them); the acceptor before its AP-REQ takes the service's.
+                .op(Export, &[0, 1, 1, 1])
+                .op(Import, &[0, 1, 0, 0, 0, 2])
+                .op(Import, &[0, 1, 0, 0, 0, 4])
+                // Contexts: 0 the initiator, 1 its reset copy, 2 the acceptor; its reset copy
+                // (3) takes the AP-REQ again (a replay cache of its own).
+                .op(Accept, &accept)
+                .op(Export, &[2, 1, 1, 1])
+                .op(Import, &[1, 1, 0, 0, 0, 2])
+                .op(Import, &[1, 1, 0, 0, 0, 3])
+                .op(Step, &[3, 0, 0, 0, 0, 0, 0, 0, 0, 1])
+                .op(Step, &leg(0, 3, 0, 6))
+                .op(Protect, &[0, 0x80, 0, 2, 1, 2])
+                .op(Check, &[3, 0, 0, 0, 0]),
+        ),
+        (
+            "kerberos-tampered-ap-req",
+            Program::new(47)
+                .op(Acquire, &[4])
+                .op(Acquire, &[8])
+                .op(Initialize, &initialize(4))
+                .op(Accept, &[1, 0, 5, 40, 0, 3, 0, 0, 0, 0, 0, 0, 1])
+                .op(Accept, &[1, 0, 5, 0, 2, 0, 0, 0, 0, 0, 0, 0, 1])
+                .op(Accept, &[1, 0, 6, 100, 0, 0, 0, 0, 0, 0, 0, 1])
+                .op(Accept, &[1, 0, 7, 4, 1, 2, 3, 4, 0, 0, 0, 0, 0, 0, 1])
+                .op(Accept, &accept)
+                // The same AP-REQ again: a replay.
+                .op(Accept, &accept)
+                .op(Step, &[0, 1, 5, 30, 0, 1, 0, 0, 0, 0, 0, 0, 6])
+                .op(Step, &leg(0, 1, 0, 6)),
+        ),
+        (
+            "kerberos-and-ntlm-crossed",
+            Program::new(48)
+                .op(Acquire, &[0])
+                .op(Acquire, &[8])
+                .op(Acquire, &[4])
+                .op(Acquire, &[3])
+                // An NTLM NEGOTIATE to the Kerberos acceptor, an AP-REQ to the NTLM one.
+                .op(Initialize, &[0, 0, 0, 0, 0, 0, 1, 0, 0])
+                .op(Initialize, &[2, 4, 0, 0, 0, 0, 0, 0, 0])
+                .op(Accept, &[1, 0, 0, 0, 0, 0, 0, 0, 0, 1])
+                .op(Accept, &[3, 1, 0, 0, 0, 0, 0, 0, 0, 1])
+                .op(Handshake, &[0, 1, 0])
+                .op(Handshake, &[2, 3, 4])
+                .op(Step, &leg(1, 0, 0, 6)),
+        ),
+        (
+            "kerberos-refused-credentials",
+            Program::new(49)
+                .op(Acquire, &[9])
+                .op(Acquire, &[10])
+                .op(Acquire, &[11])
+                .op(Acquire, &[12])
+                .op(Acquire, &[13])
+                .op(Acquire, &[14])
+                .op(Acquire, &[15])
+                .op(Acquire, &[4])
+                // Another service than the world's: its ticket is asked of a KDC there is not.
+                .op(Initialize, &[0, 4, 0, 0, 0, 0, 0x81, 0, 0])
+                .op(Initialize, &[0, 4, 0, 0, 0, 0, 0x80, 0, 0])
+                .op(Misc, &[1, 0])
+                .op(Misc, &[2, 0]),
+        ),
+        (
+            "kerberos-output-buffers",
+            Program::new(50)
+                .op(Acquire, &[4])
+                .op(Acquire, &[8])
+                .op(Initialize, &[0, 4, 0, 0, 0, 0, 0, 0, 0x40])
+                .op(Initialize, &[0, 4, 0, 0, 0, 0, 0, 0, 2])
+                .op(Initialize, &[0, 4, 0, 0, 0, 0, 0, 0, 3])
+                .op(Initialize, &[0, 4, 0, 0, 0, 0, 0, 0, 4])
+                .op(Initialize, &[0, 4, 0, 0, 0, 0, 0, 0, 6])
+                .op(Initialize, &[0, 4, 0, 0, 0, 0, 0, 0, 5])
+                .op(Accept, &[1, 0, 0, 0, 0, 0, 0, 0, 0, 0x40])
+                .op(Accept, &[1, 0, 0, 0, 0, 0, 0, 0, 0, 7])
+                .op(Step, &leg(0, 1, 0, 0x41))
+                .op(Step, &leg(0, 1, 0, 4)),
+        ),
+        (
+            "kerberos-clock",
+            Program::new(51)
+                .op(Acquire, &[4])
+                .op(Acquire, &[8])
+                .op(Initialize, &initialize(4))
+                .op(Clock, &[10])
+                // Ten minutes late: outside the acceptor's five minutes of skew.
+                .op(Accept, &accept)
+                .op(Handshake, &[0, 1, 4])
+                // Past the ticket's ten hours.
+                .op(Clock, &[128])
+                .op(Protect, &[1, 0x80, 0, 2, 1, 2])
+                .op(Check, &[2, 0, 0, 0, 0])
+                // The credentials' clock is the world's (their ticket still looks valid to
+                // them); the acceptor's is the run's: the ticket has expired.
+                .op(Initialize, &initialize(4))
+                .op(Accept, &[1, 3, 0, 0, 0, 0, 0, 0, 0, 1]),
+        ),
+        (
+            "kerberos-sequence",
+            base(52, 5)
+                .op(Protect, &[0, 0x00, 0, 1, 1])
+                .op(Protect, &[0, 0x00, 0, 1, 2])
+                .op(Protect, &[0, 0x00, 0, 1, 3])
+                .op(Check, &[1, 1, 0, 0, 0])
+                .op(Check, &[1, 0, 0, 0, 0])
+                .op(Check, &[1, 2, 0, 0, 0])
+                .op(Check, &[1, 2, 0, 0, 0])
+                .op(Check, &[0, 2, 0, 0, 0]),
+        ),
+        (
+            "kerberos-signature-buffers",
+            base(53, 4)
+                .op(Protect, &[0, 1, 0, 2, 1, 2])
+                .op(Protect, &[0, 2, 0, 2, 1, 2])
+                .op(Protect, &[0, 3, 0, 2, 1, 2])
+                .op(Protect, &[0, 4, 0, 2, 1, 2])
+                .op(Protect, &[0, 5, 0, 2, 1, 2])
+                .op(Protect, &[0, 0x82, 0, 2, 1, 2])
+                .op(Protect, &[0, 0x83, 0, 2, 1, 2])
+                .op(Protect, &[0, 0x84, 0, 2, 1, 2])
+                .op(Protect, &[0, 0x90, 0, 9, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+                .op(Protect, &[0, 0xF0, 0, 9, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+                .op(Check, &[1, 0, 0, 0, 0])
+                .op(Check, &[1, 1, 0, 0, 0])
+                .op(Check, &[1, 2, 0, 0, 0])
+                .op(Check, &[1, 3, 0, 0, 0]),
+        ),
+    ]
 }
 
 #[cfg(test)]
@@ -1825,6 +2239,187 @@ mod tests {
                 assert_ne!(r & REACHED_TWINS, 0, "{name}");
             }
         }
+    }
+
+    /// The Kerberos seeds go as deep as the NTLM ones: handshakes, messages checked both
+    /// ways and sealed, imports, twins, DELETE_OLD and RESET_NEW.
+    #[test]
+    fn kerberos_seeds_reach_what_they_are_for() {
+        let mut all = 0;
+        for (name, program) in kerberos_seeds() {
+            assert!(program.0.len() < 4096, "{name}: under -max_len");
+            let r = handles_replay(&program.0);
+            all |= r;
+            if name.starts_with("kerberos-handshake") || name.starts_with("kerberos-twins") {
+                let deep = REACHED_ESTABLISHED | REACHED_CHECKED | REACHED_SEALED;
+                assert_eq!(r & deep, deep, "{name}");
+            }
+            if name.starts_with("kerberos-twins") {
+                assert_ne!(r & REACHED_TWINS, 0, "{name}");
+            }
+            if name == "kerberos-reset" {
+                assert_ne!(r & REACHED_RESET, 0, "{name}");
+            }
+        }
+        for flag in [REACHED_IMPORTED, REACHED_DELETE_OLD] {
+            assert_ne!(all & flag, 0, "no Kerberos seed reaches {flag}");
+        }
+    }
+
+    /// `import_security_context` (the call without `_ex`) of an established Kerberos context
+    /// while `NTLM_USER_FILE` is set, as in the fuzz target's process: the blob imports with
+    /// `import_security_context_ex` and the same host key, so it must import here too. The
+    /// variables are process-wide: the check runs in a child process (this test binary on
+    /// `kerberos_import_with_user_file_child`).
+    ///
+    /// Found by reading the handle layer for the Kerberos `handles` target: today the call
+    /// hands the user file's NTLM acceptor credentials to every blob, and a Kerberos blob
+    /// refuses credentials of another package (`SEC_E_UNKNOWN_CREDENTIALS`), even an
+    /// established one, which needs none.
+    #[test]
+    fn kerberos_import_with_user_file_set() {
+        let dir = std::env::temp_dir().join(format!("sspi-emu-h16-import-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let users = dir.join("users");
+        std::fs::write(&users, "EXAMPLE:alice:pw\n").unwrap();
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "fuzzing::handles::tests::kerberos_import_with_user_file_child",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(sspi::NTLM_USER_FILE, &users)
+            .env(KEY_FILE_ENV, dir.join("export.key"))
+            .env("SSPI_EMU_H16_IMPORT_CHILD", "1")
+            .output()
+            .unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains("child: import_security_context_ex SEC_E_OK"), "{stdout}");
+        assert!(stdout.contains("child: import_security_context SEC_E_OK"), "{stdout}");
+    }
+
+    /// The child half of `kerberos_import_with_user_file_set`; does nothing on its own.
+    #[test]
+    fn kerberos_import_with_user_file_child() {
+        if std::env::var_os("SSPI_EMU_H16_IMPORT_CHILD").is_none() {
+            return;
+        }
+        // The world's clock: its ticket is valid then.
+        sspi::with_environment(crate::fuzzing::krb_env(5), || {
+            let (mut client_cred, mut server_cred) = (SecHandle::default(), SecHandle::default());
+            let mut expiry = FileTime::default();
+            for (usage, creds, handle) in [
+                (sspi::SECPKG_CRED_OUTBOUND, krb_initiator_credentials(), &mut client_cred),
+                (sspi::SECPKG_CRED_INBOUND, krb_acceptor_credentials(), &mut server_cred),
+            ] {
+                let st = sspi::acquire_credentials_handle(
+                    None,
+                    "Kerberos",
+                    usage,
+                    Some(&creds),
+                    handle,
+                    &mut expiry,
+                );
+                assert_eq!(st, S::SEC_E_OK);
+            }
+            let (mut client, mut server, mut attrs) =
+                (SecHandle::default(), SecHandle::default(), 0);
+            let mut out = [SecBuffer::empty(SECBUFFER_TOKEN)];
+            let st = sspi::initialize_security_context(
+                Some(&client_cred),
+                None,
+                Some(KRB_SPN),
+                IscReq::ALLOCATE_MEMORY,
+                0,
+                None,
+                &mut client,
+                &mut out,
+                &mut attrs,
+                &mut expiry,
+            );
+            assert_eq!(st, S::SEC_E_OK, "without mutual authentication: one leg");
+            let ap_req = written_token(&mut out);
+            let mut input = [SecBuffer::read_only(SECBUFFER_TOKEN, &ap_req)];
+            let mut out = [SecBuffer::empty(SECBUFFER_TOKEN)];
+            let st = sspi::accept_security_context(
+                Some(&server_cred),
+                None,
+                Some(&mut input),
+                AscReq::ALLOCATE_MEMORY,
+                0,
+                &mut server,
+                &mut out,
+                &mut attrs,
+                &mut expiry,
+            );
+            assert_eq!(st, S::SEC_E_OK);
+            let mut packed = None;
+            assert_eq!(sspi::export_security_context(&server, 0, &mut packed, None), S::SEC_E_OK);
+            let blob = packed.expect("a blob").as_slice().to_vec();
+            let mut imported = SecHandle::default();
+            let options = ImportOptions::new().protection(Protection::HostKey);
+            let st =
+                sspi::import_security_context_ex("Kerberos", &blob, None, &options, &mut imported);
+            println!("child: import_security_context_ex {st:?}");
+            let mut again = SecHandle::default();
+            let st = sspi::import_security_context("Kerberos", &blob, None, &mut again);
+            println!("child: import_security_context {st:?}");
+            for h in [client, server, imported, again] {
+                sspi::delete_security_context(&h);
+            }
+            sspi::free_credentials_handle(&client_cred);
+            sspi::free_credentials_handle(&server_cred);
+        });
+    }
+
+    /// An established Kerberos acceptor imported without credentials (it needs none) and
+    /// exported again no longer names its service in the blob: the service's own
+    /// credentials are then refused (`SEC_E_UNKNOWN_CREDENTIALS`, "for another service"),
+    /// where the first blob took them. An initiator keeps its client from the state; the
+    /// acceptor could keep the service it was established for likewise.
+    #[test]
+    fn kerberos_acceptor_reexported_takes_its_credentials() {
+        use crate::export::ExportOptions;
+        let (_, mut server, _, _) = crate::fuzzing::krb_pair();
+        let protection = Protection::Key(key_a());
+        let export = ExportOptions::new().protection(protection.clone());
+        let blob = server.export(0, &export).expect("exports").packed;
+        let with_creds = ImportOptions::new()
+            .protection(protection.clone())
+            .credentials(krb_acceptor_credentials());
+        crate::api::SecurityContext::import(blob.as_bytes(), &with_creds)
+            .expect("the first blob takes the service's credentials");
+        let without = ImportOptions::new().protection(protection.clone());
+        let mut moved = crate::api::SecurityContext::import(blob.as_bytes(), &without)
+            .expect("an established acceptor needs no credentials");
+        let again = moved.export(0, &export).expect("exports again").packed;
+        crate::api::SecurityContext::import(again.as_bytes(), &with_creds)
+            .expect("the blob of the moved acceptor takes the service's credentials too");
+    }
+
+    /// The fuzz run's crash (fuzz/artifacts/handles/crash-53f59720...): an established
+    /// Kerberos acceptor imported without credentials, then twinned; the twin's import was
+    /// given the service's credentials and refused. Twins of established acceptors now get
+    /// none.
+    #[test]
+    fn twin_of_a_moved_kerberos_acceptor() {
+        let reached = handles_replay(&[
+            0x2c, 0x00, 0x04, 0x00, 0x08, 0x0f, 0x00, 0x01, 0x05, 0x0d, 0x00, 0x08, 0x00, 0x00,
+            0x00, 0x03, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x01, 0x00, 0x03, 0x01,
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x01, 0x07, 0x01, 0x02, 0x01, 0x00,
+            0x08, 0x00, 0x01, 0x01, 0x07, 0x01, 0x02, 0x01, 0x00, 0x08, 0x00, 0x01, 0x00, 0x00,
+            0x40, 0x01, 0x01, 0x00, 0x03, 0x01, 0x00, 0x00, 0x00, 0x00, 0x03, 0x0d, 0x01, 0x01,
+            0xa8, 0x96, 0x96, 0x96, 0x96, 0x96, 0x96, 0x96, 0x00, 0x80, 0x01, 0x00, 0x00, 0x02,
+            0x03, 0x04, 0x05, 0x00, 0xe0, 0x80, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x01, 0x02,
+            0x06, 0x00, 0xad, 0xad, 0xad, 0xad, 0xad, 0xad, 0xad, 0xa9, 0x00, 0x00, 0x00, 0x01,
+            0x00, 0x08, 0x00, 0x01, 0x00, 0x00, 0x00, 0x02, 0x08, 0x00, 0x01, 0x00, 0x00, 0x00,
+            0x20, 0x04, 0xad, 0xad, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xad, 0xad,
+            0xad, 0x01, 0x00, 0xd9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x01, 0x06, 0x01, 0xad, 0xad,
+            0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00,
+        ]);
+        assert_ne!(reached & REACHED_TWINS, 0);
     }
 
     #[test]
