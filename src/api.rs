@@ -686,6 +686,7 @@ impl SecurityContext {
                     bindings: options.channel_bindings,
                     max_skew: u32::try_from(options.max_clock_skew.as_secs()).unwrap_or(u32::MAX),
                     env: options.env,
+                    service: None,
                 };
                 return Ok(Self { inner: Inner::Kerberos(KerberosContext::acceptor(config)?) });
             }

@@ -53,6 +53,9 @@ pub(crate) struct AcceptorConfig {
     pub(crate) bindings: Option<ChannelBindings>,
     pub(crate) max_skew: u32,
     pub(crate) env: Environment,
+    /// The service of the credentials an imported context was exported with, when it was
+    /// imported without them (exported again, the blob still names it).
+    pub(crate) service: Option<Principal>,
 }
 
 /// The role, with what the context was made with: kept in every state (a context exported

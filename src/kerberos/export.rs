@@ -218,7 +218,8 @@ impl KerberosContext {
                 ));
             }
         };
-        let service = c.credentials.as_ref().and_then(|k| k.service().cloned());
+        let service =
+            c.credentials.as_ref().and_then(|k| k.service().cloned()).or_else(|| c.service.clone());
         let packed = crate::export::pack_kerberos(
             &krb::Context::Acceptor {
                 config: krb::AcceptorConfig {
@@ -329,6 +330,7 @@ impl KerberosContext {
                     bindings: bindings_in(&config.channel_bindings),
                     max_skew: config.max_skew_secs,
                     env,
+                    service: config.service.as_ref().map(principal_in),
                 };
                 Ok(Self { config: Config::Acceptor(config), state })
             }
