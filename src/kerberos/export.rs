@@ -13,11 +13,11 @@ use super::context::{
 };
 use super::credentials::{AcceptorCredentials, InitiatorCredentials};
 use super::{EncType, Key, NameType, Principal, PrincipalName};
-use crate::bindings::ChannelBindings;
 use crate::env::{Environment, FileTime};
 use crate::error::{Error, Result};
-use crate::export::{ClientIdentity, ExportOptions, PackedContext, krb, v1};
+use crate::export::{ClientIdentity, ExportOptions, PackedContext, krb};
 use crate::flags::{AscReq, IscReq};
+use crate::ntlm::export::{bindings_in, bindings_out};
 use std::sync::Arc;
 
 /// The credentials an import may be given.
@@ -62,26 +62,6 @@ fn principal_in(p: &krb::Principal<'_>) -> Principal {
 
 fn same(a: &Principal, b: &Principal) -> bool {
     a.realm == b.realm && a.name.components == b.name.components
-}
-
-fn bindings_out(cb: &Option<ChannelBindings>) -> Option<v1::ChannelBindings<'_>> {
-    cb.as_ref().map(|cb| v1::ChannelBindings {
-        initiator_addrtype: cb.initiator_addrtype,
-        initiator_address: &cb.initiator_address,
-        acceptor_addrtype: cb.acceptor_addrtype,
-        acceptor_address: &cb.acceptor_address,
-        application_data: &cb.application_data,
-    })
-}
-
-fn bindings_in(cb: &Option<v1::ChannelBindings<'_>>) -> Option<ChannelBindings> {
-    cb.as_ref().map(|cb| ChannelBindings {
-        initiator_addrtype: cb.initiator_addrtype,
-        initiator_address: cb.initiator_address.to_vec(),
-        acceptor_addrtype: cb.acceptor_addrtype,
-        acceptor_address: cb.acceptor_address.to_vec(),
-        application_data: cb.application_data.to_vec(),
-    })
 }
 
 fn established_out(e: &Established) -> krb::Established<'_> {

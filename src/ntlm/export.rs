@@ -18,7 +18,7 @@ use crate::flags::{AscReq, IscReq};
 use std::sync::Arc;
 use std::time::Duration;
 
-fn bindings_out(cb: &Option<ChannelBindings>) -> Option<v1::ChannelBindings<'_>> {
+pub(crate) fn bindings_out(cb: &Option<ChannelBindings>) -> Option<v1::ChannelBindings<'_>> {
     cb.as_ref().map(|cb| v1::ChannelBindings {
         initiator_addrtype: cb.initiator_addrtype,
         initiator_address: &cb.initiator_address,
@@ -28,7 +28,7 @@ fn bindings_out(cb: &Option<ChannelBindings>) -> Option<v1::ChannelBindings<'_>>
     })
 }
 
-fn bindings_in(cb: &Option<v1::ChannelBindings<'_>>) -> Option<ChannelBindings> {
+pub(crate) fn bindings_in(cb: &Option<v1::ChannelBindings<'_>>) -> Option<ChannelBindings> {
     cb.as_ref().map(|cb| ChannelBindings {
         initiator_addrtype: cb.initiator_addrtype,
         initiator_address: cb.initiator_address.to_vec(),

@@ -7,7 +7,7 @@
 
 mod calls;
 pub(crate) mod client;
-mod export;
+pub(crate) mod export;
 pub mod flags;
 pub(crate) mod keys;
 #[doc(hidden)]
